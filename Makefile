@@ -1,0 +1,55 @@
+# Helicopter: `make demo` and `make test` set everything up themselves on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+export LAKEHOUSE_ROOT ?= $(CURDIR)/lakehouse
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
+
+.PHONY: setup demo test chaos bench lock airflow-db clean check-java
+
+setup: $(VENV)/.installed $(VENV)/.jars
+
+check-java:
+	@command -v java >/dev/null || { echo "Java 17 is required: apt-get install openjdk-17-jre-headless (or set JAVA_HOME)"; exit 1; }
+	@java -version 2>&1 | grep -qE 'version "17' || { echo "Java 17 is required, found: $$(java -version 2>&1 | head -1). Install openjdk-17-jre-headless and set JAVA_HOME"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
+
+$(VENV)/.installed: requirements.lock setup.cfg pyproject.toml | check-java
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@
+
+# Spark fetches the Delta jars from Maven Central on first start and caches them under ~/.ivy2.5.2.
+$(VENV)/.jars: $(VENV)/.installed
+	$(BIN)/python -m jobs.spark_session --check || { echo "Could not get the Delta jars from Maven Central (io.delta:delta-spark_4.2_2.13); check the network and ~/.ivy2.5.2"; exit 1; }
+	touch $@
+
+airflow-db: setup
+	$(BIN)/airflow db migrate >/dev/null
+
+demo: setup
+	$(BIN)/helicopter demo
+
+test: setup airflow-db
+	$(BIN)/python -m pytest -q tests
+
+chaos: setup
+	$(BIN)/python -m pytest -q -m chaos tests
+
+bench: setup
+	$(BIN)/python -m bench
+
+lock:
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) lakehouse .airflow .pytest_cache

@@ -1,0 +1,139 @@
+"""The table catalog: contracts in `schemas/<layer>/<name>.yaml` are the single source of every schema.
+
+A contract lists columns (type in Spark DDL, nullability, description, PII flag, feature metadata), keys and
+partitioning. `columns_from` pulls in the columns of other contracts (landing columns, shared lineage), so nothing is
+written twice. Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<name>` in Spark SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from jobs.settings import Settings
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+LAYERS = ("bronze", "silver", "gold", "quarantine")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    description: str = ""
+    pii: bool = False
+    feature: dict | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    layer: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def fqn(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def features(self) -> list[Column]:
+        return [c for c in self.columns if c.feature is not None]
+
+    def path(self, settings: Settings) -> str:
+        return settings.table_path(self.layer, self.name)
+
+    def struct_type(self):
+        from pyspark.sql.types import DataType, StructField, StructType
+
+        return StructType([StructField(c.name, DataType.fromDDL(c.type), c.nullable) for c in self.columns])
+
+
+def _read(fqn: str) -> dict:
+    layer, name = fqn.split(".", 1)
+    path = SCHEMAS_DIR / layer / f"{name}.yaml"
+    if not path.exists():
+        raise KeyError(f"no contract {fqn} (expected {path})")
+    return yaml.safe_load(path.read_text())
+
+
+@cache
+def contract(fqn: str) -> Contract:
+    """The contract of `<layer>.<name>`, with `columns_from` expanded."""
+    doc = _read(fqn)
+    columns: list[Column] = []
+    for other in doc.get("columns_from", []):
+        inherited = contract(other).columns
+        if other.startswith("landing."):  # stored as landed: any field may be missing
+            inherited = tuple(replace(c, nullable=True) for c in inherited)
+        columns.extend(inherited)
+    columns.extend(Column(**c) for c in doc.get("columns", []))
+    names = [c.name for c in columns]
+    if len(names) != len(set(names)):
+        raise ValueError(f"contract {fqn} repeats a column: {names}")
+    known = {"name", "layer", "description", "columns", "columns_from", "keys", "partition_by", "fragment"}
+    return Contract(
+        layer=doc["layer"],
+        name=doc["name"],
+        description=" ".join(doc.get("description", "").split()),
+        columns=tuple(columns),
+        keys=tuple(doc.get("keys", ())),
+        partition_by=tuple(doc.get("partition_by", ())),
+        extra={k: v for k, v in doc.items() if k not in known},
+    )
+
+
+def all_contracts(layers: tuple[str, ...] = LAYERS) -> list[Contract]:
+    """Every table contract of the given layers (fragments excluded)."""
+    found = []
+    for layer in layers:
+        for path in sorted((SCHEMAS_DIR / layer).glob("*.yaml")):
+            if not yaml.safe_load(path.read_text()).get("fragment"):
+                found.append(contract(f"{layer}.{path.stem}"))
+    return found
+
+
+def ensure_table(spark, settings: Settings, fqn: str) -> Contract:
+    """Create the Delta table from its contract if it does not exist yet, and register it in Spark SQL."""
+    from delta.tables import DeltaTable
+
+    c = contract(fqn)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {c.layer}")
+    builder = (
+        DeltaTable.createIfNotExists(spark)
+        .tableName(c.fqn)
+        .location(c.path(settings))
+        .addColumns(c.struct_type())
+        .comment(c.description)
+    )
+    if c.partition_by:
+        builder = builder.partitionedBy(*c.partition_by)
+    builder.execute()
+    return c
+
+
+def register_all(spark, settings: Settings) -> list[str]:
+    """Create (where missing) and register every table of the lakehouse; returns their names."""
+    return [ensure_table(spark, settings, c.fqn).fqn for c in all_contracts()]
+
+
+def conform(df, fqn: str):
+    """Select and cast `df` to the contract's columns, in order; a missing column is an error, extras are dropped."""
+    from pyspark.sql import functions as F
+
+    c = contract(fqn)
+    missing = [n for n in c.column_names if n not in df.columns]
+    if missing:
+        raise ValueError(f"{fqn}: the data lacks contract columns {missing}")
+    schema = c.struct_type()
+    return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])

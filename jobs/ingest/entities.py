@@ -1,0 +1,24 @@
+"""The entity registry: typing to silver.entities."""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.ingest.source import Source, blank, reject_reasons
+
+
+def typed_entities(bronze: DataFrame) -> DataFrame:
+    """Bronze text rows -> silver.entities columns, with `_reject_reason` where a field cannot be typed."""
+    typed = bronze.withColumn("registered_date", F.try_to_date(F.col("registered_date"), "yyyy-MM-dd"))
+    return reject_reasons(
+        typed,
+        {
+            "malformed line": F.col("_corrupt_record").isNotNull(),
+            "missing entity_id": blank("entity_id"),
+            "missing segment": blank("segment"),
+            "unparseable registered_date": F.col("registered_date").isNull(),
+        },
+    )
+
+
+SOURCE = Source(name="entities", silver="silver.entities", typed=typed_entities)

@@ -1,0 +1,208 @@
+"""One ingest flow for every CSV source: landing -> bronze -> silver, with quarantine and reconciliation.
+
+Each step is idempotent, and the ledger is written last, so a run that dies anywhere is simply run again:
+bronze rows of the batch's files are replaced (not appended twice), silver is MERGEd on its keys, quarantine rows
+of the batch's files are replaced, and only then is each file marked as loaded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobs import tables
+from jobs.catalog import contract
+from jobs.ingest.landing import LandingFile, discover, unloaded
+from jobs.quality import validate
+from jobs.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """How one landing source becomes its silver table."""
+
+    name: str  # landing source, also bronze.<name> and quarantine.<name>
+    silver: str  # silver table fqn
+    typed: Callable[[DataFrame], DataFrame]  # bronze rows -> silver columns + `_reject_reason` (null when typed)
+    order_by: tuple[str, ...] = ()  # within a batch, the last row in this order wins a key
+    prune: Callable[[DataFrame], str | None] = lambda batch: None  # target predicate that bounds the MERGE
+    after_merge: Callable[..., None] | None = None  # (spark, settings, accepted rows) -> None
+
+    @property
+    def bronze(self) -> str:
+        return f"bronze.{self.name}"
+
+    @property
+    def quarantine(self) -> str:
+        return f"quarantine.{self.name}"
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    source: str
+    files: int
+    bronze_rows: int
+    accepted: int
+    duplicates: int
+    quarantined: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.bronze_rows == self.accepted + self.duplicates + self.quarantined
+
+
+def reject_reasons(df: DataFrame, checks: dict[str, object]) -> DataFrame:
+    """Add `_reject_reason`: the names of the failed checks (each a boolean Column that is true on failure),
+    joined by '; ', or null when every check passes."""
+    failed = [F.when(F.coalesce(cond, F.lit(True)), F.lit(reason)) for reason, cond in checks.items()]
+    joined = F.concat_ws("; ", *failed)
+    return df.withColumn("_reject_reason", F.when(joined != "", joined))
+
+
+def blank(column: str):
+    return F.col(column).isNull() | (F.trim(F.col(column)) == "")
+
+
+def latest_per_key(df: DataFrame, keys: list[str], order_by: list[str]) -> DataFrame:
+    """Keep one row per key: the last by `order_by`, then by delivery (day, file, line)."""
+    order = [F.col(c).desc() for c in [*order_by, "_dt", "_source_file", "_row_number"]]
+    w = Window.partitionBy(*keys).orderBy(*order)
+    return df.withColumn("_rank", F.row_number().over(w)).where("_rank = 1").drop("_rank")
+
+
+def with_raw_record(bronze: DataFrame, landing_columns: list[str]) -> DataFrame:
+    """Add `_raw`: the row as landed (text fields and where it came from), as JSON, kept for quarantine."""
+    record_columns = [*landing_columns, "_dt", "_source_file", "_row_number", "_corrupt_record"]
+    return bronze.withColumn("_raw", F.to_json(F.struct(*record_columns)))
+
+
+def quarantine_rows(rows: DataFrame, stage: str, run_id: str) -> DataFrame:
+    """Rejected rows in the quarantine contract: the raw record, the reason, where it came from."""
+    return rows.select(
+        F.col("_raw").alias("record"),
+        F.col("_reject_reason").alias("reason"),
+        F.lit(stage).alias("stage"),
+        "_source_file",
+        "_file_checksum",
+        "_row_number",
+        F.lit(run_id).alias("run_id"),
+        F.current_timestamp().alias("quarantined_at"),
+    )
+
+
+def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> DataFrame:
+    """The files' rows as text in the landing contract, with lineage; malformed lines keep their raw text."""
+    landing = contract(f"landing.{source}")
+    schema = landing.struct_type().add("_corrupt_record", "string")
+    for f in schema.fields:
+        f.nullable = True
+    by_path = spark.createDataFrame(
+        [(f.path, f.name, f.checksum, f.dt) for f in files],
+        "_path string, _source_file string, _file_checksum string, _dt date",
+    )
+    raw = (
+        spark.read.schema(schema)
+        .options(header=True, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record", encoding="UTF-8")
+        .csv([f.path for f in files])
+        .withColumn("_path", F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/"))
+        .withColumn("_order", F.monotonically_increasing_id())
+    )
+    in_file = Window.partitionBy("_path").orderBy("_order")
+    return (
+        raw.join(F.broadcast(by_path), "_path")
+        .withColumn("_row_number", F.row_number().over(in_file).cast("long"))
+        .withColumn("_run_id", F.lit(run_id))
+        .withColumn("_ingested_at", F.current_timestamp())
+    )
+
+
+def in_list(column: str, values) -> str:
+    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
+    return f"`{column}` IN ({quoted})"
+
+
+def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id: str) -> BatchCounts:
+    """Load every landing file of `source` not yet in the ledger; returns the batch's reconciliation."""
+    ledger = tables.read(spark, settings, "bronze.file_ledger").where(F.col("source") == source.name)
+    seen = {(r.file_name, r.checksum) for r in ledger.select("file_name", "checksum").collect()}
+    todo = unloaded(discover(landing_root, source.name), seen)
+    if not todo:
+        log.info("%s: no new landing files", source.name)
+        return BatchCounts(source.name, 0, 0, 0, 0, 0)
+    files = [f for f, _ in todo]
+    for f, status in todo:
+        if status == "redelivered_changed":
+            log.warning("%s: %s was delivered again with other content; loading it as a correction", source.name, f.name)
+    this_batch = " AND ".join(
+        [
+            in_list("_dt", [f.dt.isoformat() for f in files]),
+            in_list("_file_checksum", [f.checksum for f in files]),
+        ]
+    )
+
+    # bronze: replace this batch's rows (a rerun after a crash writes them once)
+    tables.replace_where(spark, settings, source.bronze, read_landing(spark, files, source.name, run_id), this_batch)
+    bronze = tables.read(spark, settings, source.bronze).where(this_batch)
+
+    landing_columns = contract(f"landing.{source.name}").column_names
+    typed = source.typed(with_raw_record(bronze, landing_columns)).persist()
+    parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
+    valid = typed.where("_reject_reason IS NULL")
+    keys = list(contract(source.silver).keys)
+    winners = latest_per_key(valid, keys, list(source.order_by)).persist()
+    gate = validate(winners, source.silver)
+    gate_rejects = quarantine_rows(gate.rejected.withColumn("_reject_reason", F.col("reason")), "gate", run_id)
+    rejects = parse_rejects.unionByName(gate_rejects)
+    tables.replace_where(spark, settings, source.quarantine, rejects, in_list("_source_file", [f.name for f in files]))
+
+    accepted = gate.passed.persist()
+    tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
+    if source.after_merge:
+        source.after_merge(spark, settings, accepted)
+
+    counts = BatchCounts(
+        source=source.name,
+        files=len(files),
+        bronze_rows=bronze.count(),
+        accepted=accepted.count(),
+        duplicates=valid.count() - winners.count(),
+        quarantined=tables.read(spark, settings, source.quarantine)
+        .where(in_list("_source_file", [f.name for f in files]))
+        .count(),
+    )
+    for df in (typed, winners, accepted):
+        df.unpersist()
+    if not counts.reconciles:
+        raise RuntimeError(f"{source.name}: batch does not reconcile: {counts}")
+    _record(spark, settings, run_id, counts, todo)
+    log.info("%s: %s", source.name, counts)
+    return counts
+
+
+def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo) -> None:
+    """Write the batch's reconciliation, then (last) mark its files as loaded in the ledger."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    batch = spark.createDataFrame(
+        [(run_id, counts.source, counts.files, counts.bronze_rows, counts.accepted, counts.duplicates,
+          counts.quarantined, now)],
+        contract("silver.ingest_batches").struct_type(),
+    )
+    tables.merge(spark, settings, "silver.ingest_batches", batch)
+    rows = tables.read(spark, settings, f"bronze.{counts.source}").where(
+        in_list("_source_file", [f.name for f, _ in todo])
+    ).groupBy("_source_file", "_file_checksum").count()
+    per_file = {(r["_source_file"], r["_file_checksum"]): r["count"] for r in rows.collect()}
+    ledger = spark.createDataFrame(
+        [
+            (counts.source, f.name, f.checksum, f.size_bytes, per_file.get((f.name, f.checksum), 0), status, run_id, now)
+            for f, status in todo
+        ],
+        contract("bronze.file_ledger").struct_type(),
+    )
+    tables.merge(spark, settings, "bronze.file_ledger", ledger)

@@ -1,0 +1,75 @@
+"""Transactions: typing to silver.transactions, and the incremental entity x day aggregates silver.txn_daily."""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs import tables
+from jobs.ingest.source import Source, blank, in_list, reject_reasons
+from jobs.settings import Settings
+
+ISO_WITH_OFFSET = "yyyy-MM-dd'T'HH:mm:ssXXX"
+
+
+def typed_transactions(bronze: DataFrame) -> DataFrame:
+    """Bronze text rows -> silver.transactions columns, with `_reject_reason` where a field cannot be typed.
+    The business date and hour are the merchant's local ones, read from the timestamp before its offset."""
+    ts = F.try_to_timestamp(F.col("ts"), F.lit(ISO_WITH_OFFSET))
+    typed = (
+        bronze.withColumn("txn_ts", ts)
+        .withColumn("txn_date", F.when(ts.isNotNull(), F.to_date(F.substring("ts", 1, 10))))
+        .withColumn("local_hour", F.when(ts.isNotNull(), F.substring("ts", 12, 2).cast("int")))
+        .withColumn("txn_month", F.trunc("txn_date", "month"))
+        .withColumn("amount", F.expr("try_cast(amount AS DECIMAL(18,2))"))
+    )
+    return reject_reasons(
+        typed,
+        {
+            "malformed line": F.col("_corrupt_record").isNotNull(),
+            "missing txn_id": blank("txn_id"),
+            "missing entity_id": blank("entity_id"),
+            "unparseable ts": F.col("txn_ts").isNull(),
+            "unparseable amount": F.col("amount").isNull(),
+        },
+    )
+
+
+def daily_aggregates(transactions: DataFrame) -> DataFrame:
+    """silver.transactions rows -> one row per (entity_id, txn_date) in the silver.txn_daily contract."""
+    success = F.col("status") == "success"
+    night = (F.col("local_hour") >= 22) | (F.col("local_hour") < 6)
+    return transactions.groupBy("entity_id", "txn_date").agg(
+        F.coalesce(F.sum(F.when(success, F.col("amount"))), F.lit(0)).cast("decimal(18,2)").alias("gmv"),
+        F.count(F.when(success, 1)).alias("orders"),
+        F.count(F.when(F.col("status") == "refund", 1)).alias("refunds"),
+        F.count(F.when(F.col("status") == "chargeback", 1)).alias("chargebacks"),
+        F.count_distinct(F.when(success, F.col("payer_token"))).alias("distinct_payers"),
+        F.count(F.when(success & night, 1)).alias("night_orders"),
+        F.current_timestamp().alias("updated_at"),
+    )
+
+
+def months_of(batch: DataFrame) -> str | None:
+    """The MERGE bound: the months (partitions) the batch touches."""
+    months = [r[0] for r in batch.select("txn_month").distinct().collect()]
+    return in_list("txn_month", [m.isoformat() for m in months]) if months else None
+
+
+def refresh_daily(spark, settings: Settings, accepted: DataFrame) -> None:
+    """Recompute silver.txn_daily for exactly the entity-days the batch touched, from silver.transactions."""
+    touched = accepted.select("entity_id", "txn_date", "txn_month").distinct()
+    prune = months_of(touched)
+    if prune is None:
+        return
+    current = tables.read(spark, settings, "silver.transactions").where(prune)
+    recomputed = daily_aggregates(current.join(touched.drop("txn_month"), ["entity_id", "txn_date"], "left_semi"))
+    tables.merge(spark, settings, "silver.txn_daily", recomputed)
+
+
+SOURCE = Source(
+    name="transactions",
+    silver="silver.transactions",
+    typed=typed_transactions,
+    prune=months_of,
+    after_merge=refresh_daily,
+)

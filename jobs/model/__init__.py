@@ -1,0 +1,1 @@
+"""The PD model: training set, training and registry, scoring, and the limit policy."""

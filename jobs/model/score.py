@@ -1,0 +1,56 @@
+"""gold.preapproved_limits: every known entity scored with the current PD model, then the limit policy."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
+
+from jobs import tables
+from jobs.model import pd_model
+from jobs.model.limit_policy import apply_policy
+from jobs.quality import validate
+from jobs.settings import Settings
+
+
+def scoring_frame(entities: DataFrame, features: DataFrame, as_of: dt.date) -> DataFrame:
+    """Every entity registered by `as_of`, with its features as of `as_of` (null where it has none)."""
+    known = entities.where(F.col("registered_date") <= F.lit(as_of)).select("entity_id", "segment")
+    return known.join(features.where(F.col("as_of_date") == F.lit(as_of)).drop("as_of_date", "computed_at"),
+                      "entity_id", "left")
+
+
+def score(frame: DataFrame, model: dict, spec: pd_model.FeatureSpec) -> DataFrame:
+    """Add `pd` and `drivers` (reason codes of the features that raised PD most) with the registered booster."""
+    booster_json = bytearray(Path(model["booster_path"]).read_bytes())
+    fn = pd_model.predict_with_drivers(booster_json, spec, model["best_iteration"])
+    scored = StructType(
+        [*frame.schema.fields, StructField("pd", DoubleType()), StructField("drivers", ArrayType(StringType()))]
+    )
+    return frame.mapInPandas(fn, scored)
+
+
+def limits(frame: DataFrame, model: dict, spec: pd_model.FeatureSpec, as_of: dt.date) -> DataFrame:
+    return (
+        score(frame, model, spec)
+        .transform(apply_policy)
+        .withColumn("as_of_date", F.lit(as_of))
+        .withColumn("model_version", F.lit(model["model_version"]))
+        .withColumn("scored_at", F.current_timestamp())
+    )
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """Score every entity as of `as_of`, gate the result, replace that date's limits; returns rows written."""
+    features = tables.read(spark, settings, "gold.feat_txn")
+    if features.where(F.col("as_of_date") == F.lit(as_of)).limit(1).count() == 0:
+        raise pd_model.ModelError(f"gold.feat_txn has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`")
+    model = pd_model.current_model(spark, settings, as_of)
+    frame = scoring_frame(tables.read(spark, settings, "silver.entities"), features, as_of)
+    result = limits(frame, model, pd_model.feature_spec(), as_of).persist()
+    validate(result, "gold.preapproved_limits")  # table-level: a failure stops the run before anything is written
+    tables.replace_where(spark, settings, "gold.preapproved_limits", result, f"as_of_date = '{as_of.isoformat()}'")
+    result.unpersist()
+    return tables.read(spark, settings, "gold.preapproved_limits").where(F.col("as_of_date") == F.lit(as_of)).count()

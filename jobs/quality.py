@@ -1,0 +1,107 @@
+"""The quality runner: validates a Spark DataFrame with its Great Expectations suite.
+
+Suites live in `expectations/<layer>/<name>.json`, beside the contract `schemas/<layer>/<name>.yaml`, in GX's own
+suite format. Each expectation's `meta.level` says what a failure means:
+- `row`: the failing rows (found by GX through the table's keys) go to quarantine with the expectation as reason;
+- `table` (the default): the whole batch is refused and the run stops with a clear message.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from jobs.catalog import contract
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+log = logging.getLogger(__name__)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+class QualityGateError(RuntimeError):
+    """A table-level expectation failed: the batch must not reach anything downstream."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    suite: str
+    passed: object  # DataFrame of rows that passed every row-level expectation
+    rejected: object  # DataFrame of the failing rows, with a `reason` column
+    checked: int  # expectations evaluated
+    failed: list[str]  # "expectation(column): n rows" for each failed expectation
+
+
+def suite_json(fqn: str) -> dict:
+    layer, name = fqn.split(".", 1)
+    path = EXPECTATIONS_DIR / layer / f"{name}.json"
+    if not path.exists():
+        raise KeyError(f"no expectation suite for {fqn} (expected {path})")
+    return json.loads(path.read_text())
+
+
+def _describe(config) -> str:
+    column = config.kwargs.get("column")
+    return f"{config.type}({column})" if column else config.type
+
+
+@cache
+def _batch_definition():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = context.data_sources.add_spark("lakehouse").add_dataframe_asset("batch")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _suite(fqn: str):
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    doc = suite_json(fqn)
+    expectations = [ExpectationConfiguration(**e).to_domain_obj() for e in doc["expectations"]]
+    return gx.ExpectationSuite(name=doc["name"], expectations=expectations)
+
+
+def validate(df, fqn: str) -> GateResult:
+    """Run `fqn`'s suite on `df` (which must be unique on the table's keys)."""
+    from pyspark.sql import functions as F
+
+    keys = list(contract(fqn).keys)
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": df})
+    result = batch.validate(
+        _suite(fqn), result_format={"result_format": "COMPLETE", "unexpected_index_column_names": keys}
+    )
+    spark = df.sparkSession
+    failed, table_failures, bad_rows = [], [], []
+    for r in result.results:
+        if r.success:
+            continue
+        what = _describe(r.expectation_config)
+        if (r.expectation_config.meta or {}).get("level") == "row":
+            ids = r.result.get("unexpected_index_list") or []
+            failed.append(f"{what}: {len(ids)} rows")
+            bad_rows += [{**{k: i[k] for k in keys}, "reason": what} for i in ids]
+        else:
+            observed = r.result.get("observed_value", r.result.get("unexpected_count"))
+            failed.append(f"{what}: observed {observed}")
+            table_failures.append(f"{what} (observed {observed})")
+    if table_failures:
+        raise QualityGateError(f"{fqn} failed its quality gate: " + "; ".join(table_failures))
+    schema = ", ".join(f"`{k}` string" for k in keys) + ", reason string"
+    reasons = (
+        spark.createDataFrame(bad_rows, schema)
+        .groupBy(*keys)
+        .agg(F.concat_ws("; ", F.sort_array(F.collect_set("reason"))).alias("reason"))
+    )
+    cast_keys = [F.col(k).cast("string").alias(k) for k in keys]
+    keyed = df.select("*", *[c.alias(f"__key_{k}") for k, c in zip(keys, cast_keys)])
+    on = [keyed[f"__key_{k}"] == reasons[k] for k in keys]
+    helper_cols = [f"__key_{k}" for k in keys]
+    rejected = keyed.join(reasons, on, "inner").drop(*helper_cols, *[reasons[k] for k in keys])
+    passed = keyed.join(reasons, on, "left_anti").drop(*helper_cols)
+    log.info("%s: %d expectations, failed: %s", fqn, len(result.results), failed or "none")
+    return GateResult(fqn, passed, rejected, len(result.results), failed)

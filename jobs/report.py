@@ -1,0 +1,92 @@
+"""The run summary: what tonight's limits look like, the model behind them, and what the gates let through."""
+from __future__ import annotations
+
+import datetime as dt
+
+from jobs.settings import load_settings
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def summary(as_of: dt.date) -> dict:
+    """Figures of the limits as of `as_of`, read from the gold and silver tables."""
+    from pyspark.sql import functions as F
+
+    from jobs import tables
+    from jobs.model.pd_model import ModelError
+    from jobs.spark_session import get_spark
+
+    settings = load_settings()
+    spark = get_spark(settings)
+    limits = tables.read(spark, settings, "gold.preapproved_limits").where(F.col("as_of_date") == F.lit(as_of))
+    approved = F.col("decision") == "approved"
+    by_segment = limits.groupBy("segment").agg(
+        F.count("*").alias("scored"),
+        F.avg(approved.cast("double")).alias("approval_share"),
+        F.avg("pd").alias("mean_pd"),
+        F.percentile_approx(F.when(approved, F.col("limit_amount").cast("double")), 0.5).alias("median_limit"),
+    )
+    totals = limits.agg(
+        F.count("*").alias("scored"),
+        F.sum(approved.cast("int")).alias("approved"),
+        F.sum("limit_amount").cast("double").alias("exposure"),
+        F.percentile_approx(F.when(approved, F.col("limit_amount").cast("double")), list(QUANTILES)).alias("q"),
+        F.first("model_version").alias("model_version"),
+    ).first()
+    if not totals["scored"]:
+        raise ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
+    model = (
+        tables.read(spark, settings, "gold.model_registry")
+        .where(F.col("model_version") == totals["model_version"])
+        .first()
+    )
+    reasons = (
+        limits.select(F.explode("reason_codes").alias("reason")).groupBy("reason").count()
+        .orderBy(F.col("count").desc()).limit(5).collect()
+    )
+    batches = tables.read(spark, settings, "silver.ingest_batches")
+    latest = batches.groupBy("source").agg(F.max("ingested_at").alias("ingested_at"))
+    gates = batches.join(latest, ["source", "ingested_at"]).orderBy("source").collect()
+    return {
+        "as_of": as_of.isoformat(),
+        "scored": totals["scored"],
+        "approved": totals["approved"],
+        "exposure": totals["exposure"] or 0.0,
+        "limit_quantiles": dict(zip(QUANTILES, totals["q"] or [])),
+        "segments": [r.asDict() for r in by_segment.orderBy("segment").collect()],
+        "model": model.asDict() if model else {"model_version": totals["model_version"]},
+        "top_reasons": [(r["reason"], r["count"]) for r in reasons],
+        "last_batches": [r.asDict() for r in gates],
+    }
+
+
+def render(s: dict, result: dict | None = None) -> str:
+    """The summary as text for the terminal."""
+    share = s["approved"] / s["scored"]
+    lines = [
+        f"Pre-approved limits as of {s['as_of']}",
+        f"  entities scored   {s['scored']:,}",
+        f"  approved          {s['approved']:,} ({share:.1%})",
+        f"  total exposure    {s['exposure']:,.0f} CNY",
+        "  approved limits   " + ", ".join(f"p{int(q * 100)} {v:,.0f}" for q, v in s["limit_quantiles"].items()),
+        "  by segment",
+    ]
+    for seg in s["segments"]:
+        median = f"{seg['median_limit']:,.0f}" if seg["median_limit"] is not None else "-"
+        lines.append(
+            f"    {seg['segment']:<18} {seg['scored']:>7,} scored, {seg['approval_share']:.1%} approved, "
+            f"mean PD {seg['mean_pd']:.2%}, median limit {median}"
+        )
+    m = s["model"]
+    auc = f"{m['valid_auc']:.3f}" if m.get("valid_auc") is not None else "n/a"
+    lines.append(f"  model             {m['model_version']} (validation AUC {auc}, "
+                 f"{m.get('train_rows', '?')} training loans)")
+    lines.append("  top reasons       " + ", ".join(f"{r} ({n:,})" for r, n in s["top_reasons"]))
+    lines.append("  last ingest       " + "; ".join(
+        f"{b['source']}: {b['bronze_rows']:,} rows -> {b['accepted']:,} accepted, {b['duplicates']:,} duplicates, "
+        f"{b['quarantined']:,} quarantined" for b in s["last_batches"]
+    ))
+    if result and result.get("published"):
+        p = result["published"]
+        lines.append(f"  published         {p['rows']:,} limits to the serving store (checksum {p['checksum'][:12]})")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Serving: publish tonight's limits to the serving store and look them up instantly."""

@@ -1,0 +1,46 @@
+"""`helicopter serve`: the HTTP lookup (FastAPI). GET /v1/limits/{entity_id} with an API key; /health is open."""
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import Depends, FastAPI, HTTPException, Security
+from fastapi.security import APIKeyHeader
+
+from jobs.serve import store
+from jobs.settings import Settings
+
+API_KEY_HEADER = "X-API-Key"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.serving_api_keys:
+        raise ValueError("SERVING_API_KEYS is not set: give at least one API key (comma-separated) to serve")
+    eng = store.engine(settings.serving_url)
+    app = FastAPI(title="Helicopter limits", version="1", description="Pre-approved credit limits, published nightly.")
+    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+    def api_key(key: str | None = Security(header)) -> str:
+        if key not in settings.serving_api_keys:
+            raise HTTPException(status_code=401, detail=f"missing or unknown {API_KEY_HEADER}")
+        return key
+
+    @app.get("/v1/limits/{entity_id}", dependencies=[Depends(api_key)])
+    def get_limit(entity_id: str) -> dict:
+        try:
+            return store.lookup(eng, entity_id)
+        except store.UnknownEntity as e:
+            raise HTTPException(status_code=404, detail=str(e)) from None
+        except store.ServingError as e:
+            raise HTTPException(status_code=503, detail=str(e)) from None
+
+    @app.get("/health")
+    def health() -> dict:
+        try:
+            published = store.current(eng)
+        except store.ServingError as e:
+            raise HTTPException(status_code=503, detail=str(e)) from None
+        age = (dt.date.today() - dt.date.fromisoformat(published.as_of_date)).days
+        return {"status": "ok", "as_of_date": published.as_of_date, "age_days": age, "rows": published.rows,
+                "model_version": published.model_version, "published_at": published.published_at}
+
+    return app

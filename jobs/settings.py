@@ -1,0 +1,42 @@
+"""Every environment-dependent value, read from the environment in one place.
+
+Transforms never branch on where they run: local, cluster and production differ only in these settings.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    lakehouse_root: str
+    spark_master: str
+    serving_url: str
+    airflow_home: str
+    shuffle_partitions: int
+    model_dir: str
+    serving_api_keys: tuple[str, ...] = ()
+
+    def table_path(self, layer: str, name: str) -> str:
+        return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
+
+
+def _absolute(path: str) -> str:
+    """Local paths become absolute; URIs (s3a://, abfss://, ...) are kept as they are."""
+    return path if "://" in path else str(Path(path).expanduser().resolve())
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    root = _absolute(env.get("LAKEHOUSE_ROOT", "./lakehouse"))
+    return Settings(
+        lakehouse_root=root,
+        spark_master=env.get("SPARK_MASTER", "local[*]"),
+        serving_url=env.get("SERVING_URL", f"sqlite:///{root}/serving.db"),
+        airflow_home=_absolute(env.get("AIRFLOW_HOME", "./.airflow")),
+        shuffle_partitions=int(env.get("SPARK_SHUFFLE_PARTITIONS", "4")),
+        model_dir=env.get("MODEL_DIR", f"{root}/models"),
+        serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
+    )

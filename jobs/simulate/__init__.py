@@ -1,0 +1,1 @@
+"""Simulated worlds that feed the landing zone."""

@@ -1,0 +1,49 @@
+"""Reading and writing the lakehouse's Delta tables, idempotently.
+
+Every write conforms the data to the table's contract first. A rerun for the same date replaces that date's
+partition (`replace_where`) or MERGEs on the natural key (`merge`); only bronze and ledgers `append`.
+"""
+from __future__ import annotations
+
+from jobs.catalog import conform, ensure_table
+from jobs.settings import Settings
+
+
+def read(spark, settings: Settings, fqn: str):
+    c = ensure_table(spark, settings, fqn)
+    return spark.read.format("delta").load(c.path(settings))
+
+
+def append(spark, settings: Settings, fqn: str, df) -> None:
+    c = ensure_table(spark, settings, fqn)
+    conform(df, fqn).write.format("delta").mode("append").save(c.path(settings))
+
+
+def replace_where(spark, settings: Settings, fqn: str, df, predicate: str) -> None:
+    """Atomically replace the rows matching `predicate` (e.g. "as_of_date = '2026-11-24'") with `df`."""
+    c = ensure_table(spark, settings, fqn)
+    (
+        conform(df, fqn)
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", predicate)
+        .save(c.path(settings))
+    )
+
+
+def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> None:
+    """Upsert `df` on the contract's keys: matching rows are updated, new ones inserted. `df` must be unique on keys.
+
+    `prune`, a predicate on the target (e.g. on its partition column), bounds the files the MERGE reads."""
+    from delta.tables import DeltaTable
+
+    c = ensure_table(spark, settings, fqn)
+    on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in c.keys] + ([f"t.{prune}"] if prune else []))
+    (
+        DeltaTable.forPath(spark, c.path(settings))
+        .alias("t")
+        .merge(conform(df, fqn).alias("s"), on)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
