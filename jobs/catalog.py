@@ -103,22 +103,27 @@ def all_contracts(layers: tuple[str, ...] = LAYERS) -> list[Contract]:
     return found
 
 
+_ensured: dict[str, str] = {}  # fqn -> location registered by this process
+
+
 def ensure_table(spark, settings: Settings, fqn: str) -> Contract:
-    """Create the Delta table from its contract if it does not exist yet, and register it in Spark SQL."""
+    """Create the Delta table from its contract if it does not exist yet, and register it in Spark SQL as
+    `<layer>.<name>` at its location (re-pointed if this process registered it elsewhere before)."""
     from delta.tables import DeltaTable
 
     c = contract(fqn)
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {c.layer}")
-    builder = (
-        DeltaTable.createIfNotExists(spark)
-        .tableName(c.fqn)
-        .location(c.path(settings))
-        .addColumns(c.struct_type())
-        .comment(c.description)
-    )
+    location = c.path(settings)
+    if _ensured.get(fqn) == location:
+        return c
+    builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(c.struct_type()).comment(c.description)
     if c.partition_by:
         builder = builder.partitionedBy(*c.partition_by)
     builder.execute()
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {c.layer}")
+    if fqn in _ensured:
+        spark.sql(f"DROP TABLE IF EXISTS {fqn}")  # an external table: only the name goes
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {fqn} USING DELTA LOCATION '{location}'")
+    _ensured[fqn] = location
     return c
 
 

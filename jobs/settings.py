@@ -17,6 +17,7 @@ class Settings:
     airflow_home: str
     shuffle_partitions: int
     model_dir: str
+    landing_dir: str
     serving_api_keys: tuple[str, ...] = ()
 
     def table_path(self, layer: str, name: str) -> str:
@@ -38,5 +39,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         airflow_home=_absolute(env.get("AIRFLOW_HOME", "./.airflow")),
         shuffle_partitions=int(env.get("SPARK_SHUFFLE_PARTITIONS", "4")),
         model_dir=env.get("MODEL_DIR", f"{root}/models"),
+        landing_dir=_absolute(env.get("LANDING_DIR", "./landing")),
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
     )

@@ -7,18 +7,20 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from jobs.settings import Settings, load_settings
 
 
-@lru_cache(maxsize=1)
 def get_spark(settings: Settings | None = None):
-    """Return the process's Spark session, creating it on first use (one session per process)."""
+    """Return the process's Spark session, creating it on first use (one session per process: the settings of the
+    first call set the master and the JVM's log folder; table locations always come from each job's settings)."""
     from delta import configure_spark_with_delta_pip
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
     settings = settings or load_settings()
     # workers must run this interpreter, or Python UDFs and xgboost.spark fail
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -1,0 +1,65 @@
+"""The nightly pre-approval run: tonight's limits for every known business, published for instant lookup."""
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from jobs import orchestration as orch
+
+
+@dag(
+    dag_id="nightly_preapproval",
+    schedule="0 2 * * *",
+    start_date=orch.START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=orch.DEFAULT_ARGS,
+    tags=["helicopter", "nightly"],
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date", description="business date; default: the day before the run"),
+        "landing": Param(None, type=["null", "string"], description="landing folder; default: LANDING_DIR"),
+    },
+    doc_md="""
+### Nightly pre-approval
+Runs at 02:00 UTC and computes the limits **as of the day before**:
+`ingest` (every landing source -> bronze -> silver, gated by Great Expectations, rejects to `quarantine.*`)
+-> `features` (`gold.feat_txn`) -> `ensure_model` (the registered PD model; trains the first one if none)
+-> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store).
+Every step is idempotent: clear and rerun any task. The same chain runs as `helicopter run --landing DIR --as-of D`.
+""",
+)
+def nightly_preapproval():
+    @task(doc_md="Load new landing files of every source into bronze and silver; reconciles every batch.")
+    def ingest() -> list[dict]:
+        from jobs import pipeline
+
+        ctx = get_current_context()
+        return pipeline.ingest(orch.landing_from(ctx), run_id=f"airflow-{ctx['run_id']}")
+
+    @task(outlets=[orch.table_asset("gold.feat_txn")], doc_md="Compute gold.feat_txn as of the run's date.")
+    def features() -> int:
+        from jobs import pipeline
+
+        return pipeline.features(orch.as_of_from(get_current_context()))
+
+    @task(doc_md="The PD model to score with; trains and registers the first one when none exists.")
+    def ensure_model() -> str:
+        from jobs import pipeline
+
+        return pipeline.ensure_model(orch.as_of_from(get_current_context()))
+
+    @task(outlets=[orch.table_asset("gold.preapproved_limits")], doc_md="Score every entity and apply the limit policy.")
+    def score() -> int:
+        from jobs import pipeline
+
+        return pipeline.score(orch.as_of_from(get_current_context()))
+
+    @task(doc_md="Publish the night's limits to the serving store: load, verify, swap atomically.")
+    def publish() -> dict:
+        from jobs import pipeline
+
+        return pipeline.publish(orch.as_of_from(get_current_context()))
+
+    ingest() >> features() >> ensure_model() >> score() >> publish()
+
+
+nightly_preapproval()

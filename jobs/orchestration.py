@@ -1,0 +1,56 @@
+"""What the Airflow DAG files share: default arguments, the as-of date of a run, table assets, failure messages.
+
+DAG files only wire tasks to `jobs.pipeline`; everything they have in common lives here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from jobs.settings import load_settings
+
+log = logging.getLogger(__name__)
+TAGS = {"helicopter", "nightly", "training", "ingest", "serving"}  # the known set the integrity test checks
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def on_failure(context) -> None:
+    """Say what failed, for which date, and where to look."""
+    ti = context.get("task_instance")
+    settings = load_settings()
+    log.error(
+        "helicopter task %s of %s failed for run %s: %s. Spark's own log: %s/_logs/spark-jvm.log",
+        getattr(ti, "task_id", "?"), getattr(ti, "dag_id", "?"), context.get("run_id"), context.get("exception"),
+        settings.lakehouse_root,
+    )
+
+
+DEFAULT_ARGS = {
+    "owner": "risk-data",
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=5),
+    "on_failure_callback": on_failure,
+}
+
+
+def table_asset(fqn: str):
+    """The Airflow Asset of a lakehouse table: its Delta location is its URI."""
+    from airflow.sdk import Asset
+
+    layer, name = fqn.split(".", 1)
+    path = load_settings().table_path(layer, name)
+    return Asset(name=fqn, uri=path if "://" in path else f"file://{path}")
+
+
+def as_of_from(context) -> dt.date:
+    """The business date a run computes: the `as_of` param when given, else the day before the run's date
+    (the nightly run on D+1 computes limits as of D)."""
+    given = (context.get("params") or {}).get("as_of")
+    if given:
+        return dt.date.fromisoformat(given)
+    run_date = context.get("logical_date") or context["dag_run"].run_after
+    return run_date.date() - dt.timedelta(days=1)
+
+
+def landing_from(context) -> str:
+    return (context.get("params") or {}).get("landing") or load_settings().landing_dir

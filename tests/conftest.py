@@ -1,0 +1,62 @@
+"""One Spark session for the whole run (local, UTC, few shuffle partitions); each test gets its own lakehouse."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    from jobs.settings import load_settings
+    from jobs.spark_session import get_spark
+
+    root = tmp_path_factory.mktemp("spark")
+    session = get_spark(load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]",
+                                       "SPARK_SHUFFLE_PARTITIONS": "2"}))
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """A fresh, empty lakehouse for one test, also set in the environment for code that reads it from there."""
+    from jobs.settings import load_settings
+
+    env = {
+        "LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
+        "SPARK_SHUFFLE_PARTITIONS": "2",
+        "LANDING_DIR": str(tmp_path / "landing"),
+        "SERVING_URL": f"sqlite:///{tmp_path}/serving.db",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return load_settings(env)
+
+
+@pytest.fixture
+def shared_data():
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (it sits beside the project root in CI)")
+    return SHARED_DATA
+
+
+class Landing:
+    """Writes landing files under `<root>/<source>/dt=<day>/` the way a provider delivers them."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, source: str, day: str, header: str, *lines: str, name: str | None = None) -> Path:
+        path = self.root / source / f"dt={day}" / (name or f"{source}.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def landing(settings) -> Landing:
+    return Landing(Path(settings.landing_dir))

@@ -1,0 +1,127 @@
+"""Landing -> bronze -> silver: typing, quarantine with reasons, dedup, exactly-once files, reconciliation."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import pipeline, tables
+from jobs.ingest.landing import LandingError, discover, unloaded
+from jobs.ingest.source import latest_per_key
+from jobs.ingest.transactions import daily_aggregates
+
+TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
+DAY1 = [
+    "T1,E1,2026-01-01T10:00:00+08:00,10.00,CNY,qr,p1,success",
+    "T2,E1,2026-01-01T23:30:00+08:00,20.00,CNY,qr,p2,success",
+    "T3,E2,2026-01-01T01:30:00+08:00,5.00,CNY,online,p3,refund",
+    "T4,,2026-01-01T10:00:00+08:00,1.00,CNY,qr,p1,success",
+    "T5,E1,2025-13-45 25:61,1.00,CNY,qr,p1,success",
+    "T6,E1,2026-01-01T11:00:00+08:00,-3.00,CNY,qr,p1,success",
+    "T7,E1,2026-01-01T11:00:00+08:00,3.00,XXX,qr,p1,success",
+    "T1,E1,2026-01-01T10:00:00+08:00,10.00,CNY,qr,p1,success",
+    "broken,line",
+]
+DAY2 = ["T8,E2,2026-01-02T12:00:00+08:00,30.00,CNY,online,p4,success"]
+
+
+@pytest.fixture
+def delivered(landing):
+    landing.write("entities", "2026-01-01", "entity_id,segment,registered_date,city",
+                  "E1,offline_merchant,2024-05-01,Hangzhou", "E2,online_merchant,2023-01-09,")
+    landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1)
+    landing.write("transactions", "2026-01-02", TXN_HEADER, *DAY2)
+    return landing
+
+
+def by_source(counts):
+    return {c["source"]: c for c in counts}
+
+
+def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
+    counts = by_source(pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings))
+    assert counts["transactions"] == {"source": "transactions", "files": 2, "bronze_rows": 10, "accepted": 4,
+                                      "duplicates": 1, "quarantined": 5}
+    assert counts["entities"]["accepted"] == 2
+    rejects = {r.record_id: r.reason for r in tables.read(spark, settings, "quarantine.transactions")
+               .select(F.get_json_object("record", "$.txn_id").alias("record_id"), "reason").collect()}
+    assert rejects["T4"] == "missing entity_id"
+    assert rejects["T5"] == "unparseable ts"
+    assert rejects["T6"] == "expect_column_values_to_be_between(amount)"
+    assert rejects["T7"] == "expect_column_values_to_be_in_set(currency)"
+    assert rejects["broken"].startswith("malformed line")
+    batch = tables.read(spark, settings, "silver.ingest_batches").where("source = 'transactions'").first()
+    assert batch.bronze_rows == batch.accepted + batch.duplicates + batch.quarantined
+
+
+def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
+    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    silver = {r.txn_id: r for r in tables.read(spark, settings, "silver.transactions").collect()}
+    assert sorted(silver) == ["T1", "T2", "T3", "T8"]
+    t3 = silver["T3"]
+    assert (t3.txn_date, t3.local_hour, t3.txn_ts) == (dt.date(2026, 1, 1), 1, dt.datetime(2025, 12, 31, 17, 30))
+    assert t3.amount == Decimal("5.00") and t3.txn_month == dt.date(2026, 1, 1)
+    daily = {(r.entity_id, r.txn_date): r for r in tables.read(spark, settings, "silver.txn_daily").collect()}
+    e1 = daily[("E1", dt.date(2026, 1, 1))]
+    assert (e1.gmv, e1.orders, e1.night_orders, e1.distinct_payers, e1.refunds) == (Decimal("30.00"), 2, 1, 2, 0)
+    assert daily[("E2", dt.date(2026, 1, 1))].refunds == 1
+
+
+def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, delivered):
+    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    snapshot = {t: tables.read(spark, settings, t).count()
+                for t in ("bronze.transactions", "silver.transactions", "quarantine.transactions", "silver.txn_daily")}
+    again = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    assert again[0]["files"] == 0
+    # a run that died after writing the tables but before the ledger: the rerun replaces, never appends twice
+    spark.sql(f"DELETE FROM delta.`{settings.table_path('bronze', 'file_ledger')}`")
+    redo = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    assert redo[0]["files"] == 2
+    assert {t: tables.read(spark, settings, t).count() for t in snapshot} == snapshot
+
+
+def test_changed_file_under_an_old_name_is_a_correction(spark, settings, delivered):
+    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    delivered.write("transactions", "2026-01-02", TXN_HEADER, DAY2[0].replace("30.00", "35.00"))
+    counts = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    assert counts[0]["files"] == 1 and counts[0]["accepted"] == 1
+    ledger = tables.read(spark, settings, "bronze.file_ledger").where("file_name LIKE '%2026-01-02%'")
+    assert sorted(r.status for r in ledger.collect()) == ["new", "redelivered_changed"]
+    t8 = tables.read(spark, settings, "silver.transactions").where("txn_id = 'T8'").collect()
+    assert [r.amount for r in t8] == [Decimal("35.00")]
+    day = tables.read(spark, settings, "silver.txn_daily").where("entity_id = 'E2' AND orders > 0").first()
+    assert day.gmv == Decimal("35.00")
+
+
+def test_latest_delivery_wins_within_a_batch(spark):
+    rows = [("T1", "10", dt.date(2026, 1, 1), "a.csv", 1), ("T1", "12", dt.date(2026, 1, 2), "b.csv", 1),
+            ("T2", "5", dt.date(2026, 1, 1), "a.csv", 2)]
+    df = spark.createDataFrame(rows, "txn_id string, amount string, _dt date, _source_file string, _row_number long")
+    assert {(r.txn_id, r.amount) for r in latest_per_key(df, ["txn_id"], []).collect()} == {("T1", "12"), ("T2", "5")}
+
+
+def test_daily_aggregates_count_by_status(spark):
+    day = dt.date(2026, 1, 1)
+    rows = [("E1", day, 9, Decimal("10.00"), "success", "p1"), ("E1", day, 23, Decimal("5.00"), "success", "p1"),
+            ("E1", day, 12, Decimal("7.00"), "refund", "p2"), ("E1", day, 12, Decimal("8.00"), "chargeback", "p3")]
+    df = spark.createDataFrame(rows, "entity_id string, txn_date date, local_hour int, amount decimal(18,2), "
+                                     "status string, payer_token string")
+    r = daily_aggregates(df).first()
+    assert (r.gmv, r.orders, r.refunds, r.chargebacks, r.distinct_payers, r.night_orders) == (
+        Decimal("15.00"), 2, 1, 1, 1, 1)
+
+
+def test_landing_discovery_and_ledger(tmp_path):
+    with pytest.raises(LandingError, match="does not exist"):
+        discover(tmp_path / "missing", "transactions")
+    (tmp_path / "transactions" / "dt=2026-01-01").mkdir(parents=True)
+    (tmp_path / "transactions" / "dt=2026-01-01" / "a.csv").write_text("x\n")
+    files = discover(tmp_path, "transactions")
+    assert [(f.name, f.dt) for f in files] == [("transactions/dt=2026-01-01/a.csv", dt.date(2026, 1, 1))]
+    assert unloaded(files, {(files[0].name, files[0].checksum)}) == []
+    assert unloaded(files, {(files[0].name, "old")}) == [(files[0], "redelivered_changed")]
+    (tmp_path / "transactions" / "2026-01-02").mkdir()
+    with pytest.raises(LandingError, match="not a dt=YYYY-MM-DD folder"):
+        discover(tmp_path, "transactions")

@@ -1,0 +1,240 @@
+"""The serving store (atomic publish, verification, rollback, lookup) and the HTTP API over it. No Spark."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from jobs.serve import store
+from jobs.serve.api import API_KEY_HEADER, create_app
+from jobs.settings import load_settings
+
+NIGHT_A, NIGHT_B = "2026-03-01", "2026-03-02"
+MODEL = {NIGHT_A: "pd-2026-02-01", NIGHT_B: "pd-2026-03-01"}
+
+
+def night(as_of: str, n: int = 3, model_version: str | None = None) -> list[dict]:
+    """Serving rows of one night for entities E1..En, with values that differ from night to night."""
+    shift = 0.001 if as_of == NIGHT_B else 0.0
+    return [
+        {
+            "as_of_date": as_of,
+            "entity_id": f"E{i}",
+            "segment": "online_merchant" if i % 2 else "farmer",
+            "pd": round(0.01 * i + shift, 6),
+            "limit_amount": 1000.0 * i + (50.0 if shift else 0.0),
+            "currency": "CNY",
+            "decision": "approved" if i % 3 else "declined",
+            "reason_codes": json.dumps([] if i % 3 else ["PD_ABOVE_CUTOFF", "THIN_FILE"]),
+            "model_version": model_version or MODEL.get(as_of, "pd-test"),
+            "policy_version": "policy-1",
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+def publish(eng: sa.Engine, rows: list[dict]) -> store.Published:
+    return store.publish(eng, rows, source_rows=len(rows), source_checksum=store.checksum(rows))
+
+
+def table_names(eng: sa.Engine) -> set[str]:
+    return set(sa.inspect(eng).get_table_names())
+
+
+@pytest.fixture
+def url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/serving.db"
+
+
+@pytest.fixture
+def eng(url) -> sa.Engine:
+    engine = store.engine(url)
+    yield engine
+    engine.dispose()
+
+
+# ---- the store -------------------------------------------------------------------------------------------------
+
+def test_lookup_after_publish_returns_every_field_with_reason_codes_as_a_list(eng):
+    rows = night(NIGHT_A)
+    publish(eng, rows)
+    found = store.lookup(eng, "E3")
+    expected = dict(rows[2], reason_codes=["PD_ABOVE_CUTOFF", "THIN_FILE"])
+    assert set(found) == set(store.FIELDS)
+    assert found == expected
+    assert store.lookup(eng, "E1")["reason_codes"] == []
+
+
+def test_current_reports_as_of_date_rows_and_model(eng):
+    rows = night(NIGHT_A, n=7)
+    published = publish(eng, rows)
+    now = store.current(eng)
+    assert (now.as_of_date, now.rows, now.model_version) == (NIGHT_A, 7, MODEL[NIGHT_A])
+    assert now.checksum == store.checksum(rows) == published.checksum
+
+
+def test_second_publish_keeps_the_first_as_previous_and_rollback_swaps_back_and_forth(eng):
+    publish(eng, night(NIGHT_A))
+    publish(eng, night(NIGHT_B))
+    assert {store.CURRENT, store.PREVIOUS} <= table_names(eng)
+    assert store.lookup(eng, "E2")["as_of_date"] == NIGHT_B
+
+    back = store.rollback(eng)
+    assert back.as_of_date == NIGHT_A == store.current(eng).as_of_date
+    assert store.lookup(eng, "E2") == dict(night(NIGHT_A)[1], reason_codes=[])
+
+    again = store.rollback(eng)
+    assert again.as_of_date == NIGHT_B
+    assert store.lookup(eng, "E2")["model_version"] == MODEL[NIGHT_B]
+
+
+def test_third_publish_drops_the_oldest_night(eng):
+    publish(eng, night(NIGHT_A))
+    publish(eng, night(NIGHT_B))
+    publish(eng, night("2026-03-03"))
+    assert store.rollback(eng).as_of_date == NIGHT_B
+
+
+@pytest.mark.parametrize("bad", ["rows", "checksum"])
+def test_failed_verification_raises_keeps_current_and_leaves_no_staging_table(eng, bad):
+    publish(eng, night(NIGHT_A))
+    rows = night(NIGHT_B)
+    source_rows = len(rows) + (1 if bad == "rows" else 0)
+    source_checksum = store.checksum(rows) if bad == "rows" else store.checksum(night(NIGHT_B, n=2))
+    with pytest.raises(store.ServingError, match="verification failed"):
+        store.publish(eng, rows, source_rows=source_rows, source_checksum=source_checksum)
+    assert store.current(eng).as_of_date == NIGHT_A
+    assert store.lookup(eng, "E1")["as_of_date"] == NIGHT_A
+    assert not [t for t in table_names(eng) if "staging" in t]
+    assert store.PREVIOUS not in table_names(eng)
+
+
+def test_publishing_no_rows_raises(eng):
+    with pytest.raises(store.ServingError, match="nothing to publish"):
+        store.publish(eng, [], source_rows=0, source_checksum=store.checksum([]))
+    assert not table_names(eng) - {"serving_meta"}
+
+
+def test_publishing_rows_of_two_as_of_dates_raises(eng):
+    rows = night(NIGHT_A, n=2) + [dict(night(NIGHT_B, n=3)[2])]
+    with pytest.raises(store.ServingError, match="one as-of date"):
+        publish(eng, rows)
+    assert store.CURRENT not in table_names(eng)
+
+
+def test_lookup_of_an_unknown_id_raises_unknown_entity(eng):
+    publish(eng, night(NIGHT_A))
+    with pytest.raises(store.UnknownEntity, match="E999"):
+        store.lookup(eng, "E999")
+
+
+def test_lookup_and_current_before_any_publish_raise_serving_error(eng):
+    with pytest.raises(store.ServingError, match="no limits have been published"):
+        store.lookup(eng, "E1")
+    with pytest.raises(store.ServingError, match="no limits have been published"):
+        store.current(eng)
+
+
+def test_rollback_without_a_previous_version_raises(eng):
+    with pytest.raises(store.ServingError, match="nothing to roll back"):
+        store.rollback(eng)
+    publish(eng, night(NIGHT_A))
+    with pytest.raises(store.ServingError, match="nothing to roll back"):
+        store.rollback(eng)
+    assert store.current(eng).as_of_date == NIGHT_A
+
+
+def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng):
+    publish(eng, night(NIGHT_A, n=50))
+    reader = store.engine(url)
+    seen, errors, stop = [], [], threading.Event()
+
+    def lookups() -> None:
+        rng = random.Random(7)
+        deadline = time.monotonic() + 20
+        while not stop.is_set() and len(seen) < 20_000 and time.monotonic() < deadline:
+            try:
+                seen.append(store.lookup(reader, f"E{rng.randint(1, 50)}"))
+            except Exception as e:  # noqa: BLE001 - any error is a gap the test reports
+                errors.append(repr(e))
+
+    thread = threading.Thread(target=lookups)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        publish(eng, night(NIGHT_B, n=50))
+        for _ in range(10):  # a few rounds of two rollbacks, so a gap has the chance to show
+            time.sleep(0.01)
+            assert store.rollback(eng).as_of_date == NIGHT_A
+            time.sleep(0.01)
+            assert store.rollback(eng).as_of_date == NIGHT_B
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        reader.dispose()
+    assert not errors, f"{len(errors)} lookups failed, first: {errors[0]}"
+    assert seen
+    assert all(r["as_of_date"] in MODEL and r["model_version"] == MODEL[r["as_of_date"]] for r in seen)
+    assert store.current(eng).as_of_date == NIGHT_B
+
+
+# ---- the HTTP API ----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def client(tmp_path, url) -> TestClient:
+    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url, "SERVING_API_KEYS": "k1,k2"})
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_api_rejects_a_missing_or_wrong_key_with_401(client, eng):
+    publish(eng, night(NIGHT_A))
+    assert client.get("/v1/limits/E1").status_code == 401
+    assert client.get("/v1/limits/E1", headers={API_KEY_HEADER: "nope"}).status_code == 401
+
+
+def test_api_returns_the_limit_of_a_known_id_with_either_key(client, eng):
+    rows = night(NIGHT_A)
+    publish(eng, rows)
+    for key in ("k1", "k2"):
+        response = client.get("/v1/limits/E3", headers={API_KEY_HEADER: key})
+        assert response.status_code == 200
+        assert response.json() == dict(rows[2], reason_codes=["PD_ABOVE_CUTOFF", "THIN_FILE"])
+
+
+def test_api_answers_404_for_an_unknown_id(client, eng):
+    publish(eng, night(NIGHT_A))
+    response = client.get("/v1/limits/E999", headers={API_KEY_HEADER: "k1"})
+    assert response.status_code == 404
+    assert "E999" in response.json()["detail"]
+
+
+def test_api_answers_503_on_limits_and_health_before_any_publish(client):
+    assert client.get("/health").status_code == 503
+    assert client.get("/v1/limits/E1", headers={API_KEY_HEADER: "k1"}).status_code == 503
+
+
+def test_health_is_open_and_reports_the_published_night(client, eng):
+    publish(eng, night(NIGHT_A, n=4))
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["as_of_date"], body["rows"], body["model_version"]) == (
+        "ok", NIGHT_A, 4, MODEL[NIGHT_A])
+
+
+def test_openapi_lists_the_limits_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/v1/limits/{entity_id}" in paths
+    assert "/health" in paths
+
+
+def test_create_app_without_keys_raises(tmp_path, url):
+    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url})
+    with pytest.raises(ValueError, match="SERVING_API_KEYS"):
+        create_app(settings)
