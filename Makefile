@@ -12,7 +12,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: setup demo test chaos bench lock airflow-db clean check-java
+.PHONY: setup demo test chaos bench lock airflow-db airflow-dags clean check-java
 
 setup: $(VENV)/.installed $(VENV)/.jars
 
@@ -33,13 +33,20 @@ $(VENV)/.jars: $(VENV)/.installed
 	$(BIN)/python -m jobs.spark_session --check || { echo "Could not get the Delta jars from Maven Central (io.delta:delta-spark_4.2_2.13); check the network and ~/.ivy2.5.2"; exit 1; }
 	touch $@
 
+# the project's Airflow metadata database (tests use their own, in a temporary folder)
 airflow-db: setup
 	$(BIN)/airflow db migrate >/dev/null
+
+# parse the DAGs into the project's AIRFLOW_HOME, list them, and fail on any import error
+airflow-dags: airflow-db
+	$(BIN)/airflow dags reserialize >/dev/null 2>&1
+	$(BIN)/airflow dags list 2>/dev/null
+	@$(BIN)/airflow dags list-import-errors 2>/dev/null | grep -q "No data found" || { $(BIN)/airflow dags list-import-errors; exit 1; }
 
 demo: setup
 	$(BIN)/helicopter demo
 
-test: setup airflow-db
+test: setup
 	$(BIN)/python -m pytest -q tests
 
 chaos: setup

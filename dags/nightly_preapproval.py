@@ -1,4 +1,5 @@
 """The nightly pre-approval run: tonight's limits for every known business, published for instant lookup."""
+
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
@@ -15,7 +16,9 @@ from jobs import orchestration as orch
     default_args=orch.DEFAULT_ARGS,
     tags=["helicopter", "nightly"],
     params={
-        "as_of": Param(None, type=["null", "string"], format="date", description="business date; default: the day before the run"),
+        "as_of": Param(
+            None, type=["null", "string"], format="date", description="business date; default: the day before the run"
+        ),
         "landing": Param(None, type=["null", "string"], description="landing folder; default: LANDING_DIR"),
     },
     doc_md="""
@@ -47,7 +50,9 @@ def nightly_preapproval():
 
         return pipeline.ensure_model(orch.as_of_from(get_current_context()))
 
-    @task(outlets=[orch.table_asset("gold.preapproved_limits")], doc_md="Score every entity and apply the limit policy.")
+    @task(
+        outlets=[orch.table_asset("gold.preapproved_limits")], doc_md="Score every entity and apply the limit policy."
+    )
     def score() -> int:
         from jobs import pipeline
 

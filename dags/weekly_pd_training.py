@@ -1,4 +1,5 @@
 """The weekly PD model training: label matured loans, snapshot their features point in time, train, register."""
+
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
@@ -14,7 +15,9 @@ from jobs import orchestration as orch
     max_active_runs=1,
     default_args=orch.DEFAULT_ARGS,
     tags=["helicopter", "training"],
-    params={"as_of": Param(None, type=["null", "string"], format="date", description="default: the day before the run")},
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date", description="default: the day before the run")
+    },
     doc_md="""
 ### Weekly PD training
 Sundays 04:00 UTC. Labels every loan whose 12-month outcome window has closed (`gold.training_set`), computes its

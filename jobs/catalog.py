@@ -4,6 +4,7 @@ A contract lists columns (type in Spark DDL, nullability, description, PII flag,
 partitioning. `columns_from` pulls in the columns of other contracts (landing columns, shared lineage), so nothing is
 written twice. Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<name>` in Spark SQL.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace

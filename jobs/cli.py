@@ -2,6 +2,7 @@
 and a non-zero exit. Heavy modules (Spark, XGBoost, GX) are imported only by the commands that need them, so a
 lookup answers in milliseconds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from jobs.settings import load_settings
 
-DEMO = {"entities": 1000, "days": 540, "start": dt.date(2025, 5, 1), "seed": 42, "bad_rate": 0.002}
+DEMO = {"entities": 1000, "days": 500, "start": dt.date(2025, 5, 1), "seed": 42, "bad_rate": 0.002}
 
 
 def iso_date(text: str) -> dt.date:
@@ -99,7 +100,9 @@ def cmd_publish(a) -> int:
     from jobs import pipeline
 
     published = pipeline.publish(a.as_of)
-    print(f"published {published['rows']} limits as of {published['as_of_date']} (checksum {published['checksum'][:12]})")
+    print(
+        f"published {published['rows']} limits as of {published['as_of_date']} (checksum {published['checksum'][:12]})"
+    )
     return 0
 
 
@@ -165,8 +168,10 @@ def cmd_demo(a) -> int:
     out = Path(a.out)
     world = _simulate(out, a.entities, a.days, DEMO["start"], DEMO["seed"], DEMO["bad_rate"])
     as_of = dt.date.fromisoformat(world["end"])
-    print(f"simulated {world['entities']} merchants over {world['days']} days into {out}/landing "
-          f"({world['transactions']:,} payments, {world['loans']:,} loans)")
+    print(
+        f"simulated {world['entities']} merchants over {world['days']} days into {out}/landing "
+        f"({world['transactions']:,} payments, {world['loans']:,} loans)"
+    )
     result = pipeline.nightly(str(out / "landing"), as_of)
     print(report.render(report.summary(as_of), result))
     eng = store.engine(load_settings().serving_url)
@@ -247,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         expected = type(e).__module__.startswith("jobs.") or isinstance(e, (ValueError, LookupError))
         label = "" if expected else f"unexpected {type(e).__name__}: "
         message = str(e).strip().splitlines()[0][:400] if str(e).strip() else type(e).__name__
-        print(f"error: {label}{message}" + ("" if expected else " (HELICOPTER_DEBUG=1 shows the traceback)"),
-              file=sys.stderr)
+        print(
+            f"error: {label}{message}" + ("" if expected else " (HELICOPTER_DEBUG=1 shows the traceback)"),
+            file=sys.stderr,
+        )
         return 1
 
 

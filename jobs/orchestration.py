@@ -2,6 +2,7 @@
 
 DAG files only wire tasks to `jobs.pipeline`; everything they have in common lives here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,7 @@ from jobs.settings import load_settings
 
 log = logging.getLogger(__name__)
 TAGS = {"helicopter", "nightly", "training", "ingest", "serving"}  # the known set the integrity test checks
-START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def on_failure(context) -> None:
@@ -20,7 +21,10 @@ def on_failure(context) -> None:
     settings = load_settings()
     log.error(
         "helicopter task %s of %s failed for run %s: %s. Spark's own log: %s/_logs/spark-jvm.log",
-        getattr(ti, "task_id", "?"), getattr(ti, "dag_id", "?"), context.get("run_id"), context.get("exception"),
+        getattr(ti, "task_id", "?"),
+        getattr(ti, "dag_id", "?"),
+        context.get("run_id"),
+        context.get("exception"),
         settings.lakehouse_root,
     )
 
@@ -34,12 +38,13 @@ DEFAULT_ARGS = {
 
 
 def table_asset(fqn: str):
-    """The Airflow Asset of a lakehouse table: its Delta location is its URI."""
+    """The Airflow Asset of a lakehouse table: its URI (and so its identity) is the Delta table's location, so two
+    lakehouses never share an asset; `extra.table` keeps the readable name."""
     from airflow.sdk import Asset
 
     layer, name = fqn.split(".", 1)
     path = load_settings().table_path(layer, name)
-    return Asset(name=fqn, uri=path if "://" in path else f"file://{path}")
+    return Asset(uri=path if "://" in path else f"file://{path}", group="lakehouse", extra={"table": fqn})
 
 
 def as_of_from(context) -> dt.date:
@@ -49,7 +54,7 @@ def as_of_from(context) -> dt.date:
     if given:
         return dt.date.fromisoformat(given)
     run_date = context.get("logical_date") or context["dag_run"].run_after
-    return run_date.date() - dt.timedelta(days=1)
+    return dt.date.fromisoformat(run_date.date().isoformat()) - dt.timedelta(days=1)  # a plain date, not pendulum
 
 
 def landing_from(context) -> str:

@@ -3,6 +3,7 @@
 ingest (every source) -> features as of D -> training set and PD model (when none is registered yet)
 -> scores and limits as of D -> publish to the serving store.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,11 +23,12 @@ def _spark(settings: Settings):
 
 
 def new_run_id(prefix: str = "run") -> str:
-    return f"{prefix}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def ingest(landing: str, sources: list[str] | None = None, run_id: str | None = None,
-           settings: Settings | None = None) -> list[dict]:
+def ingest(
+    landing: str, sources: list[str] | None = None, run_id: str | None = None, settings: Settings | None = None
+) -> list[dict]:
     """Load new landing files of each source (all by default) into bronze and silver; returns the batch counts."""
     from jobs.ingest.landing import LandingError
     from jobs.ingest.source import ingest as ingest_source

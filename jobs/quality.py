@@ -5,6 +5,7 @@ suite format. Each expectation's `meta.level` says what a failure means:
 - `row`: the failing rows (found by GX through the table's keys) go to quarantine with the expectation as reason;
 - `table` (the default): the whole batch is refused and the run stops with a clear message.
 """
+
 from __future__ import annotations
 
 import json
@@ -97,8 +98,7 @@ def validate(df, fqn: str) -> GateResult:
         .groupBy(*keys)
         .agg(F.concat_ws("; ", F.sort_array(F.collect_set("reason"))).alias("reason"))
     )
-    cast_keys = [F.col(k).cast("string").alias(k) for k in keys]
-    keyed = df.select("*", *[c.alias(f"__key_{k}") for k, c in zip(keys, cast_keys)])
+    keyed = df.select("*", *[F.col(k).cast("string").alias(f"__key_{k}") for k in keys])
     on = [keyed[f"__key_{k}"] == reasons[k] for k in keys]
     helper_cols = [f"__key_{k}" for k in keys]
     rejected = keyed.join(reasons, on, "inner").drop(*helper_cols, *[reasons[k] for k in keys])

@@ -1,4 +1,5 @@
 """The run summary: what tonight's limits look like, the model behind them, and what the gates let through."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,12 @@ def summary(as_of: dt.date) -> dict:
         .first()
     )
     reasons = (
-        limits.select(F.explode("reason_codes").alias("reason")).groupBy("reason").count()
-        .orderBy(F.col("count").desc()).limit(5).collect()
+        limits.select(F.explode("reason_codes").alias("reason"))
+        .groupBy("reason")
+        .count()
+        .orderBy(F.col("count").desc())
+        .limit(5)
+        .collect()
     )
     batches = tables.read(spark, settings, "silver.ingest_batches")
     latest = batches.groupBy("source").agg(F.max("ingested_at").alias("ingested_at"))
@@ -52,7 +57,7 @@ def summary(as_of: dt.date) -> dict:
         "scored": totals["scored"],
         "approved": totals["approved"],
         "exposure": totals["exposure"] or 0.0,
-        "limit_quantiles": dict(zip(QUANTILES, totals["q"] or [])),
+        "limit_quantiles": dict(zip(QUANTILES, totals["q"] or [], strict=False)),
         "segments": [r.asDict() for r in by_segment.orderBy("segment").collect()],
         "model": model.asDict() if model else {"model_version": totals["model_version"]},
         "top_reasons": [(r["reason"], r["count"]) for r in reasons],
@@ -79,13 +84,18 @@ def render(s: dict, result: dict | None = None) -> str:
         )
     m = s["model"]
     auc = f"{m['valid_auc']:.3f}" if m.get("valid_auc") is not None else "n/a"
-    lines.append(f"  model             {m['model_version']} (validation AUC {auc}, "
-                 f"{m.get('train_rows', '?')} training loans)")
+    lines.append(
+        f"  model             {m['model_version']} (validation AUC {auc}, {m.get('train_rows', '?')} training loans)"
+    )
     lines.append("  top reasons       " + ", ".join(f"{r} ({n:,})" for r, n in s["top_reasons"]))
-    lines.append("  last ingest       " + "; ".join(
-        f"{b['source']}: {b['bronze_rows']:,} rows -> {b['accepted']:,} accepted, {b['duplicates']:,} duplicates, "
-        f"{b['quarantined']:,} quarantined" for b in s["last_batches"]
-    ))
+    lines.append(
+        "  last ingest       "
+        + "; ".join(
+            f"{b['source']}: {b['bronze_rows']:,} rows -> {b['accepted']:,} accepted, {b['duplicates']:,} duplicates, "
+            f"{b['quarantined']:,} quarantined"
+            for b in s["last_batches"]
+        )
+    )
     if result and result.get("published"):
         p = result["published"]
         lines.append(f"  published         {p['rows']:,} limits to the serving store (checksum {p['checksum'][:12]})")

@@ -2,6 +2,7 @@
 
 Transforms never branch on where they run: local, cluster and production differ only in these settings.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,8 +2,10 @@
 
 `python -m jobs.spark_session --check` starts Spark once, which makes it fetch and cache the Delta jars.
 """
+
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -45,6 +47,7 @@ def get_spark(settings: Settings | None = None):
     with _jvm_output_to(Path(settings.lakehouse_root) / "_logs" / "spark-jvm.log"):
         spark = configure_spark_with_delta_pip(builder).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return spark
 
 

@@ -3,6 +3,7 @@
 Every write conforms the data to the table's contract first. A rerun for the same date replaces that date's
 partition (`replace_where`) or MERGEs on the natural key (`merge`); only bronze and ledgers `append`.
 """
+
 from __future__ import annotations
 
 from jobs.catalog import conform, ensure_table
@@ -22,13 +23,7 @@ def append(spark, settings: Settings, fqn: str, df) -> None:
 def replace_where(spark, settings: Settings, fqn: str, df, predicate: str) -> None:
     """Atomically replace the rows matching `predicate` (e.g. "as_of_date = '2026-11-24'") with `df`."""
     c = ensure_table(spark, settings, fqn)
-    (
-        conform(df, fqn)
-        .write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", predicate)
-        .save(c.path(settings))
-    )
+    (conform(df, fqn).write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(c.path(settings)))
 
 
 def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> None:

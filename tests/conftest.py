@@ -1,12 +1,21 @@
 """One Spark session for the whole run (local, UTC, few shuffle partitions); each test gets its own lakehouse."""
+
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Airflow reads its configuration when first imported: before any test does, give the run its own Airflow home
+# (a fresh metadata database, apart from the one the project's UI uses) and the project's DAGs
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="helicopter-airflow-")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +24,9 @@ def spark(tmp_path_factory):
     from jobs.spark_session import get_spark
 
     root = tmp_path_factory.mktemp("spark")
-    session = get_spark(load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]",
-                                       "SPARK_SHUFFLE_PARTITIONS": "2"}))
+    session = get_spark(
+        load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]", "SPARK_SHUFFLE_PARTITIONS": "2"})
+    )
     yield session
     session.stop()
 

@@ -1,4 +1,5 @@
 """The real `helicopter` console script, run as a user runs it: help, one-line errors, lookup, simulate. No Spark."""
+
 from __future__ import annotations
 
 import json
@@ -13,20 +14,52 @@ from jobs.cli import parser
 from jobs.serve import store
 
 HELICOPTER = Path(sys.executable).parent / "helicopter"
-GUIDE_COMMANDS = {"simulate", "ingest", "features", "train", "score", "publish", "run", "lookup", "serve", "report",
-                  "demo"}
-LIMIT_FIELDS = {"as_of_date", "entity_id", "segment", "pd", "limit_amount", "currency", "reason_codes",
-                "model_version", "policy_version"}
-ROW = {"as_of_date": "2026-03-01", "entity_id": "E1", "segment": "farmer", "pd": 0.0321, "limit_amount": 12000.0,
-       "currency": "CNY", "decision": "approved", "reason_codes": json.dumps(["SEASONAL_INCOME"]),
-       "model_version": "pd-2026-02-01", "policy_version": "policy-1"}
+GUIDE_COMMANDS = {
+    "simulate",
+    "ingest",
+    "features",
+    "train",
+    "score",
+    "publish",
+    "run",
+    "lookup",
+    "serve",
+    "report",
+    "demo",
+}
+LIMIT_FIELDS = {
+    "as_of_date",
+    "entity_id",
+    "segment",
+    "pd",
+    "limit_amount",
+    "currency",
+    "reason_codes",
+    "model_version",
+    "policy_version",
+}
+ROW = {
+    "as_of_date": "2026-03-01",
+    "entity_id": "E1",
+    "segment": "farmer",
+    "pd": 0.0321,
+    "limit_amount": 12000.0,
+    "currency": "CNY",
+    "decision": "approved",
+    "reason_codes": json.dumps(["SEASONAL_INCOME"]),
+    "model_version": "pd-2026-02-01",
+    "policy_version": "policy-1",
+}
 
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "HELICOPTER_DEBUG"}
-    env.update(LAKEHOUSE_ROOT=str(tmp_path / "lakehouse"), SERVING_URL=f"sqlite:///{tmp_path}/serving.db",
-               LANDING_DIR=str(tmp_path / "landing"))
+    env.update(
+        LAKEHOUSE_ROOT=str(tmp_path / "lakehouse"),
+        SERVING_URL=f"sqlite:///{tmp_path}/serving.db",
+        LANDING_DIR=str(tmp_path / "landing"),
+    )
     return env
 
 
@@ -79,8 +112,10 @@ def test_lookup_json_prints_one_object_with_the_guide_fields(env, published):
     [line] = done.stdout.strip().splitlines()
     limit = json.loads(line)
     assert LIMIT_FIELDS <= set(limit)
-    assert {k: limit[k] for k in LIMIT_FIELDS} == {**{k: ROW[k] for k in LIMIT_FIELDS},
-                                                   "reason_codes": ["SEASONAL_INCOME"]}
+    assert {k: limit[k] for k in LIMIT_FIELDS} == {
+        **{k: ROW[k] for k in LIMIT_FIELDS},
+        "reason_codes": ["SEASONAL_INCOME"],
+    }
 
 
 def test_lookup_prints_a_readable_limit(env, published):
@@ -123,8 +158,20 @@ def test_a_missing_landing_folder_exits_2_naming_it(env):
 
 
 def test_simulate_with_zero_entities_exits_2(env, tmp_path):
-    done = helicopter(env, "simulate", "--out", str(tmp_path / "w"), "--entities", "0", "--days", "3",
-                      "--start", "2025-01-01", "--seed", "1")
+    done = helicopter(
+        env,
+        "simulate",
+        "--out",
+        str(tmp_path / "w"),
+        "--entities",
+        "0",
+        "--days",
+        "3",
+        "--start",
+        "2025-01-01",
+        "--seed",
+        "1",
+    )
     assert done.returncode == 2
     assert "--entities" in done.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "w").exists()
@@ -132,8 +179,9 @@ def test_simulate_with_zero_entities_exits_2(env, tmp_path):
 
 def test_a_small_simulate_writes_landing_files_and_truth(env, tmp_path):
     out = tmp_path / "world"
-    done = helicopter(env, "simulate", "--out", str(out), "--entities", "5", "--days", "3", "--start", "2025-01-01",
-                      "--seed", "1")
+    done = helicopter(
+        env, "simulate", "--out", str(out), "--entities", "5", "--days", "3", "--start", "2025-01-01", "--seed", "1"
+    )
     assert done.returncode == 0, done.stderr
     first_day = out / "landing" / "transactions" / "dt=2025-01-01" / "transactions.csv"
     assert first_day.is_file() and len(first_day.read_text().splitlines()) >= 1

@@ -1,9 +1,10 @@
 """Every Airflow DAG loads, follows the house rules (tags, retries, static start date, docs) and only wires."""
+
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +20,10 @@ HEAVY = ("pyspark", "xgboost", "great_expectations")
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AIRFLOW_HOME", str(home))
-        mp.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-        mp.setenv("LAKEHOUSE_ROOT", str(home / "lakehouse"))
-        from airflow.dag_processing.dagbag import DagBag
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag  # AIRFLOW_HOME and the examples switch are set by conftest
 
-        # Airflow 3.3 dropped `include_examples` (examples follow [core] load_examples); pass it where it exists.
-        kwargs = {"include_examples": False} if "include_examples" in inspect.signature(DagBag).parameters else {}
-        yield DagBag(dag_folder=str(DAGS), **kwargs)
+    return DagBag(dag_folder=str(DAGS))
 
 
 @pytest.fixture(scope="module")
@@ -93,18 +87,27 @@ from pathlib import Path
 for i, path in enumerate(sorted(Path(sys.argv[1]).glob("*.py"))):
     spec = importlib.util.spec_from_file_location(f"dag_file_{i}", path)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
-print(json.dumps(sorted(m for m in ("pyspark", "xgboost", "great_expectations") if m in sys.modules)))
+print(json.dumps(sorted(m for m in sys.argv[2:] if m in sys.modules)))
 """
 
 
 def test_dag_files_only_wire_no_heavy_import_at_module_level(tmp_path):
     script = tmp_path / "import_dags.py"
     script.write_text(IMPORT_ALL, encoding="utf-8")
-    env = {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / "airflow"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "LAKEHOUSE_ROOT": str(tmp_path / "lakehouse")}
-    done = subprocess.run([sys.executable, str(script), str(DAGS)], env=env, capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script), str(DAGS), *HEAVY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == [], f"importing the DAG files loaded {loaded}; import them inside the task"
-    assert set(HEAVY) == {"pyspark", "xgboost", "great_expectations"}

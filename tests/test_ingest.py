@@ -1,4 +1,5 @@
 """Landing -> bronze -> silver: typing, quarantine with reasons, dedup, exactly-once files, reconciliation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,13 @@ DAY2 = ["T8,E2,2026-01-02T12:00:00+08:00,30.00,CNY,online,p4,success"]
 
 @pytest.fixture
 def delivered(landing):
-    landing.write("entities", "2026-01-01", "entity_id,segment,registered_date,city",
-                  "E1,offline_merchant,2024-05-01,Hangzhou", "E2,online_merchant,2023-01-09,")
+    landing.write(
+        "entities",
+        "2026-01-01",
+        "entity_id,segment,registered_date,city",
+        "E1,offline_merchant,2024-05-01,Hangzhou",
+        "E2,online_merchant,2023-01-09,",
+    )
     landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1)
     landing.write("transactions", "2026-01-02", TXN_HEADER, *DAY2)
     return landing
@@ -42,11 +48,21 @@ def by_source(counts):
 
 def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
     counts = by_source(pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings))
-    assert counts["transactions"] == {"source": "transactions", "files": 2, "bronze_rows": 10, "accepted": 4,
-                                      "duplicates": 1, "quarantined": 5}
+    assert counts["transactions"] == {
+        "source": "transactions",
+        "files": 2,
+        "bronze_rows": 10,
+        "accepted": 4,
+        "duplicates": 1,
+        "quarantined": 5,
+    }
     assert counts["entities"]["accepted"] == 2
-    rejects = {r.record_id: r.reason for r in tables.read(spark, settings, "quarantine.transactions")
-               .select(F.get_json_object("record", "$.txn_id").alias("record_id"), "reason").collect()}
+    rejects = {
+        r.record_id: r.reason
+        for r in tables.read(spark, settings, "quarantine.transactions")
+        .select(F.get_json_object("record", "$.txn_id").alias("record_id"), "reason")
+        .collect()
+    }
     assert rejects["T4"] == "missing entity_id"
     assert rejects["T5"] == "unparseable ts"
     assert rejects["T6"] == "expect_column_values_to_be_between(amount)"
@@ -71,8 +87,10 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
 
 def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, delivered):
     pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
-    snapshot = {t: tables.read(spark, settings, t).count()
-                for t in ("bronze.transactions", "silver.transactions", "quarantine.transactions", "silver.txn_daily")}
+    snapshot = {
+        t: tables.read(spark, settings, t).count()
+        for t in ("bronze.transactions", "silver.transactions", "quarantine.transactions", "silver.txn_daily")
+    }
     again = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
     assert again[0]["files"] == 0
     # a run that died after writing the tables but before the ledger: the rerun replaces, never appends twice
@@ -96,21 +114,35 @@ def test_changed_file_under_an_old_name_is_a_correction(spark, settings, deliver
 
 
 def test_latest_delivery_wins_within_a_batch(spark):
-    rows = [("T1", "10", dt.date(2026, 1, 1), "a.csv", 1), ("T1", "12", dt.date(2026, 1, 2), "b.csv", 1),
-            ("T2", "5", dt.date(2026, 1, 1), "a.csv", 2)]
+    rows = [
+        ("T1", "10", dt.date(2026, 1, 1), "a.csv", 1),
+        ("T1", "12", dt.date(2026, 1, 2), "b.csv", 1),
+        ("T2", "5", dt.date(2026, 1, 1), "a.csv", 2),
+    ]
     df = spark.createDataFrame(rows, "txn_id string, amount string, _dt date, _source_file string, _row_number long")
     assert {(r.txn_id, r.amount) for r in latest_per_key(df, ["txn_id"], []).collect()} == {("T1", "12"), ("T2", "5")}
 
 
 def test_daily_aggregates_count_by_status(spark):
     day = dt.date(2026, 1, 1)
-    rows = [("E1", day, 9, Decimal("10.00"), "success", "p1"), ("E1", day, 23, Decimal("5.00"), "success", "p1"),
-            ("E1", day, 12, Decimal("7.00"), "refund", "p2"), ("E1", day, 12, Decimal("8.00"), "chargeback", "p3")]
-    df = spark.createDataFrame(rows, "entity_id string, txn_date date, local_hour int, amount decimal(18,2), "
-                                     "status string, payer_token string")
+    rows = [
+        ("E1", day, 9, Decimal("10.00"), "success", "p1"),
+        ("E1", day, 23, Decimal("5.00"), "success", "p1"),
+        ("E1", day, 12, Decimal("7.00"), "refund", "p2"),
+        ("E1", day, 12, Decimal("8.00"), "chargeback", "p3"),
+    ]
+    df = spark.createDataFrame(
+        rows, "entity_id string, txn_date date, local_hour int, amount decimal(18,2), status string, payer_token string"
+    )
     r = daily_aggregates(df).first()
     assert (r.gmv, r.orders, r.refunds, r.chargebacks, r.distinct_payers, r.night_orders) == (
-        Decimal("15.00"), 2, 1, 1, 1, 1)
+        Decimal("15.00"),
+        2,
+        1,
+        1,
+        1,
+        1,
+    )
 
 
 def test_landing_discovery_and_ledger(tmp_path):

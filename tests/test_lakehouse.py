@@ -1,4 +1,5 @@
 """The session factory, Delta round trips, and the table catalog built from the contracts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,14 @@ def test_delta_write_merge_and_time_travel(spark, tmp_path):
     from delta.tables import DeltaTable
 
     updates = spark.createDataFrame([(2, "B"), (3, "c")], "id int, v string")
-    (DeltaTable.forPath(spark, path).alias("t").merge(updates.alias("s"), "t.id = s.id")
-     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(updates.alias("s"), "t.id = s.id")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
     now = {r.id: r.v for r in spark.read.format("delta").load(path).collect()}
     before = {r.id: r.v for r in spark.read.format("delta").option("versionAsOf", 0).load(path).collect()}
     assert now == {1: "a", 2: "B", 3: "c"}
@@ -34,8 +41,14 @@ def test_delta_write_merge_and_time_travel(spark, tmp_path):
 
 def test_every_contract_is_complete():
     found = all_contracts()
-    assert {"bronze.transactions", "silver.transactions", "silver.txn_daily", "gold.feat_txn",
-            "gold.preapproved_limits", "quarantine.transactions"} <= {c.fqn for c in found}
+    assert {
+        "bronze.transactions",
+        "silver.transactions",
+        "silver.txn_daily",
+        "gold.feat_txn",
+        "gold.preapproved_limits",
+        "quarantine.transactions",
+    } <= {c.fqn for c in found}
     for c in found:
         assert c.description, c.fqn
         assert all(col.description for col in c.columns), c.fqn
@@ -54,11 +67,21 @@ def test_columns_from_expands_landing_as_nullable_text(spark):
 
 
 def test_preapproved_limits_has_the_guides_columns():
-    needed = {"as_of_date", "entity_id", "segment", "pd", "limit_amount", "currency", "reason_codes",
-              "model_version", "policy_version"}
+    needed = {
+        "as_of_date",
+        "entity_id",
+        "segment",
+        "pd",
+        "limit_amount",
+        "currency",
+        "reason_codes",
+        "model_version",
+        "policy_version",
+    }
     assert needed <= set(contract("gold.preapproved_limits").column_names)
-    assert dict((f.name, f.dataType.simpleString()) for f in contract("gold.preapproved_limits").struct_type())[
-        "reason_codes"] == "array<string>"
+    assert {f.name: f.dataType.simpleString() for f in contract("gold.preapproved_limits").struct_type()}[
+        "reason_codes"
+    ] == "array<string>"
 
 
 def test_tables_are_created_at_their_path_and_registered(spark, settings):

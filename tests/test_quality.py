@@ -1,4 +1,5 @@
 """Every Great Expectations suite has a passing and a failing fixture."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,21 @@ NOW = dt.datetime(2026, 1, 2, 3, 4, 5)
 
 def txn(txn_id, amount="12.50", currency="CNY", status="success", channel="qr", entity_id="E1"):
     day = dt.date(2026, 1, 1)
-    return (txn_id, entity_id, NOW, day, day.replace(day=1), 10, Decimal(amount), currency, channel, "p1", status,
-            "f.csv", NOW)
+    return (
+        txn_id,
+        entity_id,
+        NOW,
+        day,
+        day.replace(day=1),
+        10,
+        Decimal(amount),
+        currency,
+        channel,
+        "p1",
+        status,
+        "f.csv",
+        NOW,
+    )
 
 
 def frame(spark, fqn, rows):
@@ -23,8 +37,9 @@ def frame(spark, fqn, rows):
 
 
 def test_transactions_pass(spark):
-    result = validate(frame(spark, "silver.transactions", [txn("T1"), txn("T2", status="refund")]),
-                      "silver.transactions")
+    result = validate(
+        frame(spark, "silver.transactions", [txn("T1"), txn("T2", status="refund")]), "silver.transactions"
+    )
     assert result.failed == []
     assert result.passed.count() == 2 and result.rejected.count() == 0
 
@@ -35,8 +50,7 @@ def test_transactions_row_failures_are_rejected_with_reasons(spark):
     reasons = {r.txn_id: r.reason for r in result.rejected.select("txn_id", "reason").collect()}
     assert set(reasons) == {"T2", "T3", "T4"}
     assert reasons["T2"] == "expect_column_values_to_be_between(amount)"
-    assert reasons["T3"] == ("expect_column_values_to_be_in_set(currency); "
-                             "expect_column_values_to_be_in_set(status)")
+    assert reasons["T3"] == ("expect_column_values_to_be_in_set(currency); expect_column_values_to_be_in_set(status)")
     assert "match_regex(entity_id)" in reasons["T4"]
     assert [r.txn_id for r in result.passed.collect()] == ["T1"]
     assert "txn_id" in result.rejected.columns and "amount" in result.rejected.columns
@@ -56,7 +70,8 @@ def test_entities_pass_and_fail(spark):
     assert ok.failed == []
     bad = validate(frame(spark, "silver.entities", [entity("E1"), entity("E2", "bank")]), "silver.entities")
     assert [(r.entity_id, r.reason) for r in bad.rejected.collect()] == [
-        ("E2", "expect_column_values_to_be_in_set(segment)")]
+        ("E2", "expect_column_values_to_be_in_set(segment)")
+    ]
 
 
 def event(loan_id, event_type="disbursed", amount="5000.00"):
@@ -71,21 +86,37 @@ def test_loan_events_pass_and_fail(spark):
 
 
 def limit(entity_id, pd=0.05, amount="5000.00", decision="approved"):
-    return (dt.date(2026, 1, 1), entity_id, "offline_merchant", pd, Decimal(amount), "CNY", decision, ["X"],
-            "pd-1", "policy-1", NOW)
+    return (
+        dt.date(2026, 1, 1),
+        entity_id,
+        "offline_merchant",
+        pd,
+        Decimal(amount),
+        "CNY",
+        decision,
+        ["X"],
+        "pd-1",
+        "policy-1",
+        NOW,
+    )
 
 
 def test_limits_pass(spark):
-    assert validate(frame(spark, "gold.preapproved_limits", [limit("E1"), limit("E2")]),
-                    "gold.preapproved_limits").failed == []
+    assert (
+        validate(frame(spark, "gold.preapproved_limits", [limit("E1"), limit("E2")]), "gold.preapproved_limits").failed
+        == []
+    )
 
 
-@pytest.mark.parametrize("rows, expectation", [
-    ([limit("E1"), limit("E1")], "expect_column_values_to_be_unique"),
-    ([limit("E1", pd=1.5)], "expect_column_values_to_be_between(pd)"),
-    ([limit("E1", amount="-1.00")], "expect_column_values_to_be_between(limit_amount)"),
-    ([limit("E1", decision="maybe")], "expect_column_values_to_be_in_set(decision)"),
-])
+@pytest.mark.parametrize(
+    "rows, expectation",
+    [
+        ([limit("E1"), limit("E1")], "expect_column_values_to_be_unique"),
+        ([limit("E1", pd=1.5)], "expect_column_values_to_be_between(pd)"),
+        ([limit("E1", amount="-1.00")], "expect_column_values_to_be_between(limit_amount)"),
+        ([limit("E1", decision="maybe")], "expect_column_values_to_be_in_set(decision)"),
+    ],
+)
 def test_limits_any_failure_stops_the_run(spark, rows, expectation):
     with pytest.raises(QualityGateError, match=expectation.replace("(", r"\(").replace(")", r"\)")):
         validate(frame(spark, "gold.preapproved_limits", rows), "gold.preapproved_limits")

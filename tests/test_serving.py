@@ -1,4 +1,5 @@
 """The serving store (atomic publish, verification, rollback, lookup) and the HTTP API over it. No Spark."""
+
 from __future__ import annotations
 
 import json
@@ -59,6 +60,7 @@ def eng(url) -> sa.Engine:
 
 
 # ---- the store -------------------------------------------------------------------------------------------------
+
 
 def test_lookup_after_publish_returns_every_field_with_reason_codes_as_a_list(eng):
     rows = night(NIGHT_A)
@@ -185,6 +187,7 @@ def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng)
 
 # ---- the HTTP API ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def client(tmp_path, url) -> TestClient:
     settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url, "SERVING_API_KEYS": "k1,k2"})
@@ -225,7 +228,11 @@ def test_health_is_open_and_reports_the_published_night(client, eng):
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["as_of_date"], body["rows"], body["model_version"]) == (
-        "ok", NIGHT_A, 4, MODEL[NIGHT_A])
+        "ok",
+        NIGHT_A,
+        4,
+        MODEL[NIGHT_A],
+    )
 
 
 def test_openapi_lists_the_limits_route(client):

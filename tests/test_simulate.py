@@ -1,4 +1,5 @@
 """The simulated world: landing layout, truth files, determinism and honest bad-input counts. No Spark."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -3,6 +3,7 @@
 One transform serves scoring (one as-of date) and training (many): each snapshot sees only the days at or before
 its as-of date, within the 365 days before it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ LOOKBACK_DAYS = 365
 
 
 def days_in_window(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """Pair each snapshot (as_of_date) with its entities' daily rows of the LOOKBACK_DAYS up to it; `age` = days before."""
+    """Pair each snapshot (as_of_date) with the daily rows of the LOOKBACK_DAYS up to it; `age` = days before it."""
     in_window = (F.col("txn_date") <= F.col("as_of_date")) & (
         F.col("txn_date") > F.date_sub(F.col("as_of_date"), LOOKBACK_DAYS)
     )
@@ -77,11 +78,14 @@ def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
     daily = tables.read(spark, settings, "silver.txn_daily").where(
-        (F.col("txn_date") <= F.lit(dates[-1]))
-        & (F.col("txn_date") > F.date_sub(F.lit(dates[0]), LOOKBACK_DAYS))
+        (F.col("txn_date") <= F.lit(dates[-1])) & (F.col("txn_date") > F.date_sub(F.lit(dates[0]), LOOKBACK_DAYS))
     )
     features = txn_features(daily, snapshots)
-    tables.replace_where(spark, settings, "gold.feat_txn", features, in_list("as_of_date", [d.isoformat() for d in dates]))
-    return tables.read(spark, settings, "gold.feat_txn").where(
-        in_list("as_of_date", [d.isoformat() for d in dates])
-    ).count()
+    tables.replace_where(
+        spark, settings, "gold.feat_txn", features, in_list("as_of_date", [d.isoformat() for d in dates])
+    )
+    return (
+        tables.read(spark, settings, "gold.feat_txn")
+        .where(in_list("as_of_date", [d.isoformat() for d in dates]))
+        .count()
+    )

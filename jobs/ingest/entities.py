@@ -1,4 +1,5 @@
 """The entity registry: typing to silver.entities."""
+
 from __future__ import annotations
 
 from pyspark.sql import DataFrame

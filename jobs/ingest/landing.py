@@ -1,4 +1,5 @@
 """Landing files: discovery, checksums, and the file ledger that makes bronze exactly-once per file."""
+
 from __future__ import annotations
 
 import datetime as dt

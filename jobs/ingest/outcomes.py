@@ -1,4 +1,5 @@
 """Loan outcomes: typing the loan book's events to silver.loan_events."""
+
 from __future__ import annotations
 
 from pyspark.sql import DataFrame

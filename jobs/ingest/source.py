@@ -4,12 +4,13 @@ Each step is idempotent, and the ledger is written last, so a run that dies anyw
 bronze rows of the batch's files are replaced (not appended twice), silver is MERGEd on its keys, quarantine rows
 of the batch's files are replaced, and only then is each file marked as loaded.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -138,7 +139,9 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     files = [f for f, _ in todo]
     for f, status in todo:
         if status == "redelivered_changed":
-            log.warning("%s: %s was delivered again with other content; loading it as a correction", source.name, f.name)
+            log.warning(
+                "%s: %s was delivered again with other content; loading it as a correction", source.name, f.name
+            )
     this_batch = " AND ".join(
         [
             in_list("_dt", [f.dt.isoformat() for f in files]),
@@ -187,20 +190,42 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
 
 def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo) -> None:
     """Write the batch's reconciliation, then (last) mark its files as loaded in the ledger."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     batch = spark.createDataFrame(
-        [(run_id, counts.source, counts.files, counts.bronze_rows, counts.accepted, counts.duplicates,
-          counts.quarantined, now)],
+        [
+            (
+                run_id,
+                counts.source,
+                counts.files,
+                counts.bronze_rows,
+                counts.accepted,
+                counts.duplicates,
+                counts.quarantined,
+                now,
+            )
+        ],
         contract("silver.ingest_batches").struct_type(),
     )
     tables.merge(spark, settings, "silver.ingest_batches", batch)
-    rows = tables.read(spark, settings, f"bronze.{counts.source}").where(
-        in_list("_source_file", [f.name for f, _ in todo])
-    ).groupBy("_source_file", "_file_checksum").count()
+    rows = (
+        tables.read(spark, settings, f"bronze.{counts.source}")
+        .where(in_list("_source_file", [f.name for f, _ in todo]))
+        .groupBy("_source_file", "_file_checksum")
+        .count()
+    )
     per_file = {(r["_source_file"], r["_file_checksum"]): r["count"] for r in rows.collect()}
     ledger = spark.createDataFrame(
         [
-            (counts.source, f.name, f.checksum, f.size_bytes, per_file.get((f.name, f.checksum), 0), status, run_id, now)
+            (
+                counts.source,
+                f.name,
+                f.checksum,
+                f.size_bytes,
+                per_file.get((f.name, f.checksum), 0),
+                status,
+                run_id,
+                now,
+            )
             for f, status in todo
         ],
         contract("bronze.file_ledger").struct_type(),

@@ -1,4 +1,5 @@
 """Transactions: typing to silver.transactions, and the incremental entity x day aggregates silver.txn_daily."""
+
 from __future__ import annotations
 
 from pyspark.sql import DataFrame

@@ -5,6 +5,7 @@
   cutoff, capped at MAX_LIMIT, rounded down to ROUND_TO; an offer below MIN_LIMIT is declined.
 - Reason codes: the policy's own reasons first, then the features that raised this business's PD most.
 """
+
 from __future__ import annotations
 
 from pyspark.sql import DataFrame

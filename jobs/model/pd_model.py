@@ -3,6 +3,7 @@ registered in gold.model_registry with its metrics and the path of its booster.
 
 Features, their monotone directions and their reason codes come from the feature contract (gold.feat_txn).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -82,7 +83,11 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
     dvalid = xgb.DMatrix(test[spec.names], label=test["bad"], feature_names=spec.names)
     params = {**PARAMS, "monotone_constraints": "(" + ",".join(map(str, spec.monotone)) + ")"}
     booster = xgb.train(
-        params, dtrain, MAX_ROUNDS, evals=[(dvalid, "valid")], early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+        params,
+        dtrain,
+        MAX_ROUNDS,
+        evals=[(dvalid, "valid")],
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
         verbose_eval=False,
     )
     predicted = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
@@ -125,7 +130,7 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
     row = {
         "model_version": version,
         "trained_as_of": as_of,
-        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "trained_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "algorithm": "xgboost hist binary:logistic",
         "features": spec.names,
         "train_rows": metrics["train_rows"],
@@ -174,9 +179,7 @@ def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, best_iterat
             pd_ = booster.predict(matrix, iteration_range=rounds)
             contributions = booster.predict(matrix, pred_contribs=True, iteration_range=rounds)[:, :-1]
             order = np.argsort(-contributions, axis=1)[:, :top]
-            drivers = [
-                [codes[j] for j in row if contributions[i, j] > 0] for i, row in enumerate(order)
-            ]
+            drivers = [[codes[j] for j in row if contributions[i, j] > 0] for i, row in enumerate(order)]
             yield batch.assign(pd=pd_.astype("float64"), drivers=drivers)
 
     return score

@@ -1,4 +1,5 @@
 """gold.preapproved_limits: every known entity scored with the current PD model, then the limit policy."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,9 @@ from jobs.settings import Settings
 def scoring_frame(entities: DataFrame, features: DataFrame, as_of: dt.date) -> DataFrame:
     """Every entity registered by `as_of`, with its features as of `as_of` (null where it has none)."""
     known = entities.where(F.col("registered_date") <= F.lit(as_of)).select("entity_id", "segment")
-    return known.join(features.where(F.col("as_of_date") == F.lit(as_of)).drop("as_of_date", "computed_at"),
-                      "entity_id", "left")
+    return known.join(
+        features.where(F.col("as_of_date") == F.lit(as_of)).drop("as_of_date", "computed_at"), "entity_id", "left"
+    )
 
 
 def score(frame: DataFrame, model: dict, spec: pd_model.FeatureSpec) -> DataFrame:
@@ -46,7 +48,9 @@ def run(spark, settings: Settings, as_of: dt.date) -> int:
     """Score every entity as of `as_of`, gate the result, replace that date's limits; returns rows written."""
     features = tables.read(spark, settings, "gold.feat_txn")
     if features.where(F.col("as_of_date") == F.lit(as_of)).limit(1).count() == 0:
-        raise pd_model.ModelError(f"gold.feat_txn has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`")
+        raise pd_model.ModelError(
+            f"gold.feat_txn has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`"
+        )
     model = pd_model.current_model(spark, settings, as_of)
     frame = scoring_frame(tables.read(spark, settings, "silver.entities"), features, as_of)
     result = limits(frame, model, pd_model.feature_spec(), as_of).persist()

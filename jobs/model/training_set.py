@@ -3,6 +3,7 @@
 The snapshot of a loan is its disbursement date (obs_date); features are read as of obs_date, so no feature can
 see the outcome window. Only events known by `label_as_of` count.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """`helicopter serve`: the HTTP lookup (FastAPI). GET /v1/limits/{entity_id} with an API key; /health is open."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +41,13 @@ def create_app(settings: Settings) -> FastAPI:
         except store.ServingError as e:
             raise HTTPException(status_code=503, detail=str(e)) from None
         age = (dt.date.today() - dt.date.fromisoformat(published.as_of_date)).days
-        return {"status": "ok", "as_of_date": published.as_of_date, "age_days": age, "rows": published.rows,
-                "model_version": published.model_version, "published_at": published.published_at}
+        return {
+            "status": "ok",
+            "as_of_date": published.as_of_date,
+            "age_days": age,
+            "rows": published.rows,
+            "model_version": published.model_version,
+            "published_at": published.published_at,
+        }
 
     return app

@@ -1,4 +1,5 @@
 """`helicopter publish`: gold.preapproved_limits for one date -> the serving store, verified, swapped in atomically."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,6 +30,8 @@ def run(spark, settings: Settings, as_of: dt.date) -> store.Published:
     limits = tables.read(spark, settings, "gold.preapproved_limits").where(F.col("as_of_date") == F.lit(as_of))
     rows = serving_rows(limits)
     if not rows:
-        raise store.ServingError(f"gold.preapproved_limits has no rows as of {as_of}: run `helicopter score --as-of {as_of}`")
+        raise store.ServingError(
+            f"gold.preapproved_limits has no rows as of {as_of}: run `helicopter score --as-of {as_of}`"
+        )
     source_rows = limits.count()  # counted by Delta, apart from the rows read above
     return store.publish(store.engine(settings.serving_url), rows, source_rows, store.checksum(rows))

@@ -4,6 +4,7 @@ A publish bulk-loads the night's limits into a new table, verifies row count and
 source, then swaps it in with the previous version kept, in one transaction: a lookup sees the old night or the
 new one, never a mix, never a gap. `rollback` swaps them back.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,18 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 CURRENT, PREVIOUS = "preapproved_limits", "preapproved_limits_previous"
-FIELDS = ("as_of_date", "entity_id", "segment", "pd", "limit_amount", "currency", "decision", "reason_codes",
-          "model_version", "policy_version")
+FIELDS = (
+    "as_of_date",
+    "entity_id",
+    "segment",
+    "pd",
+    "limit_amount",
+    "currency",
+    "decision",
+    "reason_codes",
+    "model_version",
+    "policy_version",
+)
 
 
 class ServingError(RuntimeError):
@@ -42,8 +53,17 @@ def engine(url: str) -> sa.Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     eng = sa.create_engine(url)
     if eng.dialect.name == "sqlite":
-        with eng.begin() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        # pysqlite opens transactions only before DML, so a RENAME would commit on its own: take over BEGIN so
+        # that the swap's DDL sits in one transaction; WAL lets lookups read while a publish writes
+        @sa.event.listens_for(eng, "connect")
+        def _connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+        @sa.event.listens_for(eng, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN")
+
     return eng
 
 
@@ -51,14 +71,16 @@ def checksum(rows: list[dict]) -> str:
     """Order-independent digest of the served fields, computed the same way on the source and the loaded table."""
     lines = sorted(
         f"{r['entity_id']}|{r['as_of_date']}|{float(r['limit_amount']):.2f}|{float(r['pd']):.10f}|{r['decision']}"
-        f"|{r['reason_codes']}|{r['model_version']}" for r in rows
+        f"|{r['reason_codes']}|{r['model_version']}"
+        for r in rows
     )
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _limits_table(name: str, metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
-        name, metadata,
+        name,
+        metadata,
         sa.Column("entity_id", sa.String(64), primary_key=True),
         sa.Column("as_of_date", sa.String(10), nullable=False),
         sa.Column("segment", sa.String(32), nullable=False),
@@ -74,7 +96,8 @@ def _limits_table(name: str, metadata: sa.MetaData) -> sa.Table:
 
 def _meta_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
-        "serving_meta", metadata,
+        "serving_meta",
+        metadata,
         sa.Column("slot", sa.String(16), primary_key=True),  # the table name it describes
         sa.Column("as_of_date", sa.String(10), nullable=False),
         sa.Column("model_version", sa.String(64), nullable=False),
@@ -91,7 +114,7 @@ def publish(eng: sa.Engine, rows: list[dict], source_rows: int, source_checksum:
     as_of = {r["as_of_date"] for r in rows}
     if len(as_of) != 1:
         raise ServingError(f"a publish holds one as-of date, got {sorted(as_of)}")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     staging_name = f"limits_staging_{now:%Y%m%d%H%M%S%f}"
     metadata = sa.MetaData()
     staging, meta = _limits_table(staging_name, metadata), _meta_table(metadata)

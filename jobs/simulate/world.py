@@ -7,13 +7,14 @@ sit idle more often, drift downwards and swing more from day to day. Size sets v
 Every draw comes from generators spawned off `numpy.random.default_rng(seed)`, so a seed gives byte-identical
 landing files. Transactions stream day by day: only today's and yesterday's rows are ever held in memory.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,18 @@ EVENT_COLUMNS = ["loan_id", "entity_id", "event_date", "event_type", "amount"]
 BAD_KINDS = ("negative_amount", "unknown_currency", "bad_timestamp", "missing_entity_id", "duplicate_txn")
 
 SEGMENTS = np.array(["offline_merchant", "online_merchant"], dtype=object)  # indexed by the `online` flag
-CITIES = ("Shanghai", "Beijing", "Shenzhen", "Guangzhou", "Hangzhou", "Chengdu", "Wuhan", "Nanjing", "Chongqing",
-          "Suzhou")
+CITIES = (
+    "Shanghai",
+    "Beijing",
+    "Shenzhen",
+    "Guangzhou",
+    "Hangzhou",
+    "Chengdu",
+    "Wuhan",
+    "Nanjing",
+    "Chongqing",
+    "Suzhou",
+)
 
 PD_INTERCEPT = -2.7  # with the slopes below the mean true PD is about 9.8 %
 LOAN_TAKE_UP = 0.35
@@ -38,13 +49,25 @@ TICKET_SIGMA = 0.6  # spread of single payment amounts around the merchant's tic
 OWN_CHANNEL_SHARE = 0.93  # share of payments in the segment's own channel (qr offline, online online)
 
 # Day-of-week factors, Monday first: offline shops peak at the weekend, online sales are flat.
-WEEKDAY_FACTOR = np.array([[0.90, 0.90, 0.92, 0.95, 1.05, 1.30, 1.25],
-                           [1.05, 1.00, 1.00, 1.00, 0.98, 0.97, 1.00]])
+WEEKDAY_FACTOR = np.array([[0.90, 0.90, 0.92, 0.95, 1.05, 1.30, 1.25], [1.05, 1.00, 1.00, 1.00, 0.98, 0.97, 1.00]])
 
 CHINESE_NEW_YEAR = {
-    2015: (2, 19), 2016: (2, 8), 2017: (1, 28), 2018: (2, 16), 2019: (2, 5), 2020: (1, 25), 2021: (2, 12),
-    2022: (2, 1), 2023: (1, 22), 2024: (2, 10), 2025: (1, 29), 2026: (2, 17), 2027: (2, 6), 2028: (1, 26),
-    2029: (2, 13), 2030: (2, 3),
+    2015: (2, 19),
+    2016: (2, 8),
+    2017: (1, 28),
+    2018: (2, 16),
+    2019: (2, 5),
+    2020: (1, 25),
+    2021: (2, 12),
+    2022: (2, 1),
+    2023: (1, 22),
+    2024: (2, 10),
+    2025: (1, 29),
+    2026: (2, 17),
+    2027: (2, 6),
+    2028: (1, 26),
+    2029: (2, 13),
+    2030: (2, 3),
 }
 
 
@@ -133,22 +156,40 @@ def draw_merchants(n: int, start: dt.date, rng: np.random.Generator) -> Merchant
 
 
 def entities_landing(m: Merchants) -> pd.DataFrame:
-    return pd.DataFrame({
-        "entity_id": m.entity_id,
-        "segment": SEGMENTS[m.online.astype(int)],
-        "registered_date": [d.isoformat() for d in m.registered],
-        "city": m.city,
-    })
+    return pd.DataFrame(
+        {
+            "entity_id": m.entity_id,
+            "segment": SEGMENTS[m.online.astype(int)],
+            "registered_date": [d.isoformat() for d in m.registered],
+            "city": m.city,
+        }
+    )
 
 
 def entities_truth(m: Merchants) -> pa.Table:
-    schema = pa.schema([("entity_id", pa.string()), ("segment", pa.string()), ("true_pd", pa.float64()),
-                        ("quality", pa.float64()), ("size", pa.float64()), ("registered_date", pa.date32()),
-                        ("city", pa.string())])
-    return pa.table({
-        "entity_id": m.entity_id, "segment": SEGMENTS[m.online.astype(int)], "true_pd": m.true_pd,
-        "quality": m.quality, "size": m.size, "registered_date": m.registered, "city": m.city,
-    }, schema=schema)
+    schema = pa.schema(
+        [
+            ("entity_id", pa.string()),
+            ("segment", pa.string()),
+            ("true_pd", pa.float64()),
+            ("quality", pa.float64()),
+            ("size", pa.float64()),
+            ("registered_date", pa.date32()),
+            ("city", pa.string()),
+        ]
+    )
+    return pa.table(
+        {
+            "entity_id": m.entity_id,
+            "segment": SEGMENTS[m.online.astype(int)],
+            "true_pd": m.true_pd,
+            "quality": m.quality,
+            "size": m.size,
+            "registered_date": m.registered,
+            "city": m.city,
+        },
+        schema=schema,
+    )
 
 
 def draw_shocks(m: Merchants, days: int, rng: np.random.Generator) -> Shocks:
@@ -210,11 +251,17 @@ def next_noise(noise: np.ndarray, m: Merchants, rng: np.random.Generator) -> np.
     return NOISE_MEMORY * noise + innovation
 
 
-def daily_rates(m: Merchants, t: int, day: dt.date, noise: np.ndarray, shocks: Shocks,
-                rng: np.random.Generator) -> np.ndarray:
+def daily_rates(
+    m: Merchants, t: int, day: dt.date, noise: np.ndarray, shocks: Shocks, rng: np.random.Generator
+) -> np.ndarray:
     """Expected number of payments of each merchant on day t (0 on idle days)."""
-    rate = (m.size * calendar_factor(day)[m.online.astype(int)] * np.exp(m.growth * t)
-            * np.exp(noise - m.volatility**2 / 2) * shock_factor(shocks, t, m.size.size))
+    rate = (
+        m.size
+        * calendar_factor(day)[m.online.astype(int)]
+        * np.exp(m.growth * t)
+        * np.exp(noise - m.volatility**2 / 2)
+        * shock_factor(shocks, t, m.size.size)
+    )
     return np.where(rng.random(rate.size) < m.idle_rate, 0.0, rate)
 
 
@@ -259,21 +306,30 @@ def draw_payments(m: Merchants, rates: np.ndarray, day: dt.date, rng: np.random.
     seconds = draw_seconds(m.night_share[idx], rng)
     own = rng.random(idx.size) < OWN_CHANNEL_SHARE
     channel = np.where(m.online[idx] == own, "online", "qr").astype(object)
-    return pd.DataFrame({
-        "seconds": seconds,
-        "entity_id": m.entity_id[idx],
-        "ts": local_timestamps(day, seconds),
-        "amount": amount,
-        "currency": "CNY",
-        "channel": channel,
-        "payer_token": draw_payers(m, idx, rng),
-        "status": draw_status(m, idx, rng),
-    })
+    return pd.DataFrame(
+        {
+            "seconds": seconds,
+            "entity_id": m.entity_id[idx],
+            "ts": local_timestamps(day, seconds),
+            "amount": amount,
+            "currency": "CNY",
+            "channel": channel,
+            "payer_token": draw_payers(m, idx, rng),
+            "status": draw_status(m, idx, rng),
+        }
+    )
 
 
 def garbage_timestamps(day: dt.date, k: int, rng: np.random.Generator) -> np.ndarray:
-    forms = np.array([f"{day.year}-13-45 25:61", f"{day.isoformat()}T25:61:99+08:00",
-                      f"{day.day:02d}/{day.month:02d}/{day.year} 99:99", "not-a-timestamp"], dtype=object)
+    forms = np.array(
+        [
+            f"{day.year}-13-45 25:61",
+            f"{day.isoformat()}T25:61:99+08:00",
+            f"{day.day:02d}/{day.month:02d}/{day.year} 99:99",
+            "not-a-timestamp",
+        ],
+        dtype=object,
+    )
     return forms[rng.integers(0, len(forms), k)]
 
 
@@ -309,9 +365,14 @@ def count_kinds(kinds: np.ndarray) -> dict[str, int]:
     return {kind: int((kinds == i).sum()) for i, kind in enumerate(BAD_KINDS)}
 
 
-def transactions_of_day(m: Merchants, rates: np.ndarray, day: dt.date, broken_share: float,
-                        yesterday: pd.DataFrame | None, rng: np.random.Generator
-                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+def transactions_of_day(
+    m: Merchants,
+    rates: np.ndarray,
+    day: dt.date,
+    broken_share: float,
+    yesterday: pd.DataFrame | None,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """The day's file, its good rows (tomorrow's re-send pool) and the {kind: count} of broken rows in the file.
 
     Broken rows come on top of the good ones: field-broken copies get their own txn_id, re-sends keep theirs.
@@ -319,9 +380,13 @@ def transactions_of_day(m: Merchants, rates: np.ndarray, day: dt.date, broken_sh
     good = draw_payments(m, rates, day, rng)
     kinds = rng.integers(0, len(BAD_KINDS), rng.poisson(len(good) * broken_share))
     field_kinds = kinds[kinds != BAD_KINDS.index("duplicate_txn")]
-    rows = with_txn_ids(pd.concat([good.assign(broken=False),
-                                   broken_copies(good, field_kinds, day, rng).assign(broken=True)],
-                                  ignore_index=True), day)
+    rows = with_txn_ids(
+        pd.concat(
+            [good.assign(broken=False), broken_copies(good, field_kinds, day, rng).assign(broken=True)],
+            ignore_index=True,
+        ),
+        day,
+    )
     today_good = rows.loc[~rows["broken"], TXN_COLUMNS]
     pool = today_good if yesterday is None else pd.concat([yesterday, today_good], ignore_index=True)
     dup = resends(pool, kinds.size - field_kinds.size, rng)
@@ -347,13 +412,19 @@ def draw_loans(m: Merchants, start: dt.date, end: dt.date, rng: np.random.Genera
         amount = np.maximum(np.round(monthly_sales * rng.uniform(0.3, 1.0, borrower.size), -2), 1000.0)
         bad = rng.random(borrower.size) < m.true_pd[borrower]
         days_to_bad = rng.integers(90, LOAN_TERM_DAYS + 1, borrower.size)
-        frames.append(pd.DataFrame({
-            "entity_id": m.entity_id[borrower],
-            "disbursed_date": disbursed,
-            "amount": amount,
-            "bad": bad,
-            "bad_date": [disbursed + dt.timedelta(days=int(d)) if b else None for d, b in zip(days_to_bad, bad)],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "entity_id": m.entity_id[borrower],
+                    "disbursed_date": disbursed,
+                    "amount": amount,
+                    "bad": bad,
+                    "bad_date": [
+                        disbursed + dt.timedelta(days=int(d)) if b else None for d, b in zip(days_to_bad, bad)
+                    ],
+                }
+            )
+        )
     columns = ["entity_id", "disbursed_date", "amount", "bad", "bad_date"]
     loans = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     loans.insert(0, "loan_id", [f"L{i + 1:07d}" for i in range(len(loans))])
@@ -361,8 +432,16 @@ def draw_loans(m: Merchants, start: dt.date, end: dt.date, rng: np.random.Genera
 
 
 def loans_truth(loans: pd.DataFrame) -> pa.Table:
-    schema = pa.schema([("loan_id", pa.string()), ("entity_id", pa.string()), ("disbursed_date", pa.date32()),
-                        ("amount", pa.float64()), ("bad", pa.bool_()), ("bad_date", pa.date32())])
+    schema = pa.schema(
+        [
+            ("loan_id", pa.string()),
+            ("entity_id", pa.string()),
+            ("disbursed_date", pa.date32()),
+            ("amount", pa.float64()),
+            ("bad", pa.bool_()),
+            ("bad_date", pa.date32()),
+        ]
+    )
     return pa.Table.from_pandas(loans, schema=schema, preserve_index=False)
 
 
@@ -371,11 +450,14 @@ def loan_events(loans: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     term = dt.timedelta(days=LOAN_TERM_DAYS)
     good = loans[~loans["bad"].astype(bool)]
     bad = loans[loans["bad"].astype(bool)]
-    events = pd.concat([
-        loans.assign(event_date=loans["disbursed_date"], event_type="disbursed"),
-        bad.assign(event_date=bad["bad_date"], event_type="dpd90"),
-        good.assign(event_date=good["disbursed_date"] + term, event_type="closed"),
-    ], ignore_index=True)
+    events = pd.concat(
+        [
+            loans.assign(event_date=loans["disbursed_date"], event_type="disbursed"),
+            bad.assign(event_date=bad["bad_date"], event_type="dpd90"),
+            good.assign(event_date=good["disbursed_date"] + term, event_type="closed"),
+        ],
+        ignore_index=True,
+    )
     events = events[events["event_date"] <= end]
     return events.sort_values(["event_date", "loan_id"], kind="stable")[EVENT_COLUMNS]
 
@@ -415,7 +497,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     merchants = draw_merchants(spec.entities, spec.start, world_rng)
     shocks = draw_shocks(merchants, spec.days, world_rng)
     loans = draw_loans(merchants, spec.start, end, loan_rng)
-    events_by_day = {day: frame for day, frame in loan_events(loans, end).groupby("event_date", sort=True)}
+    events_by_day = {day: frame for day, frame in loan_events(loans, end).groupby("event_date", sort=True)}  # noqa: C416 (a GroupBy has .keys)
     write_csv(entities_landing(merchants), landing_path(out, "entities", spec.start, "entities.csv"))
 
     broken_share = spec.bad_rate / (1.0 - spec.bad_rate)  # broken / (good + broken) == bad_rate
@@ -442,5 +524,11 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     pq.write_table(entities_truth(merchants), truth / "entities.parquet")
     pq.write_table(loans_truth(loans), truth / "loans.parquet")
     (truth / "bad_inputs.json").write_text(json.dumps(bad_inputs, indent=2) + "\n", encoding="utf-8")
-    return {"entities": spec.entities, "days": spec.days, "transactions": rows_written, "loans": len(loans),
-            "bad_inputs": bad_inputs, "end": end.isoformat()}
+    return {
+        "entities": spec.entities,
+        "days": spec.days,
+        "transactions": rows_written,
+        "loans": len(loans),
+        "bad_inputs": bad_inputs,
+        "end": end.isoformat(),
+    }
