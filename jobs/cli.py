@@ -106,10 +106,23 @@ def cmd_publish(a) -> int:
     return 0
 
 
+STEP_NAMES = {
+    "ingest": "ingesting landing files into bronze and silver",
+    "features": "computing features",
+    "model_version": "finding (or training) the PD model",
+    "scored": "scoring and applying the limit policy",
+    "published": "publishing to the serving store",
+}
+
+
+def _announce(step: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {STEP_NAMES[step]}", file=sys.stderr, flush=True)
+
+
 def cmd_run(a) -> int:
     from jobs import pipeline, report
 
-    result = pipeline.nightly(a.landing, a.as_of)
+    result = pipeline.nightly(a.landing, a.as_of, on_step=_announce)
     print(report.render(report.summary(a.as_of), result))
     return 0
 
@@ -172,7 +185,7 @@ def cmd_demo(a) -> int:
         f"simulated {world['entities']} merchants over {world['days']} days into {out}/landing "
         f"({world['transactions']:,} payments, {world['loans']:,} loans)"
     )
-    result = pipeline.nightly(str(out / "landing"), as_of)
+    result = pipeline.nightly(str(out / "landing"), as_of, on_step=_announce)
     print(report.render(report.summary(as_of), result))
     eng = store.engine(load_settings().serving_url)
     approved = store.first_entity(eng)

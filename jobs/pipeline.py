@@ -87,13 +87,20 @@ def publish(as_of: dt.date, settings: Settings | None = None) -> dict:
     return asdict(publishing.run(_spark(settings), settings, as_of))
 
 
-def nightly(landing: str, as_of: dt.date, settings: Settings | None = None) -> dict:
-    """The whole nightly chain for `as_of`, in the order the DAG runs it; returns what each step did."""
+def nightly(landing: str, as_of: dt.date, settings: Settings | None = None, on_step=None) -> dict:
+    """The whole nightly chain for `as_of`, in the order the DAG runs it; returns what each step did.
+    `on_step(name)` is called as each step starts (progress for the terminal)."""
     settings = settings or load_settings()
-    return {
-        "ingest": ingest(landing, settings=settings),
-        "features": features(as_of, settings),
-        "model_version": ensure_model(as_of, settings),
-        "scored": score(as_of, settings),
-        "published": publish(as_of, settings),
+    steps = {
+        "ingest": lambda: ingest(landing, settings=settings),
+        "features": lambda: features(as_of, settings),
+        "model_version": lambda: ensure_model(as_of, settings),
+        "scored": lambda: score(as_of, settings),
+        "published": lambda: publish(as_of, settings),
     }
+    done = {}
+    for name, step in steps.items():
+        if on_step:
+            on_step(name)
+        done[name] = step()
+    return done

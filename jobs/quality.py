@@ -18,7 +18,6 @@ from jobs.catalog import contract
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 log = logging.getLogger(__name__)
-logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 class QualityGateError(RuntimeError):
@@ -52,6 +51,8 @@ def _batch_definition():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    for noisy in ("great_expectations", "great_expectations.data_context.types.base"):  # the latter sets INFO itself
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_spark("lakehouse").add_dataframe_asset("batch")

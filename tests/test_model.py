@@ -98,3 +98,28 @@ def test_policy_sizes_declines_and_explains(spark):
     assert got["E"].reason_codes == ["BELOW_MIN_LIMIT"]
     assert float(got["F"].limit_amount) == MAX_LIMIT
     assert {r.currency for r in got.values()} == {"CNY"}
+
+
+def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_path):
+    from jobs.model.score import limits
+
+    frame, spec = synthetic()
+    booster, metrics = pd_model.fit(frame, spec)
+    path = tmp_path / "booster.json"
+    booster.save_model(str(path))
+    model = {"booster_path": str(path), "best_iteration": metrics["best_iteration"], "model_version": "pd-test"}
+    typical = frame[spec.names].median().to_dict()
+    risky = {**typical, "gmv_90d": 300.0, "refund_rate_90d": 3.0}
+    rows = [
+        ("A", "offline_merchant", *[typical[n] for n in spec.names]),
+        ("B", "offline_merchant", *[risky[n] for n in spec.names]),
+        ("C", "online_merchant", *[None] * len(spec.names)),
+    ]  # no payment history at all
+    schema = "entity_id string, segment string, " + ", ".join(f"{n} double" for n in spec.names)
+    got = {r.entity_id: r for r in limits(spark.createDataFrame(rows, schema), model, spec, RUN).collect()}
+    assert all(0 < r.pd < 1 for r in got.values())
+    assert got["B"].pd > got["A"].pd
+    assert {"LOW_SALES_90D", "HIGH_REFUND_RATE_90D"} & set(got["B"].reason_codes)
+    assert set(got["B"].drivers) <= set(spec.reason_codes.values())
+    assert got["C"].decision == "declined" and "NO_SALES_90D" in got["C"].reason_codes
+    assert {(r.model_version, r.as_of_date) for r in got.values()} == {("pd-test", RUN)}
