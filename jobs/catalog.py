@@ -60,12 +60,17 @@ class Contract:
         return StructType([StructField(c.name, DataType.fromDDL(c.type), c.nullable) for c in self.columns])
 
 
-def _read(fqn: str) -> dict:
+def contract_file(folder: Path, fqn: str, suffix: str) -> Path:
+    """`<folder>/<layer>/<name><suffix>`: where a table's contract, suite or other side file lives."""
     layer, name = fqn.split(".", 1)
-    path = SCHEMAS_DIR / layer / f"{name}.yaml"
+    path = folder / layer / f"{name}{suffix}"
     if not path.exists():
-        raise KeyError(f"no contract {fqn} (expected {path})")
-    return yaml.safe_load(path.read_text())
+        raise KeyError(f"nothing for {fqn} in {folder.name}/ (expected {path})")
+    return path
+
+
+def _read(fqn: str) -> dict:
+    return yaml.safe_load(contract_file(SCHEMAS_DIR, fqn, ".yaml").read_text())
 
 
 @cache

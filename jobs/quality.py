@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from jobs.catalog import contract
+from jobs.catalog import contract, contract_file
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 log = logging.getLogger(__name__)
@@ -34,11 +34,7 @@ class GateResult:
 
 
 def suite_json(fqn: str) -> dict:
-    layer, name = fqn.split(".", 1)
-    path = EXPECTATIONS_DIR / layer / f"{name}.json"
-    if not path.exists():
-        raise KeyError(f"no expectation suite for {fqn} (expected {path})")
-    return json.loads(path.read_text())
+    return json.loads(contract_file(EXPECTATIONS_DIR, fqn, ".json").read_text())
 
 
 def _describe(config) -> str:

@@ -120,3 +120,18 @@ def test_limits_pass(spark):
 def test_limits_any_failure_stops_the_run(spark, rows, expectation):
     with pytest.raises(QualityGateError, match=expectation.replace("(", r"\(").replace(")", r"\)")):
         validate(frame(spark, "gold.preapproved_limits", rows), "gold.preapproved_limits")
+
+
+def test_every_suite_sits_beside_a_contract_and_names_its_columns():
+    from jobs.quality import EXPECTATIONS_DIR, suite_json
+
+    suites = sorted(EXPECTATIONS_DIR.glob("*/*.json"))
+    assert len(suites) >= 4
+    for path in suites:
+        fqn = f"{path.parent.name}.{path.stem}"
+        doc, columns = suite_json(fqn), set(contract(fqn).column_names)
+        assert doc["name"] == fqn
+        for e in doc["expectations"]:
+            named = [e["kwargs"]["column"]] if "column" in e["kwargs"] else e["kwargs"].get("column_list", [])
+            assert set(named) <= columns, (fqn, e["type"])
+            assert e.get("meta", {}).get("level") in ("row", "table"), (fqn, e["type"])
