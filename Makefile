@@ -46,14 +46,17 @@ airflow-dags: airflow-db
 demo: setup
 	$(BIN)/helicopter demo
 
+# the serving-store tests run on SQLite and on a real PostgreSQL server that .ci/postgres-up installs and starts
 test: setup
-	$(BIN)/python -m pytest -q tests
+	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
+	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q tests
 
 chaos: setup
 	$(BIN)/python -m pytest -q -m chaos tests
 
 bench: setup
 	$(BIN)/python -m bench
+	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 
 lock:
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes -o requirements.lock

@@ -3,6 +3,7 @@
 Writes `bench/results/<name>.json` and `bench/results/<name>.md` with the machine, the versions, the median of the
 repeats of each stage, its throughput, and the driver's peak memory. Run: `python -m bench [--entities N] [--days D]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,12 +23,24 @@ PACKAGES = ("pyspark", "delta-spark", "apache-airflow", "great-expectations", "x
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")))
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "python": platform.python_version(), **{p: version(p) for p in PACKAGES}}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        **{p: version(p) for p in PACKAGES},
+    }
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -78,12 +91,20 @@ def run(entities: int, days: int, repeats: int) -> dict:
         start = time.perf_counter()
         store.lookup(eng, entity_id)
         latencies.append(time.perf_counter() - start)
-    stages["lookup"] = {"seconds": statistics.median(latencies), "rows": 1,
-                        "p99_seconds": sorted(latencies)[int(len(latencies) * 0.99) - 1]}
+    stages["lookup"] = {
+        "seconds": statistics.median(latencies),
+        "rows": 1,
+        "p99_seconds": sorted(latencies)[int(len(latencies) * 0.99) - 1],
+    }
     for s in stages.values():
         s["rows_per_second"] = round(s["rows"] / s["seconds"]) if s["rows"] and s["seconds"] else None
-    return {"entities": entities, "days": days, "repeats": repeats, "stages": stages,
-            "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "entities": entities,
+        "days": days,
+        "repeats": repeats,
+        "stages": stages,
+        "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def markdown(result: dict) -> str:
@@ -114,8 +135,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--name", default="small")
     a = p.parse_args()
-    result = {"name": a.name, "recorded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "machine": machine(), **run(a.entities, a.days, a.repeats)}
+    result = {
+        "name": a.name,
+        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **run(a.entities, a.days, a.repeats),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{a.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"{a.name}.md").write_text(markdown(result))

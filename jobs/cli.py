@@ -151,7 +151,7 @@ def cmd_serve(a) -> int:
 
     from jobs.serve.api import create_app
 
-    uvicorn.run(create_app(load_settings()), host=a.host, port=a.port, log_level="info")
+    uvicorn.run(create_app(load_settings()), host=a.host, port=a.port, log_level="info", access_log=a.access_log)
     return 0
 
 
@@ -239,6 +239,7 @@ def parser() -> argparse.ArgumentParser:
     s = command("serve", cmd_serve, "serve lookups over HTTP (FastAPI; API keys from SERVING_API_KEYS)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--access-log", action="store_true", help="log every request (off: it costs latency)")
 
     s = command("sql", cmd_sql, "run Spark SQL over the registered tables, e.g. SELECT * FROM gold.preapproved_limits")
     s.add_argument("query")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -47,9 +49,24 @@ def table_names(eng: sa.Engine) -> set[str]:
     return set(sa.inspect(eng).get_table_names())
 
 
-@pytest.fixture
-def url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path}/serving.db"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:
+    """Each test runs on an empty SQLite file and on an empty database of the real PostgreSQL server that `make test`
+    starts (its URL in TEST_POSTGRES_URL)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/serving.db"
+        return
+    server = os.environ.get("TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("TEST_POSTGRES_URL is not set: `make test` starts PostgreSQL with .ci/postgres-up and sets it")
+    name = f"serving_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.dispose()
 
 
 @pytest.fixture
@@ -153,7 +170,8 @@ def test_rollback_without_a_previous_version_raises(eng):
 
 def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng):
     publish(eng, night(NIGHT_A, n=50))
-    reader = store.engine(url)
+    reader_engine = store.engine(url)
+    reader = store.Reader(reader_engine)
     seen, errors, stop = [], [], threading.Event()
 
     def lookups() -> None:
@@ -161,7 +179,7 @@ def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng)
         deadline = time.monotonic() + 20
         while not stop.is_set() and len(seen) < 20_000 and time.monotonic() < deadline:
             try:
-                seen.append(store.lookup(reader, f"E{rng.randint(1, 50)}"))
+                seen.append(reader.get(f"E{rng.randint(1, 50)}"))
             except Exception as e:  # noqa: BLE001 - any error is a gap the test reports
                 errors.append(repr(e))
 
@@ -178,7 +196,7 @@ def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng)
     finally:
         stop.set()
         thread.join(timeout=30)
-        reader.dispose()
+        reader_engine.dispose()
     assert not errors, f"{len(errors)} lookups failed, first: {errors[0]}"
     assert seen
     assert all(r["as_of_date"] in MODEL and r["model_version"] == MODEL[r["as_of_date"]] for r in seen)
@@ -245,3 +263,34 @@ def test_create_app_without_keys_raises(tmp_path, url):
     settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url})
     with pytest.raises(ValueError, match="SERVING_API_KEYS"):
         create_app(settings)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["E1' OR '1'='1", "E1'; DROP TABLE preapproved_limits; --", 'E1" OR 1=1 --', "%", "E_", "E1%' --"],
+)
+def test_injection_attempts_find_nothing_and_harm_nothing(eng, hostile):
+    publish(eng, night(NIGHT_A))
+    with pytest.raises(store.UnknownEntity):
+        store.lookup(eng, hostile)
+    with pytest.raises(store.UnknownEntity):
+        store.Reader(eng).get(hostile)
+    assert store.lookup(eng, "E1")["entity_id"] == "E1"
+    assert store.current(eng).rows == 3
+
+
+def test_api_refuses_ids_outside_the_contract_before_any_query(client, eng):
+    publish(eng, night(NIGHT_A))
+    headers = {API_KEY_HEADER: "k1"}
+    for hostile in ["E1' OR '1'='1", "E1;DROP TABLE preapproved_limits", "x" * 65]:
+        assert client.get(f"/v1/limits/{hostile}", headers=headers).status_code == 422
+    assert client.get("/v1/limits/E1", headers=headers).status_code == 200
+
+
+def test_a_failed_publish_keeps_answering_from_the_last_good_night(eng):
+    publish(eng, night(NIGHT_A))
+    with pytest.raises(store.ServingError):
+        store.publish(eng, night(NIGHT_B), source_rows=99, source_checksum="0")
+    reader = store.Reader(eng)
+    assert reader.get("E2")["as_of_date"] == NIGHT_A
+    assert store.current(eng).as_of_date == NIGHT_A

@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Security
+from fastapi import Depends, FastAPI, HTTPException, Path, Security
 from fastapi.security import APIKeyHeader
 
 from jobs.serve import store
 from jobs.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
+ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"  # the contract's entity ids; anything else is refused before any query
 
 
 def create_app(settings: Settings) -> FastAPI:
     if not settings.serving_api_keys:
         raise ValueError("SERVING_API_KEYS is not set: give at least one API key (comma-separated) to serve")
     eng = store.engine(settings.serving_url)
+    reader = store.Reader(eng)
     app = FastAPI(title="Helicopter limits", version="1", description="Pre-approved credit limits, published nightly.")
     header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
 
-    def api_key(key: str | None = Security(header)) -> str:
+    async def api_key(key: str | None = Security(header)) -> str:
         if key not in settings.serving_api_keys:
             raise HTTPException(status_code=401, detail=f"missing or unknown {API_KEY_HEADER}")
         return key
 
     @app.get("/v1/limits/{entity_id}", dependencies=[Depends(api_key)])
-    def get_limit(entity_id: str) -> dict:
+    async def get_limit(entity_id: Annotated[str, Path(pattern=ENTITY_ID, description="the entity's id")]) -> dict:
+        # one indexed read of a few microseconds: done on the event loop, cheaper than a hop to a worker thread
         try:
-            return store.lookup(eng, entity_id)
+            return reader.get(entity_id)
         except store.UnknownEntity as e:
             raise HTTPException(status_code=404, detail=str(e)) from None
         except store.ServingError as e:

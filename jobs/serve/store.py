@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,6 +30,9 @@ FIELDS = (
 )
 
 
+MISSING_TABLE = (sa.exc.OperationalError, sa.exc.ProgrammingError)  # SQLite, PostgreSQL
+
+
 class ServingError(RuntimeError):
     """The serving store cannot do what was asked (nothing published, verification failed, ...)."""
 
@@ -46,12 +50,12 @@ class Published:
     published_at: str
 
 
-def engine(url: str) -> sa.Engine:
+def engine(url: str, **options) -> sa.Engine:
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    eng = sa.create_engine(url)
+    eng = sa.create_engine(url, **options)
     if eng.dialect.name == "sqlite":
         # pysqlite opens transactions only before DML, so a RENAME would commit on its own: take over BEGIN so
         # that the swap's DDL sits in one transaction; WAL lets lookups read while a publish writes
@@ -98,7 +102,7 @@ def _meta_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         "serving_meta",
         metadata,
-        sa.Column("slot", sa.String(16), primary_key=True),  # the table name it describes
+        sa.Column("slot", sa.String(64), primary_key=True),  # the table name it describes
         sa.Column("as_of_date", sa.String(10), nullable=False),
         sa.Column("model_version", sa.String(64), nullable=False),
         sa.Column("rows", sa.Integer, nullable=False),
@@ -121,7 +125,7 @@ def publish(eng: sa.Engine, rows: list[dict], source_rows: int, source_checksum:
     metadata.create_all(eng, tables=[staging, meta])
     try:
         with eng.begin() as conn:
-            conn.execute(staging.insert(), rows)
+            _bulk_load(conn, staging, rows)
         with eng.connect() as conn:
             loaded = [dict(r._mapping) for r in conn.execute(sa.select(staging))]
         if len(loaded) != source_rows or checksum(loaded) != source_checksum:
@@ -147,6 +151,20 @@ def publish(eng: sa.Engine, rows: list[dict], source_rows: int, source_checksum:
     return published
 
 
+def _bulk_load(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """COPY on PostgreSQL, one executemany of tuples on SQLite: the fast path of each driver."""
+    columns = [c.name for c in table.columns]
+    tuples = [tuple(r[c] for c in columns) for r in rows]
+    cursor = conn.connection.dbapi_connection.cursor()
+    if conn.dialect.name == "postgresql":
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for t in tuples:
+                copy.write_row(t)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", tuples)
+
+
 def rollback(eng: sa.Engine) -> Published:
     """Swap the previous version back in (the current one becomes the previous), in one transaction."""
     meta = _meta_table(sa.MetaData())
@@ -168,7 +186,7 @@ def current(eng: sa.Engine) -> Published:
     try:
         with eng.connect() as conn:
             row = conn.execute(sa.select(meta).where(meta.c.slot == CURRENT)).first()
-    except sa.exc.OperationalError:
+    except MISSING_TABLE:
         row = None
     if row is None:
         raise ServingError("no limits have been published yet: run `helicopter publish --as-of DATE`")
@@ -177,19 +195,65 @@ def current(eng: sa.Engine) -> Published:
     return Published(**data)
 
 
+def _limit(row) -> dict:
+    found = dict(zip(FIELDS, row, strict=True))
+    found["reason_codes"] = json.loads(found["reason_codes"])
+    found["limit_amount"] = float(found["limit_amount"])  # NUMERIC arrives as Decimal from PostgreSQL's driver
+    return found
+
+
+def _lookup_sql(dialect: str) -> str:
+    mark = "%s" if dialect == "postgresql" else "?"
+    return f"SELECT {', '.join(FIELDS)} FROM {CURRENT} WHERE entity_id = {mark}"
+
+
+NOT_PUBLISHED = "no limits have been published yet: run `helicopter publish --as-of DATE`"
+
+
 def lookup(eng: sa.Engine, entity_id: str) -> dict:
     """The published limit of one entity, with its as-of date, model and policy versions."""
-    table = _limits_table(CURRENT, sa.MetaData())
     try:
         with eng.connect() as conn:
-            row = conn.execute(sa.select(table).where(table.c.entity_id == entity_id)).first()
-    except sa.exc.OperationalError:
-        raise ServingError("no limits have been published yet: run `helicopter publish --as-of DATE`") from None
+            row = conn.exec_driver_sql(_lookup_sql(eng.dialect.name), (entity_id,)).first()
+    except MISSING_TABLE:
+        raise ServingError(NOT_PUBLISHED) from None
     if row is None:
         raise UnknownEntity(f"unknown entity {entity_id!r}: it has no published limit")
-    found = dict(row._mapping)
-    found["reason_codes"] = json.loads(found["reason_codes"])
-    return {k: found[k] for k in FIELDS}
+    return _limit(row)
+
+
+class Reader:
+    """The hot path of lookups: one raw driver connection per thread, in autocommit, so each lookup is a single
+    indexed read of whichever version is current at that instant (a swap is atomic, so never a mix)."""
+
+    def __init__(self, eng: sa.Engine):
+        # connections of its own, outside the engine's bounded pool: one per thread, kept for the thread's life
+        self.eng = engine(eng.url.render_as_string(hide_password=False), poolclass=sa.pool.NullPool)
+        self.sql = _lookup_sql(eng.dialect.name)
+        self.local = threading.local()
+
+    def _cursor(self):
+        cursor = getattr(self.local, "cursor", None)
+        if cursor is None:
+            raw = self.eng.raw_connection()
+            if self.eng.dialect.name == "postgresql":
+                raw.dbapi_connection.autocommit = True
+            self.local.raw, self.local.cursor = raw, raw.cursor()
+            cursor = self.local.cursor
+        return cursor
+
+    def get(self, entity_id: str) -> dict:
+        cursor = self._cursor()
+        try:
+            cursor.execute(self.sql, (entity_id,))
+            row = cursor.fetchone()
+        except self.eng.dialect.loaded_dbapi.Error as e:
+            if "preapproved_limits" in str(e) or "no such table" in str(e):
+                raise ServingError(NOT_PUBLISHED) from None
+            raise
+        if row is None:
+            raise UnknownEntity(f"unknown entity {entity_id!r}: it has no published limit")
+        return _limit(row)
 
 
 def first_entity(eng: sa.Engine, decision: str = "approved") -> str:
