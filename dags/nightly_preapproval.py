@@ -26,7 +26,8 @@ from jobs import orchestration as orch
 Runs at 02:00 UTC and computes the limits **as of the day before**:
 `ingest` (every landing source -> bronze -> silver, gated by Great Expectations, rejects to `quarantine.*`)
 -> `features` (`gold.feat_txn`) -> `ensure_model` (the registered PD model; trains the first one if none)
--> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store).
+-> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store)
+-> `report` (`$LAKEHOUSE_ROOT/reports/night-<as_of>.html`: limits, drift, model validation, data quality).
 Every step is idempotent: clear and rerun any task. The same chain runs as `helicopter run --landing DIR --as-of D`.
 """,
 )
@@ -64,7 +65,13 @@ def nightly_preapproval():
 
         return pipeline.publish(orch.as_of_from(get_current_context()))
 
-    ingest() >> features() >> ensure_model() >> score() >> publish()
+    @task(doc_md="Write the night report (HTML, plots embedded) under $LAKEHOUSE_ROOT/reports/.")
+    def report() -> str:
+        from jobs import pipeline
+
+        return pipeline.night_report(orch.as_of_from(get_current_context()))
+
+    ingest() >> features() >> ensure_model() >> score() >> publish() >> report()
 
 
 nightly_preapproval()

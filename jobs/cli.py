@@ -112,6 +112,7 @@ STEP_NAMES = {
     "model_version": "finding (or training) the PD model",
     "scored": "scoring and applying the limit policy",
     "published": "publishing to the serving store",
+    "report": "writing the night report",
 }
 
 
@@ -156,9 +157,17 @@ def cmd_serve(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from jobs import report
+    from jobs import pipeline, report
 
     print(report.render(report.summary(a.as_of)))
+    print(f"  report            {pipeline.night_report(a.as_of)}")
+    return 0
+
+
+def cmd_status(a) -> int:
+    from jobs import status
+
+    print(status.render(load_settings()))
     return 0
 
 
@@ -220,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
         ("features", cmd_features, "compute gold.feat_txn as of a date"),
         ("train", cmd_train, "label matured loans, train and register a PD model as of a date"),
         ("score", cmd_score, "score every entity and apply the limit policy as of a date"),
-        ("report", cmd_report, "summarise the limits, the model and the night's data quality as of a date"),
+        ("report", cmd_report, "summarise a night and write its HTML report (plots, drift, model, data quality)"),
     ):
         command(name, fn, help_).add_argument("--as-of", type=iso_date, required=True, help="YYYY-MM-DD")
 
@@ -240,6 +249,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--access-log", action="store_true", help="log every request (off: it costs latency)")
+
+    command("status", cmd_status, "table versions and freshness, last ingest runs and gates, the published night")
 
     s = command("sql", cmd_sql, "run Spark SQL over the registered tables, e.g. SELECT * FROM gold.preapproved_limits")
     s.add_argument("query")

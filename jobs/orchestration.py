@@ -19,12 +19,19 @@ def on_failure(context) -> None:
     """Say what failed, for which date, and where to look."""
     ti = context.get("task_instance")
     settings = load_settings()
+    try:
+        as_of = as_of_from(context).isoformat()
+    except Exception:  # noqa: BLE001 - the message must go out whatever the context holds
+        as_of = "?"
     log.error(
-        "helicopter task %s of %s failed for run %s: %s. Spark's own log: %s/_logs/spark-jvm.log",
+        "helicopter task %s of %s failed for run %s (as of %s): %s. The last night report: %s/reports/; "
+        "Spark's own log: %s/_logs/spark-jvm.log; `helicopter status` shows the tables and the last runs.",
         getattr(ti, "task_id", "?"),
         getattr(ti, "dag_id", "?"),
         context.get("run_id"),
+        as_of,
         context.get("exception"),
+        settings.lakehouse_root,
         settings.lakehouse_root,
     )
 

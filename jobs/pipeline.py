@@ -87,6 +87,14 @@ def publish(as_of: dt.date, settings: Settings | None = None) -> dict:
     return asdict(publishing.run(_spark(settings), settings, as_of))
 
 
+def night_report(as_of: dt.date, settings: Settings | None = None) -> str:
+    """Write the night's HTML report; returns its path."""
+    from jobs import night_report as report
+
+    settings = settings or load_settings()
+    return str(report.write(_spark(settings), settings, as_of))
+
+
 def nightly(landing: str, as_of: dt.date, settings: Settings | None = None, on_step=None) -> dict:
     """The whole nightly chain for `as_of`, in the order the DAG runs it; returns what each step did.
     `on_step(name)` is called as each step starts (progress for the terminal)."""
@@ -97,6 +105,7 @@ def nightly(landing: str, as_of: dt.date, settings: Settings | None = None, on_s
         "model_version": lambda: ensure_model(as_of, settings),
         "scored": lambda: score(as_of, settings),
         "published": lambda: publish(as_of, settings),
+        "report": lambda: night_report(as_of, settings),
     }
     done = {}
     for name, step in steps.items():

@@ -99,4 +99,6 @@ def render(s: dict, result: dict | None = None) -> str:
     if result and result.get("published"):
         p = result["published"]
         lines.append(f"  published         {p['rows']:,} limits to the serving store (checksum {p['checksum'][:12]})")
+    if result and result.get("report"):
+        lines.append(f"  report            {result['report']}")
     return "\n".join(lines)

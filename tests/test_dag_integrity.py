@@ -15,7 +15,7 @@ from jobs import orchestration
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 EXPECTED_DAG_IDS = {"nightly_preapproval", "weekly_pd_training"}
-NIGHTLY_CHAIN = ["ingest", "features", "ensure_model", "score", "publish"]
+NIGHTLY_CHAIN = ["ingest", "features", "ensure_model", "score", "publish", "report"]
 HEAVY = ("pyspark", "xgboost", "great_expectations")
 
 
@@ -76,7 +76,7 @@ def test_nightly_tasks_form_the_chain_ingest_features_model_score_publish(dagbag
     assert set(dag.task_ids) == set(NIGHTLY_CHAIN)
     for upstream, downstream in zip(NIGHTLY_CHAIN, NIGHTLY_CHAIN[1:]):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
-    assert dag.get_task("publish").downstream_task_ids == set()
+    assert dag.get_task("report").downstream_task_ids == set()
     assert dag.get_task("ingest").upstream_task_ids == set()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jobs import tables
+from jobs.night_report import SECTIONS
 from jobs.serve import store
 from jobs.simulate.world import WorldSpec, simulate
 
@@ -65,10 +67,17 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     assert served["reason_codes"] == list(first["reason_codes"])
     assert served["model_version"].startswith(f"pd-{as_of.isoformat()}")
 
-    # a rerun of the same night changes nothing
-    before = {
-        t: tables.read(spark, settings, t).count()
-        for t in ("bronze.transactions", "silver.transactions", "gold.feat_txn", "gold.preapproved_limits")
-    }
+    # the night before, then tonight again: the rerun changes nothing, and its report compares the two nights
+    before_night = night - dt.timedelta(days=1)
+    assert run_nightly(before_night, landing=str(world_dir / "landing")).state == "success"
+    tables_now = ("bronze.transactions", "silver.transactions", "gold.feat_txn", "gold.preapproved_limits")
+    before = {t: tables.read(spark, settings, t).count() for t in tables_now}
     assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
-    assert {t: tables.read(spark, settings, t).count() for t in before} == before
+    assert {t: tables.read(spark, settings, t).count() for t in tables_now} == before
+    assert store.current(eng).as_of_date == as_of.isoformat()
+
+    report = Path(settings.lakehouse_root) / "reports" / f"night-{as_of.isoformat()}.html"
+    page = report.read_text()
+    assert re.findall(r"<h2>([^<]+)</h2>", page) == list(SECTIONS)
+    assert f"Against {as_of - dt.timedelta(days=1)}" in page
+    assert page.count("data:image/png;base64,") == 2

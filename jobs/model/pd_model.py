@@ -104,11 +104,10 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
     return booster, metrics
 
 
-def train(spark, settings: Settings, as_of: dt.date) -> dict:
-    """Train on the labels known at `as_of`, save the booster, register it; returns the registry row."""
+def training_frame(spark, settings: Settings, as_of: dt.date, spec: FeatureSpec) -> pd.DataFrame:
+    """The labels known at `as_of` with their point-in-time features, in a stable order."""
     from pyspark.sql import functions as F
 
-    spec = feature_spec()
     labels = tables.read(spark, settings, "gold.training_set").where(F.col("label_as_of") == F.lit(as_of))
     frame = with_features(labels, tables.read(spark, settings, FEATURE_TABLE)).toPandas()
     if frame.empty or frame["bad"].nunique() < 2:
@@ -117,7 +116,27 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
             f"({int(frame['bad'].sum()) if len(frame) else 0} bad); loans need 12 months of outcome history"
         )
     frame[spec.names] = frame[spec.names].astype("float64")
-    frame = frame.sort_values(["obs_date", "loan_id"]).reset_index(drop=True)
+    return frame.sort_values(["obs_date", "loan_id"]).reset_index(drop=True)
+
+
+def validation_predictions(spark, settings: Settings, model: dict) -> pd.DataFrame:
+    """The registered model's validation window again: `bad` and the model's `pd` for each loan in it."""
+    import xgboost as xgb
+
+    spec = feature_spec()
+    frame = training_frame(spark, settings, model["trained_as_of"], spec)
+    valid = frame[time_split(frame["obs_date"])]
+    booster = xgb.Booster()
+    booster.load_model(model["booster_path"])
+    matrix = xgb.DMatrix(valid[spec.names], feature_names=spec.names)
+    pd_ = booster.predict(matrix, iteration_range=(0, model["best_iteration"] + 1))
+    return pd.DataFrame({"bad": valid["bad"].to_numpy(), "pd": pd_})
+
+
+def train(spark, settings: Settings, as_of: dt.date) -> dict:
+    """Train on the labels known at `as_of`, save the booster, register it; returns the registry row."""
+    spec = feature_spec()
+    frame = training_frame(spark, settings, as_of, spec)
     booster, metrics = fit(frame, spec)
     fingerprint = hashlib.sha256(
         pd.util.hash_pandas_object(frame[["loan_id", "bad"]], index=False).values.tobytes()

@@ -1,0 +1,243 @@
+"""The night report: one self-contained HTML file (plots embedded) that tells a risk analyst and the operator whether
+tonight's limits can be trusted. Written to `$LAKEHOUSE_ROOT/reports/night-<as_of>.html` by `helicopter report` and
+by the nightly DAG.
+
+Sections: limits and exposure; score and limit distributions by segment; drift of the score and the top features
+against the previous night (PSI); the model's validation (ROC, KS, calibration); the night's data quality; coverage
+by data family.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from jobs.settings import Settings
+
+PSI_WATCH, PSI_ALERT = 0.10, 0.25  # the usual bands: below 0.10 stable, above 0.25 a shift to act on
+FAMILIES = {"transactions": "gold.feat_txn"}  # data family -> feature table; grows with the feature issues
+SECTIONS = (
+    "Limits and exposure",
+    "Distributions by segment",
+    "Drift against the previous night",
+    "Model validation",
+    "Data quality",
+    "Coverage by data family",
+)
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of `actual` against `expected`, on the deciles of `expected` (nulls dropped)."""
+    expected, actual = expected[~np.isnan(expected)], actual[~np.isnan(actual)]
+    if len(expected) == 0 or len(actual) == 0:
+        return float("nan")
+    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
+    edges[0], edges[-1] = -np.inf, np.inf
+    e = np.histogram(expected, edges)[0] / len(expected)
+    a = np.histogram(actual, edges)[0] / len(actual)
+    e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def ks_statistic(bad: np.ndarray, score: np.ndarray) -> float:
+    """Largest gap between the score distributions of bads and goods."""
+    order = np.argsort(score)
+    bad = bad[order]
+    cum_bad = np.cumsum(bad) / max(bad.sum(), 1)
+    cum_good = np.cumsum(1 - bad) / max((1 - bad).sum(), 1)
+    return float(np.max(np.abs(cum_bad - cum_good)))
+
+
+def calibration(bad: np.ndarray, score: np.ndarray, groups: int = 10) -> pd.DataFrame:
+    """Mean predicted PD against the observed bad rate, by decile of the prediction."""
+    frame = pd.DataFrame({"bad": bad, "pd": score})
+    frame["decile"] = pd.qcut(frame["pd"].rank(method="first"), min(groups, len(frame)), labels=False) + 1
+    return frame.groupby("decile").agg(loans=("bad", "size"), mean_pd=("pd", "mean"), bad_rate=("bad", "mean"))
+
+
+def drift(now: pd.DataFrame, before: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """PSI of each column tonight against the previous night, with its band."""
+    rows = []
+    for c in columns:
+        value = psi(before[c].to_numpy(dtype=float), now[c].to_numpy(dtype=float))
+        band = "n/a" if np.isnan(value) else "alert" if value > PSI_ALERT else "watch" if value > PSI_WATCH else "ok"
+        rows.append({"column": c, "psi": round(value, 4), "band": band})
+    return pd.DataFrame(rows)
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def distribution_plots(limits: pd.DataFrame) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for segment, group in limits.groupby("segment"):
+        left.hist(group["pd"], bins=30, alpha=0.5, label=segment)
+        approved = group.loc[group["decision"] == "approved", "limit_amount"].astype(float)
+        right.hist(approved, bins=30, alpha=0.5, label=segment)
+    left.set(title="PD by segment", xlabel="PD", ylabel="entities")
+    right.set(title="Approved limits by segment", xlabel="limit (CNY)", ylabel="entities")
+    left.legend(), right.legend()
+    return _png(fig)
+
+
+def validation_plots(validation: pd.DataFrame, table: pd.DataFrame) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fig, (roc, cal) = plt.subplots(1, 2, figsize=(11, 3.6))
+    fpr, tpr, _ = roc_curve(validation["bad"], validation["pd"])
+    roc.plot(fpr, tpr), roc.plot([0, 1], [0, 1], linestyle=":")
+    roc.set(title="ROC on the validation window", xlabel="false positive rate", ylabel="true positive rate")
+    top = max(table["mean_pd"].max(), table["bad_rate"].max())
+    cal.plot(table["mean_pd"], table["bad_rate"], marker="o"), cal.plot([0, top], [0, top], linestyle=":")
+    cal.set(title="Calibration by decile", xlabel="mean predicted PD", ylabel="observed bad rate")
+    return _png(fig)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}")
+
+
+def render(data: dict) -> str:
+    """The report's HTML from the night's figures (see `gather`)."""
+    limits, as_of = data["limits"], data["as_of"]
+    approved = limits["decision"] == "approved"
+    by_segment = (
+        limits.assign(approved=approved, exposure=limits["limit_amount"].astype(float))
+        .groupby("segment", as_index=False)
+        .agg(
+            scored=("entity_id", "size"),
+            approval_rate=("approved", "mean"),
+            mean_pd=("pd", "mean"),
+            exposure=("exposure", "sum"),
+        )
+    )
+    parts = {
+        SECTIONS[0]: f"<p>{len(limits):,} entities scored, {approved.mean():.1%} approved, total exposure "
+        f"{limits['limit_amount'].astype(float).sum():,.0f} {html.escape(str(limits['currency'].iloc[0]))}; model "
+        f"<code>{html.escape(data['model']['model_version'])}</code>, policy "
+        f"<code>{html.escape(str(limits['policy_version'].iloc[0]))}</code>.</p>" + _table(by_segment),
+        SECTIONS[1]: distribution_plots(limits),
+    }
+    if data["previous"] is None:
+        parts[SECTIONS[2]] = "<p>No previous night to compare with.</p>"
+    else:
+        parts[SECTIONS[2]] = (
+            f"<p>Against {data['previous']}; PSI above {PSI_WATCH} is watched, above {PSI_ALERT} an alert.</p>"
+            + _table(data["drift"])
+        )
+    v = data["validation"]
+    if v is None:
+        parts[SECTIONS[3]] = "<p>No validation window to show.</p>"
+    else:
+        from sklearn.metrics import brier_score_loss, roc_auc_score
+
+        both = v["bad"].nunique() == 2
+        auc = roc_auc_score(v["bad"], v["pd"]) if both else float("nan")
+        table = calibration(v["bad"].to_numpy(), v["pd"].to_numpy())
+        parts[SECTIONS[3]] = (
+            f"<p>{len(v):,} loans of the latest observation dates: AUC {auc:.3f}, Gini {2 * auc - 1:.3f}, "
+            f"KS {ks_statistic(v['bad'].to_numpy(), v['pd'].to_numpy()):.3f}, "
+            f"Brier {brier_score_loss(v['bad'], v['pd']):.4f}, bad rate {v['bad'].mean():.2%}.</p>"
+            + (validation_plots(v, table) if both else "")
+            + _table(table.reset_index())
+        )
+    parts[SECTIONS[4]] = _table(data["batches"]) + "<h3>Quarantine reasons</h3>" + _table(data["reasons"])
+    parts[SECTIONS[5]] = _table(data["coverage"])
+    body = "".join(f"<section><h2>{html.escape(t)}</h2>{parts[t]}</section>" for t in SECTIONS)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>Helicopter night report {as_of}</title><style>"
+        "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}"
+        "td,th{padding:2px 10px;text-align:right}th{background:#eee}h2{border-bottom:1px solid #ccc}"
+        f"</style></head><body><h1>Pre-approved limits as of {as_of}</h1>{body}"
+        f"<p><small>Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.</small></p></body></html>"
+    )
+
+
+def gather(spark, settings: Settings, as_of: dt.date) -> dict:
+    """Read the night's figures from the lakehouse (small frames: one row per entity at most)."""
+    from pyspark.sql import functions as F
+
+    from jobs import tables
+    from jobs.model import pd_model
+
+    all_limits = tables.read(spark, settings, "gold.preapproved_limits")
+    limits = all_limits.where(F.col("as_of_date") == F.lit(as_of)).toPandas()
+    if limits.empty:
+        raise pd_model.ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
+    model = pd_model.current_model(spark, settings, as_of)
+    previous = all_limits.where(F.col("as_of_date") < F.lit(as_of)).agg(F.max("as_of_date")).first()[0]
+    data = {"as_of": as_of, "limits": limits, "model": model, "previous": previous, "drift": None}
+    if previous is not None:
+        features = tables.read(spark, settings, "gold.feat_txn")
+        top = pd_model.feature_spec().names[:5]
+        nights = [
+            all_limits.where(F.col("as_of_date") == F.lit(d))
+            .select("entity_id", "pd")
+            .join(features.where(F.col("as_of_date") == F.lit(d)).select("entity_id", *top), "entity_id", "left")
+            .toPandas()
+            for d in (as_of, previous)
+        ]
+        data["drift"] = drift(nights[0], nights[1], ["pd", *top])
+    try:
+        data["validation"] = pd_model.validation_predictions(spark, settings, model)
+    except pd_model.ModelError:
+        data["validation"] = None
+    batches = tables.read(spark, settings, "silver.ingest_batches")
+    last_run = batches.agg(F.max("ingested_at")).first()[0]
+    night = batches.where(F.col("ingested_at") >= F.lit(last_run) - F.expr("INTERVAL 1 DAY"))
+    data["batches"] = night.orderBy("ingested_at", "source").toPandas()
+    run_ids = [r.run_id for r in night.select("run_id").distinct().collect()]
+    reasons = [
+        tables.read(spark, settings, f"quarantine.{source}")
+        .where(F.col("run_id").isin(run_ids))
+        .groupBy(F.lit(source).alias("source"), "reason")
+        .count()
+        for source in ("entities", "transactions", "outcomes")
+    ]
+    data["reasons"] = reasons[0].unionByName(reasons[1]).unionByName(reasons[2]).orderBy(F.desc("count")).toPandas()
+    data["coverage"] = pd.DataFrame(
+        [
+            {
+                "family": family,
+                "table": fqn,
+                "entities_informed": tables.read(spark, settings, fqn)
+                .where(F.col("as_of_date") == F.lit(as_of))
+                .select("entity_id")
+                .distinct()
+                .count(),
+                "entities_scored": len(limits),
+            }
+            for family, fqn in FAMILIES.items()
+        ]
+    )
+    return data
+
+
+def write(spark, settings: Settings, as_of: dt.date) -> Path:
+    """Gather, render and write the night's report; returns its path."""
+    path = Path(settings.lakehouse_root) / "reports" / f"night-{as_of.isoformat()}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(gather(spark, settings, as_of)), encoding="utf-8")
+    return path
