@@ -274,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # one line for the person at the terminal; the traceback on demand
         if os.environ.get("HELICOPTER_DEBUG"):
             raise
-        expected = type(e).__module__.startswith("jobs.") or isinstance(e, (ValueError, LookupError))
+        expected = type(e).__module__.startswith(("jobs.", "pyspark.errors")) or isinstance(
+            e, (ValueError, LookupError)
+        )
         label = "" if expected else f"unexpected {type(e).__name__}: "
         message = str(e).strip().splitlines()[0][:400] if str(e).strip() else type(e).__name__
         print(

@@ -48,6 +48,7 @@ def get_spark(settings: Settings | None = None):
         spark = configure_spark_with_delta_pip(builder).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # repeats every SQL error as JSON
     return spark
 
 
