@@ -45,7 +45,8 @@ def get_spark(settings: Settings | None = None):
         .config("spark.databricks.delta.snapshotPartitions", "2")
     )
     with _jvm_output_to(Path(settings.lakehouse_root) / "_logs" / "spark-jvm.log"):
-        spark = configure_spark_with_delta_pip(builder).getOrCreate()
+        extra = [p.strip() for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p.strip()]
+        spark = configure_spark_with_delta_pip(builder, extra_packages=extra).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     logging.getLogger("py4j").setLevel(logging.WARNING)
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # repeats every SQL error as JSON
