@@ -29,47 +29,37 @@ Runs at 02:00 UTC and computes the limits **as of the day before**:
 -> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store)
 -> `report` (`$LAKEHOUSE_ROOT/reports/night-<as_of>.html`: limits, drift, model validation, data quality).
 Every step is idempotent: clear and rerun any task. The same chain runs as `helicopter run --landing DIR --as-of D`.
+With `HELICOPTER_TASK_RUNNER=spark-submit` each task submits its step to `SPARK_MASTER` with `spark-submit`, so the
+Airflow worker never hosts Spark; the default runs it in the task's own process.
 """,
 )
 def nightly_preapproval():
     @task(doc_md="Load new landing files of every source into bronze and silver; reconciles every batch.")
     def ingest() -> list[dict]:
-        from jobs import pipeline
-
         ctx = get_current_context()
-        return pipeline.ingest(orch.landing_from(ctx), run_id=f"airflow-{ctx['run_id']}")
+        return orch.run_step("ingest", landing=orch.landing_from(ctx), run_id=f"airflow-{ctx['run_id']}")
 
     @task(outlets=[orch.table_asset("gold.feat_txn")], doc_md="Compute gold.feat_txn as of the run's date.")
     def features() -> int:
-        from jobs import pipeline
-
-        return pipeline.features(orch.as_of_from(get_current_context()))
+        return orch.run_step("features", as_of=orch.as_of_from(get_current_context()))
 
     @task(doc_md="The PD model to score with; trains and registers the first one when none exists.")
     def ensure_model() -> str:
-        from jobs import pipeline
-
-        return pipeline.ensure_model(orch.as_of_from(get_current_context()))
+        return orch.run_step("ensure_model", as_of=orch.as_of_from(get_current_context()))
 
     @task(
         outlets=[orch.table_asset("gold.preapproved_limits")], doc_md="Score every entity and apply the limit policy."
     )
     def score() -> int:
-        from jobs import pipeline
-
-        return pipeline.score(orch.as_of_from(get_current_context()))
+        return orch.run_step("score", as_of=orch.as_of_from(get_current_context()))
 
     @task(doc_md="Publish the night's limits to the serving store: load, verify, swap atomically.")
     def publish() -> dict:
-        from jobs import pipeline
-
-        return pipeline.publish(orch.as_of_from(get_current_context()))
+        return orch.run_step("publish", as_of=orch.as_of_from(get_current_context()))
 
     @task(doc_md="Write the night report (HTML, plots embedded) under $LAKEHOUSE_ROOT/reports/.")
     def report() -> str:
-        from jobs import pipeline
-
-        return pipeline.night_report(orch.as_of_from(get_current_context()))
+        return orch.run_step("night_report", as_of=orch.as_of_from(get_current_context()))
 
     ingest() >> features() >> ensure_model() >> score() >> publish() >> report()
 

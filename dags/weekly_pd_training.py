@@ -31,9 +31,7 @@ def weekly_pd_training():
         doc_md="Build the training set and train and register a PD model.",
     )
     def train() -> dict:
-        from jobs import pipeline
-
-        row = pipeline.train(orch.as_of_from(get_current_context()))
+        row = orch.run_step("train", as_of=orch.as_of_from(get_current_context()))
         return {k: row[k] for k in ("model_version", "train_rows", "valid_rows", "valid_auc")}
 
     train()

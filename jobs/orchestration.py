@@ -64,5 +64,20 @@ def as_of_from(context) -> dt.date:
     return dt.date.fromisoformat(run_date.date().isoformat()) - dt.timedelta(days=1)  # a plain date, not pendulum
 
 
+def run_step(step: str, **kwargs):
+    """Run one pipeline step the way the settings say: in this process (the default), or, with
+    HELICOPTER_TASK_RUNNER=spark-submit, as a Spark application of its own submitted to SPARK_MASTER."""
+    settings = load_settings()
+    if settings.task_runner == "spark-submit":
+        from jobs.submit import submit
+
+        return submit(settings, step, **kwargs)
+    if settings.task_runner != "in-process":
+        raise ValueError(f"HELICOPTER_TASK_RUNNER must be in-process or spark-submit, not {settings.task_runner!r}")
+    from jobs import pipeline
+
+    return getattr(pipeline, step)(**kwargs)
+
+
 def landing_from(context) -> str:
     return (context.get("params") or {}).get("landing") or load_settings().landing_dir

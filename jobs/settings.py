@@ -20,6 +20,7 @@ class Settings:
     model_dir: str
     landing_dir: str
     serving_api_keys: tuple[str, ...] = ()
+    task_runner: str = "in-process"
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -41,5 +42,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         shuffle_partitions=int(env.get("SPARK_SHUFFLE_PARTITIONS", "4")),
         model_dir=env.get("MODEL_DIR", f"{root}/models"),
         landing_dir=_absolute(env.get("LANDING_DIR", "./landing")),
+        task_runner=env.get("HELICOPTER_TASK_RUNNER", "in-process"),
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
     )
