@@ -12,7 +12,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: setup demo test chaos bench lock airflow-db airflow-dags clean check-java
+.PHONY: setup demo test bench lock airflow-db airflow-dags clean check-java
 
 setup: $(VENV)/.installed $(VENV)/.jars
 
@@ -50,9 +50,6 @@ demo: setup
 test: setup
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
 	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q tests
-
-chaos: setup
-	$(BIN)/python -m pytest -q -m chaos tests
 
 bench: setup
 	$(BIN)/python -m bench

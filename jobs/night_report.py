@@ -2,9 +2,9 @@
 tonight's limits can be trusted. Written to `$LAKEHOUSE_ROOT/reports/night-<as_of>.html` by `helicopter report` and
 by the nightly DAG.
 
-Sections: limits and exposure; score and limit distributions by segment; drift of the score and the top features
-against the previous night (PSI); the model's validation (ROC, KS, calibration); the night's data quality; coverage
-by data family.
+Sections: limits and exposure; score and limit distributions by segment; drift of the score and the model's most
+important features against the previous night (PSI); the model's validation (ROC, KS, calibration); the night's
+data quality; coverage by data family.
 """
 
 from __future__ import annotations
@@ -186,12 +186,13 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
     limits = all_limits.where(F.col("as_of_date") == F.lit(as_of)).toPandas()
     if limits.empty:
         raise pd_model.ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
-    model = pd_model.current_model(spark, settings, as_of)
+    registry = tables.read(spark, settings, "gold.model_registry")
+    model = registry.where(F.col("model_version") == limits["model_version"].iloc[0]).first().asDict()
     previous = all_limits.where(F.col("as_of_date") < F.lit(as_of)).agg(F.max("as_of_date")).first()[0]
     data = {"as_of": as_of, "limits": limits, "model": model, "previous": previous, "drift": None}
     if previous is not None:
         features = tables.read(spark, settings, "gold.feat_txn")
-        top = pd_model.feature_spec().names[:5]
+        top = top_features(model, 5)
         nights = [
             all_limits.where(F.col("as_of_date") == F.lit(d))
             .select("entity_id", "pd")
@@ -205,8 +206,10 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
     except pd_model.ModelError:
         data["validation"] = None
     batches = tables.read(spark, settings, "silver.ingest_batches")
-    last_run = batches.agg(F.max("ingested_at")).first()[0]
-    night = batches.where(F.col("ingested_at") >= F.lit(last_run) - F.expr("INTERVAL 1 DAY"))
+    scored_at = limits["scored_at"].max().to_pydatetime()
+    night = batches.where(  # the ingest runs of the 24 hours before these limits were scored
+        (F.col("ingested_at") <= F.lit(scored_at)) & (F.col("ingested_at") >= F.lit(scored_at - dt.timedelta(days=1)))
+    )
     data["batches"] = night.orderBy("ingested_at", "source").toPandas()
     run_ids = [r.run_id for r in night.select("run_id").distinct().collect()]
     reasons = [
@@ -233,6 +236,16 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
         ]
     )
     return data
+
+
+def top_features(model: dict, n: int) -> list[str]:
+    """The model's `n` most important features (total gain), the ones whose drift matters most."""
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(model["booster_path"])
+    gain = booster.get_score(importance_type="total_gain")
+    return sorted(gain, key=gain.get, reverse=True)[:n]
 
 
 def write(spark, settings: Settings, as_of: dt.date) -> Path:

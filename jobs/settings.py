@@ -21,6 +21,8 @@ class Settings:
     landing_dir: str
     serving_api_keys: tuple[str, ...] = ()
     task_runner: str = "in-process"
+    spark_driver_memory: str = "4g"
+    spark_extra_packages: tuple[str, ...] = ()
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -43,5 +45,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         model_dir=env.get("MODEL_DIR", f"{root}/models"),
         landing_dir=_absolute(env.get("LANDING_DIR", "./landing")),
         task_runner=env.get("HELICOPTER_TASK_RUNNER", "in-process"),
+        spark_driver_memory=env.get("SPARK_DRIVER_MEMORY", "4g"),
+        spark_extra_packages=tuple(p.strip() for p in env.get("SPARK_EXTRA_PACKAGES", "").split(",") if p.strip()),
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
     )

@@ -38,15 +38,16 @@ def get_spark(settings: Settings | None = None):
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.default.parallelism", str(settings.shuffle_partitions))
         .config("spark.sql.warehouse.dir", f"{settings.lakehouse_root}/_warehouse")
-        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.driver.memory", settings.spark_driver_memory)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
         .config("spark.databricks.delta.snapshotPartitions", "2")
     )
     with _jvm_output_to(Path(settings.lakehouse_root) / "_logs" / "spark-jvm.log"):
-        extra = [p.strip() for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p.strip()]
-        spark = configure_spark_with_delta_pip(builder, extra_packages=extra).getOrCreate()
+        spark = configure_spark_with_delta_pip(
+            builder, extra_packages=list(settings.spark_extra_packages)
+        ).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     logging.getLogger("py4j").setLevel(logging.WARNING)
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # repeats every SQL error as JSON

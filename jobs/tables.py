@@ -1,7 +1,7 @@
 """Reading and writing the lakehouse's Delta tables, idempotently.
 
-Every write conforms the data to the table's contract first. A rerun for the same date replaces that date's
-partition (`replace_where`) or MERGEs on the natural key (`merge`); only bronze and ledgers `append`.
+Every write conforms the data to the table's contract first, and every write is idempotent: a rerun replaces the
+rows it wrote before (`replace_where`, e.g. a date's partition or a batch's files) or MERGEs on the natural key.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from jobs.settings import Settings
 def read(spark, settings: Settings, fqn: str):
     c = ensure_table(spark, settings, fqn)
     return spark.read.format("delta").load(c.path(settings))
-
-
-def append(spark, settings: Settings, fqn: str, df) -> None:
-    c = ensure_table(spark, settings, fqn)
-    conform(df, fqn).write.format("delta").mode("append").save(c.path(settings))
 
 
 def replace_where(spark, settings: Settings, fqn: str, df, predicate: str) -> None:

@@ -39,7 +39,7 @@ def settings(tmp_path, monkeypatch):
     env = {
         "LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
         "SPARK_SHUFFLE_PARTITIONS": "2",
-        "LANDING_DIR": str(tmp_path / "landing"),
+        "LANDING_DIR": str(tmp_path / "landing zone"),  # a space: paths are matched the way Spark escapes them
         "SERVING_URL": f"sqlite:///{tmp_path}/serving.db",
     }
     for key, value in env.items():

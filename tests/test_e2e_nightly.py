@@ -35,7 +35,7 @@ def run_nightly(logical_date: dt.datetime, **conf):
     return dag.test(logical_date=logical_date, run_conf=conf)
 
 
-def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, tmp_path):
+def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, tmp_path, capsys):
     world_dir = tmp_path / "world"
     world = simulate(WorldSpec(entities=80, days=500, start=dt.date(2025, 1, 1), seed=11, bad_rate=0.01), world_dir)
     as_of = dt.date.fromisoformat(world["end"])
@@ -75,6 +75,15 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
     assert {t: tables.read(spark, settings, t).count() for t in tables_now} == before
     assert store.current(eng).as_of_date == as_of.isoformat()
+
+    # the operator's view: status (no Spark) and SQL over the registered tables
+    from jobs import cli, status
+
+    board = status.render(settings)
+    assert f"limits as of {as_of.isoformat()}" in board and "gold.preapproved_limits" in board
+    assert "transactions" in board and "quarantined" in board
+    assert cli.main(["sql", "SELECT count(*) AS n FROM gold.preapproved_limits"]) == 0
+    assert "|160|" in capsys.readouterr().out.replace(" ", "")  # two nights of 80 entities
 
     report = Path(settings.lakehouse_root) / "reports" / f"night-{as_of.isoformat()}.html"
     page = report.read_text()

@@ -120,7 +120,7 @@ def test_latest_delivery_wins_within_a_batch(spark):
         ("T2", "5", dt.date(2026, 1, 1), "a.csv", 2),
     ]
     df = spark.createDataFrame(rows, "txn_id string, amount string, _dt date, _source_file string, _row_number long")
-    assert {(r.txn_id, r.amount) for r in latest_per_key(df, ["txn_id"], []).collect()} == {("T1", "12"), ("T2", "5")}
+    assert {(r.txn_id, r.amount) for r in latest_per_key(df, ["txn_id"]).collect()} == {("T1", "12"), ("T2", "5")}
 
 
 def test_daily_aggregates_count_by_status(spark):
@@ -157,3 +157,31 @@ def test_landing_discovery_and_ledger(tmp_path):
     (tmp_path / "transactions" / "2026-01-02").mkdir()
     with pytest.raises(LandingError, match="not a dt=YYYY-MM-DD folder"):
         discover(tmp_path, "transactions")
+
+
+def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
+    landing.write("outcomes", "2026-01-01", "loan_id,entity_id,event_date,event_type,amount")
+    landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[3], DAY1[4])  # both rows rejected
+    counts = by_source(pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=settings))
+    assert counts["outcomes"] == {
+        "source": "outcomes",
+        "files": 1,
+        "bronze_rows": 0,
+        "accepted": 0,
+        "duplicates": 0,
+        "quarantined": 0,
+    }
+    assert counts["transactions"]["quarantined"] == 2 and counts["transactions"]["accepted"] == 0
+    assert pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=settings)[0]["files"] == 0
+
+
+def test_a_header_that_is_not_the_contracts_stops_the_load(spark, settings, landing):
+    landing.write(
+        "transactions",
+        "2026-01-01",
+        "entity_id,txn_id,ts,amount,currency,channel,payer_token,status",
+        "E1,T1,2026-01-01T10:00:00+08:00,10.00,CNY,qr,p1,success",
+    )
+    with pytest.raises(Exception, match="(?i)header"):
+        pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
+    assert tables.read(spark, settings, "silver.transactions").count() == 0

@@ -31,7 +31,6 @@ class Source:
     name: str  # landing source, also bronze.<name> and quarantine.<name>
     silver: str  # silver table fqn
     typed: Callable[[DataFrame], DataFrame]  # bronze rows -> silver columns + `_reject_reason` (null when typed)
-    order_by: tuple[str, ...] = ()  # within a batch, the last row in this order wins a key
     prune: Callable[[DataFrame], str | None] = lambda batch: None  # target predicate that bounds the MERGE
     after_merge: Callable[..., None] | None = None  # (spark, settings, accepted rows) -> None
 
@@ -70,9 +69,9 @@ def blank(column: str):
     return F.col(column).isNull() | (F.trim(F.col(column)) == "")
 
 
-def latest_per_key(df: DataFrame, keys: list[str], order_by: list[str]) -> DataFrame:
-    """Keep one row per key: the last by `order_by`, then by delivery (day, file, line)."""
-    order = [F.col(c).desc() for c in [*order_by, "_dt", "_source_file", "_row_number"]]
+def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:
+    """Keep one row per key: the last delivered (by day, file, line)."""
+    order = [F.col(c).desc() for c in ["_dt", "_source_file", "_row_number"]]
     w = Window.partitionBy(*keys).orderBy(*order)
     return df.withColumn("_rank", F.row_number().over(w)).where("_rank = 1").drop("_rank")
 
@@ -103,13 +102,15 @@ def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> D
     schema = landing.struct_type().add("_corrupt_record", "string")
     for f in schema.fields:
         f.nullable = True
-    by_path = spark.createDataFrame(
-        [(f.path, f.name, f.checksum, f.dt) for f in files],
+    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
+    by_path = spark.createDataFrame(  # keyed the way Spark names a file in _metadata: a URI path, spaces escaped
+        [(hadoop_path(f.path).toUri().toString(), f.name, f.checksum, f.dt) for f in files],
         "_path string, _source_file string, _file_checksum string, _dt date",
     )
     raw = (
         spark.read.schema(schema)
         .options(header=True, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record", encoding="UTF-8")
+        .option("enforceSchema", False)  # a header other than the contract's stops the load: never read by position
         .csv([f.path for f in files])
         .withColumn("_path", F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/"))
         .withColumn("_order", F.monotonically_increasing_id())
@@ -145,6 +146,7 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     this_batch = " AND ".join(
         [
             in_list("_dt", [f.dt.isoformat() for f in files]),
+            in_list("_source_file", [f.name for f in files]),
             in_list("_file_checksum", [f.checksum for f in files]),
         ]
     )
@@ -158,16 +160,20 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
     valid = typed.where("_reject_reason IS NULL")
     keys = list(contract(source.silver).keys)
-    winners = latest_per_key(valid, keys, list(source.order_by)).persist()
-    gate = validate(winners, source.silver)
-    gate_rejects = quarantine_rows(gate.rejected.withColumn("_reject_reason", F.col("reason")), "gate", run_id)
-    rejects = parse_rejects.unionByName(gate_rejects)
+    winners = latest_per_key(valid, keys).persist()
+    rejects = parse_rejects
+    if winners.isEmpty():  # header-only files, or every row rejected: nothing to gate or merge
+        accepted = winners
+    else:
+        gate = validate(winners, source.silver)
+        rejects = rejects.unionByName(
+            quarantine_rows(gate.rejected.withColumn("_reject_reason", F.col("reason")), "gate", run_id)
+        )
+        accepted = gate.passed.persist()
+        tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
+        if source.after_merge:
+            source.after_merge(spark, settings, accepted)
     tables.replace_where(spark, settings, source.quarantine, rejects, in_list("_source_file", [f.name for f in files]))
-
-    accepted = gate.passed.persist()
-    tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
-    if source.after_merge:
-        source.after_merge(spark, settings, accepted)
 
     counts = BatchCounts(
         source=source.name,

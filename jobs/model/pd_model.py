@@ -138,8 +138,8 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
     spec = feature_spec()
     frame = training_frame(spark, settings, as_of, spec)
     booster, metrics = fit(frame, spec)
-    fingerprint = hashlib.sha256(
-        pd.util.hash_pandas_object(frame[["loan_id", "bad"]], index=False).values.tobytes()
+    fingerprint = hashlib.sha256(  # the data (labels and features) and the parameters name the model
+        pd.util.hash_pandas_object(frame[["loan_id", "bad", *spec.names]], index=False).values.tobytes()
         + json.dumps(metrics["params"], sort_keys=True).encode()
     ).hexdigest()[:10]
     version = f"pd-{as_of.isoformat()}-{fingerprint}"

@@ -33,13 +33,17 @@ def labelled_loans(events: DataFrame, label_as_of: dt.date, horizon_days: int = 
 
 
 def run(spark, settings: Settings, label_as_of: dt.date) -> int:
-    """Write the labels known at `label_as_of` and the feature snapshots at their obs_dates; returns labelled rows."""
+    """Write the labels known at `label_as_of` and the feature snapshots missing at their obs_dates; returns the
+    labelled rows."""
     labels = labelled_loans(tables.read(spark, settings, "silver.loan_events"), label_as_of)
     tables.replace_where(spark, settings, "gold.training_set", labels, f"label_as_of = '{label_as_of.isoformat()}'")
     written = tables.read(spark, settings, "gold.training_set").where(F.col("label_as_of") == F.lit(label_as_of))
-    obs_dates = [r.obs_date for r in written.select("obs_date").distinct().collect()]
-    if obs_dates:
-        feat_txn.run(spark, settings, obs_dates)
+    # snapshots already computed (by an earlier night or training) are kept as they were: never recomputed from
+    # data that arrived later, and never overwriting the features tonight's limits were scored on
+    done = tables.read(spark, settings, "gold.feat_txn").select(F.col("as_of_date").alias("obs_date")).distinct()
+    missing = [r.obs_date for r in written.select("obs_date").distinct().join(done, "obs_date", "left_anti").collect()]
+    if missing:
+        feat_txn.run(spark, settings, missing)
     return written.count()
 
 
