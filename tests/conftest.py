@@ -19,6 +19,22 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 
 @pytest.fixture(scope="session")
+def guide_limit_fields() -> set[str]:
+    """What ../shared/GUIDE.md promises of gold.preapproved_limits and of `helicopter lookup --json`."""
+    return {
+        "as_of_date",
+        "entity_id",
+        "segment",
+        "pd",
+        "limit_amount",
+        "currency",
+        "reason_codes",
+        "model_version",
+        "policy_version",
+    }
+
+
+@pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     from jobs.settings import load_settings
     from jobs.spark_session import get_spark

@@ -66,18 +66,8 @@ def test_columns_from_expands_landing_as_nullable_text(spark):
     assert contract("landing.transactions").columns[0].nullable is False
 
 
-def test_preapproved_limits_has_the_guides_columns():
-    needed = {
-        "as_of_date",
-        "entity_id",
-        "segment",
-        "pd",
-        "limit_amount",
-        "currency",
-        "reason_codes",
-        "model_version",
-        "policy_version",
-    }
+def test_preapproved_limits_has_the_guides_columns(guide_limit_fields):
+    needed = guide_limit_fields
     assert needed <= set(contract("gold.preapproved_limits").column_names)
     assert {f.name: f.dataType.simpleString() for f in contract("gold.preapproved_limits").struct_type()}[
         "reason_codes"
