@@ -66,7 +66,7 @@ def test_columns_from_expands_landing_as_nullable_text(spark):
     assert contract("landing.transactions").columns[0].nullable is False
 
 
-def test_preapproved_limits_has_the_guides_columns(guide_limit_fields):
+def test_preapproved_limits_has_the_guides_columns(spark, guide_limit_fields):
     needed = guide_limit_fields
     assert needed <= set(contract("gold.preapproved_limits").column_names)
     assert {f.name: f.dataType.simpleString() for f in contract("gold.preapproved_limits").struct_type()}[
