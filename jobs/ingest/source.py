@@ -175,10 +175,14 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
             source.after_merge(spark, settings, accepted)
     tables.replace_where(spark, settings, source.quarantine, rejects, in_list("_source_file", [f.name for f in files]))
 
+    per_file = {
+        (r["_source_file"], r["_file_checksum"]): r["count"]
+        for r in bronze.groupBy("_source_file", "_file_checksum").count().collect()
+    }
     counts = BatchCounts(
         source=source.name,
         files=len(files),
-        bronze_rows=bronze.count(),
+        bronze_rows=sum(per_file.values()),
         accepted=accepted.count(),
         duplicates=valid.count() - winners.count(),
         quarantined=tables.read(spark, settings, source.quarantine)
@@ -189,13 +193,14 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
         df.unpersist()
     if not counts.reconciles:
         raise RuntimeError(f"{source.name}: batch does not reconcile: {counts}")
-    _record(spark, settings, run_id, counts, todo)
+    _record(spark, settings, run_id, counts, todo, per_file)
     log.info("%s: %s", source.name, counts)
     return counts
 
 
-def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo) -> None:
-    """Write the batch's reconciliation, then (last) mark its files as loaded in the ledger."""
+def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo, per_file: dict) -> None:
+    """Write the batch's reconciliation, then (last) mark its files as loaded in the ledger, with the rows each
+    file put in bronze (`per_file`, keyed by name and checksum)."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     batch = spark.createDataFrame(
         [
@@ -213,13 +218,6 @@ def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo) -
         contract("silver.ingest_batches").struct_type(),
     )
     tables.merge(spark, settings, "silver.ingest_batches", batch)
-    rows = (
-        tables.read(spark, settings, f"bronze.{counts.source}")
-        .where(in_list("_source_file", [f.name for f, _ in todo]))
-        .groupBy("_source_file", "_file_checksum")
-        .count()
-    )
-    per_file = {(r["_source_file"], r["_file_checksum"]): r["count"] for r in rows.collect()}
     ledger = spark.createDataFrame(
         [
             (
