@@ -37,3 +37,26 @@ def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> 
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def sync(spark, settings: Settings, fqn: str, rows, scope, prune: str | None = None) -> None:
+    """Make the table's rows that fall in `scope` (a frame of values for some of its columns) exactly `rows`, in one
+    commit: matches are updated, new rows inserted, and rows in scope that `rows` no longer has are deleted."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    c = ensure_table(spark, settings, fqn)
+    current = read(spark, settings, fqn).where(prune or "true").join(scope, scope.columns, "left_semi")
+    gone = current.join(rows.select(*c.keys), list(c.keys), "left_anti").withColumn("_gone", F.lit(True))
+    source = conform(rows, fqn).withColumn("_gone", F.lit(False)).unionByName(gone, allowMissingColumns=True)
+    on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in c.keys] + ([f"t.{prune}"] if prune else []))
+    values = {f"`{n}`": f"s.`{n}`" for n in c.column_names}
+    (
+        DeltaTable.forPath(spark, c.path(settings))
+        .alias("t")
+        .merge(source.alias("s"), on)
+        .whenMatchedDelete("s._gone")
+        .whenMatchedUpdate(set=values)
+        .whenNotMatchedInsert("NOT s._gone", values=values)
+        .execute()
+    )

@@ -81,7 +81,9 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
     assert t3.amount == Decimal("5.00") and t3.txn_month == dt.date(2026, 1, 1)
     daily = {(r.entity_id, r.txn_date): r for r in tables.read(spark, settings, "silver.txn_daily").collect()}
     e1 = daily[("E1", dt.date(2026, 1, 1))]
-    assert (e1.gmv, e1.orders, e1.night_orders, e1.distinct_payers, e1.refunds) == (Decimal("30.00"), 2, 1, 2, 0)
+    assert (e1.gmv, e1.orders, e1.night_orders, e1.qr_orders, e1.refunds) == (Decimal("30.00"), 2, 1, 2, 0)
+    assert e1.arrived_date == dt.date(2026, 1, 1)
+    assert sorted((p.payer_token, p.gmv) for p in e1.payer_sales) == [("p1", Decimal("10.00")), ("p2", Decimal("20.00"))]
     assert daily[("E2", dt.date(2026, 1, 1))].refunds == 1
 
 
@@ -113,6 +115,17 @@ def test_changed_file_under_an_old_name_is_a_correction(spark, settings, deliver
     assert day.gmv == Decimal("35.00")
 
 
+def test_a_payment_redelivered_later_moves_to_its_new_delivery_day(spark, settings, delivered):
+    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    delivered.write("transactions", "2026-01-05", TXN_HEADER, DAY1[1].replace("20.00", "25.00"))  # T2, late fix
+    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    e1 = tables.read(spark, settings, "silver.txn_daily").where("entity_id = 'E1'").orderBy("arrived_date").collect()
+    assert [(r.txn_date, r.arrived_date, r.gmv, r.orders) for r in e1] == [
+        (dt.date(2026, 1, 1), dt.date(2026, 1, 1), Decimal("10.00"), 1),
+        (dt.date(2026, 1, 1), dt.date(2026, 1, 5), Decimal("25.00"), 1),
+    ]
+
+
 def test_latest_delivery_wins_within_a_batch(spark):
     rows = [
         ("T1", "10", dt.date(2026, 1, 1), "a.csv", 1),
@@ -126,23 +139,19 @@ def test_latest_delivery_wins_within_a_batch(spark):
 def test_daily_aggregates_count_by_status(spark):
     day = dt.date(2026, 1, 1)
     rows = [
-        ("E1", day, 9, Decimal("10.00"), "success", "p1"),
-        ("E1", day, 23, Decimal("5.00"), "success", "p1"),
-        ("E1", day, 12, Decimal("7.00"), "refund", "p2"),
-        ("E1", day, 12, Decimal("8.00"), "chargeback", "p3"),
+        ("E1", day, 9, Decimal("10.00"), "success", "p1", "qr"),
+        ("E1", day, 23, Decimal("5.00"), "success", "p1", "online"),
+        ("E1", day, 12, Decimal("7.00"), "refund", "p2", "qr"),
+        ("E1", day, 12, Decimal("8.00"), "chargeback", "p3", "qr"),
     ]
     df = spark.createDataFrame(
-        rows, "entity_id string, txn_date date, local_hour int, amount decimal(18,2), status string, payer_token string"
-    )
-    r = daily_aggregates(df).first()
-    assert (r.gmv, r.orders, r.refunds, r.chargebacks, r.distinct_payers, r.night_orders) == (
-        Decimal("15.00"),
-        2,
-        1,
-        1,
-        1,
-        1,
-    )
+        rows,
+        "entity_id string, txn_date date, local_hour int, amount decimal(18,2), status string, payer_token string,"
+        " channel string",
+    ).withColumns({"arrived_date": F.lit(day), "txn_month": F.lit(day)})
+    r = daily_aggregates(df).withColumn("distinct_payers", F.theta_sketch_estimate("payers")).first()
+    assert (r.gmv, r.orders, r.refunds, r.chargebacks, r.night_orders, r.qr_orders) == (Decimal("15.00"), 2, 1, 1, 1, 1)
+    assert r.distinct_payers == 1 and [(p.payer_token, p.gmv) for p in r.payer_sales] == [("p1", Decimal("15.00"))]
 
 
 def test_landing_discovery_and_ledger(tmp_path):

@@ -1,7 +1,8 @@
 """gold.feat_txn: merchant payment-flow features over rolling windows of silver.txn_daily.
 
-One transform serves scoring (one as-of date) and training (many): each snapshot sees only the days at or before
-its as-of date, within the 365 days before it.
+One transform serves scoring (one as-of date) and training or backfill (many): each snapshot sees only the payments
+dated at or before its as-of date that had arrived by it, within the LOOKBACK_DAYS before it. Every feature is an
+aggregate of per-day rows, so a snapshot reads at most LOOKBACK_DAYS of daily aggregates, however long the history.
 """
 
 from __future__ import annotations
@@ -15,77 +16,143 @@ from jobs import tables
 from jobs.ingest.source import in_list
 from jobs.settings import Settings
 
-LOOKBACK_DAYS = 365
+WINDOWS = (7, 30, 90, 180, 365)
+SEASON_DAYS = 30  # the seasonal index compares these days with the same days a year earlier
+LOOKBACK_DAYS = 365 + SEASON_DAYS
+TREND_DAYS = 90  # volatility, trend, payer concentration, night and channel shares
+DAILY_MEASURES = ("gmv", "orders", "refunds", "chargebacks", "night_orders", "qr_orders")
 
 
-def days_in_window(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """Pair each snapshot (as_of_date) with the daily rows of the LOOKBACK_DAYS up to it; `age` = days before it."""
-    in_window = (F.col("txn_date") <= F.col("as_of_date")) & (
-        F.col("txn_date") > F.date_sub(F.col("as_of_date"), LOOKBACK_DAYS)
+def seen_by(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
+    """Pair each snapshot (as_of_date) with the daily rows it may see; `age` = days before it (0 = the day itself)."""
+    seen = (
+        (F.col("txn_date") <= F.col("as_of_date"))
+        & (F.col("txn_date") > F.date_sub(F.col("as_of_date"), LOOKBACK_DAYS))
+        & (F.col("arrived_date") <= F.col("as_of_date"))
     )
-    return daily.join(F.broadcast(snapshots), in_window).withColumn(
-        "age", F.datediff(F.col("as_of_date"), F.col("txn_date"))
+    return daily.join(F.broadcast(snapshots), seen).withColumn("age", F.datediff("as_of_date", "txn_date"))
+
+
+def per_day(seen: DataFrame) -> DataFrame:
+    """One row per (entity_id, as_of_date, txn_date): the deliveries of a day added up, payers united."""
+    return seen.groupBy("entity_id", "as_of_date", "age").agg(
+        *[F.sum(m).alias(m) for m in DAILY_MEASURES],
+        F.theta_union_agg("payers").alias("payers"),
     )
 
 
 def window_sums(days: DataFrame) -> DataFrame:
     """Per (entity_id, as_of_date): the sums the features divide and compare."""
 
-    def total(column: str, max_age: int, min_age: int = 0):
-        inside = (F.col("age") >= min_age) & (F.col("age") < max_age)
-        return F.coalesce(F.sum(F.when(inside, F.col(column))), F.lit(0)).cast("double")
+    def within(max_age: int, min_age: int = 0):
+        return (F.col("age") >= min_age) & (F.col("age") < max_age)
+
+    def total(value, max_age: int, min_age: int = 0):
+        return F.coalesce(F.sum(F.when(within(max_age, min_age), value)), F.lit(0)).cast("double")
+
+    def distinct_payers(max_age: int):
+        return F.coalesce(F.theta_sketch_estimate(F.theta_union_agg(F.when(within(max_age), F.col("payers")))), F.lit(0))
 
     selling = F.col("orders") > 0
+    daily_payers = F.coalesce(F.theta_sketch_estimate("payers"), F.lit(0))
+    gmv = F.col("gmv").cast("double")
+    sums = []
+    for w in WINDOWS:
+        sums += [
+            total(gmv, w).alias(f"gmv_{w}d"),
+            total(F.col("orders"), w).alias(f"orders_{w}d"),
+            total(F.col("refunds"), w).alias(f"refunds_{w}d"),
+            total(F.col("chargebacks"), w).alias(f"chargebacks_{w}d"),
+            total(selling.cast("int"), w).alias(f"active_days_{w}d"),
+            distinct_payers(w).cast("double").alias(f"distinct_payers_{w}d"),
+            total(daily_payers, w).alias(f"payer_days_{w}d"),
+        ]
     return days.groupBy("entity_id", "as_of_date").agg(
-        total("gmv", 30).alias("gmv_30d"),
-        total("gmv", 60, 30).alias("gmv_prev_30d"),
-        total("gmv", 90).alias("gmv_90d"),
-        total("orders", 90).alias("orders_90d"),
-        total("refunds", 90).alias("refunds_90d"),
-        total("chargebacks", 90).alias("chargebacks_90d"),
-        total("night_orders", 90).alias("night_orders_90d"),
-        total("distinct_payers", 90).alias("distinct_payers_90d"),
-        F.count(F.when(selling & (F.col("age") < 90), 1)).cast("double").alias("active_days_90d"),
+        *sums,
+        total(gmv, 60, 30).alias("gmv_prev_30d"),
+        total(gmv, 180, 90).alias("gmv_prev_90d"),
+        total(gmv, LOOKBACK_DAYS, 365).alias("gmv_year_ago_30d"),
+        total(gmv * gmv, TREND_DAYS).alias("gmv_squares_90d"),
+        total(gmv * F.col("age"), TREND_DAYS).alias("gmv_age_90d"),
+        total(F.col("night_orders"), TREND_DAYS).alias("night_orders_90d"),
+        total(F.col("qr_orders"), TREND_DAYS).alias("qr_orders_90d"),
         F.min(F.when(selling, F.col("age"))).cast("double").alias("days_since_last_sale"),
         F.max(F.when(selling, F.col("age"))).cast("double").alias("history_days"),
     )
 
 
-def ratios(sums: DataFrame) -> DataFrame:
-    """The features that are ratios of window sums; null where the denominator is zero."""
-
-    def ratio(num, den):
-        return F.when(den > 0, num / den)
-
-    payments = F.col("orders_90d") + F.col("refunds_90d") + F.col("chargebacks_90d")
-    return (
-        sums.withColumn("avg_ticket_90d", ratio(F.col("gmv_90d"), F.col("orders_90d")))
-        .withColumn("refund_rate_90d", ratio(F.col("refunds_90d"), payments))
-        .withColumn("chargeback_rate_90d", ratio(F.col("chargebacks_90d"), payments))
-        .withColumn("night_share_90d", ratio(F.col("night_orders_90d"), F.col("orders_90d")))
-        .withColumn("growth_30d", ratio(F.col("gmv_30d"), F.col("gmv_prev_30d")) - 1)
-        .withColumn("computed_at", F.current_timestamp())
+def payer_concentration(seen: DataFrame) -> DataFrame:
+    """Per (entity_id, as_of_date): Herfindahl index and top payer's share of the TREND_DAYS' sales with a payer."""
+    per_payer = (
+        seen.where(F.col("age") < TREND_DAYS)
+        .select("entity_id", "as_of_date", F.explode("payer_sales").alias("p"))
+        .groupBy("entity_id", "as_of_date", "p.payer_token")
+        .agg(F.sum("p.gmv").cast("double").alias("gmv"))
     )
+    total = F.sum("gmv")
+    return per_payer.groupBy("entity_id", "as_of_date").agg(
+        F.when(total > 0, F.sum(F.col("gmv") * F.col("gmv")) / (total * total)).alias("payer_hhi_90d"),
+        F.when(total > 0, F.max("gmv") / total).alias("top_payer_share_90d"),
+    )
+
+
+def ratio(num, den):
+    return F.when(den > 0, num / den)
+
+
+def derived(sums: DataFrame) -> DataFrame:
+    """The features that divide, compare or fit window sums; null where they are undefined."""
+    c = F.col
+    columns = {}
+    for w in WINDOWS:
+        payments = c(f"orders_{w}d") + c(f"refunds_{w}d") + c(f"chargebacks_{w}d")
+        columns |= {
+            f"avg_ticket_{w}d": ratio(c(f"gmv_{w}d"), c(f"orders_{w}d")),
+            f"repeat_payer_share_{w}d": 1 - ratio(c(f"distinct_payers_{w}d"), c(f"payer_days_{w}d")),
+            f"refund_rate_{w}d": ratio(c(f"refunds_{w}d"), payments),
+            f"chargeback_rate_{w}d": ratio(c(f"chargebacks_{w}d"), payments),
+        }
+    n = TREND_DAYS
+    mean = c("gmv_90d") / n
+    variance = F.greatest(c("gmv_squares_90d") / n - mean * mean, F.lit(0.0))
+    # least squares of daily sales y on t = -age over the n days: slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2
+    slope = (-c("gmv_age_90d") + (n - 1) / 2 * c("gmv_90d")) / (n * (n * n - 1) / 12)
+    seasonal_index = ratio(c("gmv_year_ago_30d"), c("gmv_365d") * SEASON_DAYS / 365)
+    columns |= {
+        "growth_30d": ratio(c("gmv_30d"), c("gmv_prev_30d")) - 1,
+        "growth_90d": ratio(c("gmv_90d"), c("gmv_prev_90d")) - 1,
+        "volatility_90d": ratio(F.sqrt(variance), mean),
+        "trend_90d": ratio(slope, mean),
+        "level_sa_30d": ratio(c("gmv_30d"), seasonal_index),
+        "night_share_90d": ratio(c("night_orders_90d"), c("orders_90d")),
+        "qr_share_90d": ratio(c("qr_orders_90d"), c("orders_90d")),
+        "computed_at": F.current_timestamp(),
+    }
+    return sums.withColumns(columns)
 
 
 def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     """silver.txn_daily rows x snapshot dates -> gold.feat_txn rows."""
-    return days_in_window(daily, snapshots).transform(window_sums).transform(ratios)
+    seen = seen_by(daily, snapshots)
+    concentration = payer_concentration(seen)
+    return (
+        per_day(seen)
+        .transform(window_sums)
+        .join(concentration, ["entity_id", "as_of_date"], "left")
+        .transform(derived)
+    )
 
 
 def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
+    first_day = dates[0] - dt.timedelta(days=LOOKBACK_DAYS - 1)
     daily = tables.read(spark, settings, "silver.txn_daily").where(
-        (F.col("txn_date") <= F.lit(dates[-1])) & (F.col("txn_date") > F.date_sub(F.lit(dates[0]), LOOKBACK_DAYS))
+        F.col("txn_month").between(F.lit(first_day.replace(day=1)), F.lit(dates[-1]))
+        & F.col("txn_date").between(F.lit(first_day), F.lit(dates[-1]))
     )
     features = txn_features(daily, snapshots)
-    tables.replace_where(
-        spark, settings, "gold.feat_txn", features, in_list("as_of_date", [d.isoformat() for d in dates])
-    )
-    return (
-        tables.read(spark, settings, "gold.feat_txn")
-        .where(in_list("as_of_date", [d.isoformat() for d in dates]))
-        .count()
-    )
+    where = in_list("as_of_date", [d.isoformat() for d in dates])
+    tables.replace_where(spark, settings, "gold.feat_txn", features, where)
+    return tables.read(spark, settings, "gold.feat_txn").where(where).count()

@@ -22,6 +22,7 @@ def typed_transactions(bronze: DataFrame) -> DataFrame:
         .withColumn("local_hour", F.when(ts.isNotNull(), F.substring("ts", 12, 2).cast("int")))
         .withColumn("txn_month", F.trunc("txn_date", "month"))
         .withColumn("amount", F.expr("try_cast(amount AS DECIMAL(18,2))"))
+        .withColumn("arrived_date", F.col("_dt"))
     )
     return reject_reasons(
         typed,
@@ -36,17 +37,28 @@ def typed_transactions(bronze: DataFrame) -> DataFrame:
 
 
 def daily_aggregates(transactions: DataFrame) -> DataFrame:
-    """silver.transactions rows -> one row per (entity_id, txn_date) in the silver.txn_daily contract."""
+    """silver.transactions rows -> one row per (entity_id, txn_date, arrived_date) in the silver.txn_daily contract."""
     success = F.col("status") == "success"
     night = (F.col("local_hour") >= 22) | (F.col("local_hour") < 6)
-    return transactions.groupBy("entity_id", "txn_date").agg(
+    per_payer = (
+        transactions.where(success & F.col("payer_token").isNotNull())
+        .groupBy("entity_id", "txn_date", "arrived_date", "payer_token")
+        .agg(F.sum("amount").alias("gmv"))
+        .groupBy("entity_id", "txn_date", "arrived_date")
+        .agg(F.collect_list(F.struct("payer_token", "gmv")).alias("payer_sales"))
+    )
+    totals = transactions.groupBy("entity_id", "txn_date", "arrived_date").agg(
+        F.first("txn_month").alias("txn_month"),
         F.coalesce(F.sum(F.when(success, F.col("amount"))), F.lit(0)).cast("decimal(18,2)").alias("gmv"),
         F.count(F.when(success, 1)).alias("orders"),
         F.count(F.when(F.col("status") == "refund", 1)).alias("refunds"),
         F.count(F.when(F.col("status") == "chargeback", 1)).alias("chargebacks"),
-        F.count_distinct(F.when(success, F.col("payer_token"))).alias("distinct_payers"),
         F.count(F.when(success & night, 1)).alias("night_orders"),
-        F.current_timestamp().alias("updated_at"),
+        F.count(F.when(success & (F.col("channel") == "qr"), 1)).alias("qr_orders"),
+        F.theta_sketch_agg(F.when(success, F.col("payer_token"))).alias("payers"),
+    )
+    return totals.join(per_payer, ["entity_id", "txn_date", "arrived_date"], "left").withColumn(
+        "updated_at", F.current_timestamp()
     )
 
 
@@ -57,14 +69,16 @@ def months_of(batch: DataFrame) -> str | None:
 
 
 def refresh_daily(spark, settings: Settings, accepted: DataFrame) -> None:
-    """Recompute silver.txn_daily for exactly the entity-days the batch touched, from silver.transactions."""
+    """Recompute silver.txn_daily for exactly the entity-days the batch touched, from silver.transactions; a payment
+    re-delivered on a later day moves from its old delivery row to the new one."""
     touched = accepted.select("entity_id", "txn_date", "txn_month").distinct()
     prune = months_of(touched)
     if prune is None:
         return
+    scope = touched.drop("txn_month")
     current = tables.read(spark, settings, "silver.transactions").where(prune)
-    recomputed = daily_aggregates(current.join(touched.drop("txn_month"), ["entity_id", "txn_date"], "left_semi"))
-    tables.merge(spark, settings, "silver.txn_daily", recomputed)
+    recomputed = daily_aggregates(current.join(scope, ["entity_id", "txn_date"], "left_semi"))
+    tables.sync(spark, settings, "silver.txn_daily", recomputed, scope, prune)
 
 
 SOURCE = Source(
