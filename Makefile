@@ -53,6 +53,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.features
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 
 lock:

@@ -106,7 +106,8 @@ def random_payments(seed: int = 7, entities: int = 4, days: int = 500) -> pd.Dat
         for age in range(days):
             level = 3 + 2 * np.sin(age / 7) + (e - 1.5) * age / 200
             for _ in range(rng.poisson(max(level, 0.2))):
-                payer = rng.choice(regulars) if rng.random() < 0.6 else (None if rng.random() < 0.1 else f"x{rng.integers(1e9)}")
+                one_off = None if rng.random() < 0.1 else f"x{rng.integers(1e9)}"
+                payer = rng.choice(regulars) if rng.random() < 0.6 else one_off
                 status = rng.choice(["success", "refund", "chargeback"], p=[0.9, 0.08, 0.02])
                 late = int(rng.integers(1, 20)) if rng.random() < 0.05 else 0
                 rows.append(

@@ -83,7 +83,8 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
     e1 = daily[("E1", dt.date(2026, 1, 1))]
     assert (e1.gmv, e1.orders, e1.night_orders, e1.qr_orders, e1.refunds) == (Decimal("30.00"), 2, 1, 2, 0)
     assert e1.arrived_date == dt.date(2026, 1, 1)
-    assert sorted((p.payer_token, p.gmv) for p in e1.payer_sales) == [("p1", Decimal("10.00")), ("p2", Decimal("20.00"))]
+    payer_sales = sorted((p.payer_token, p.gmv) for p in e1.payer_sales)
+    assert payer_sales == [("p1", Decimal("10.00")), ("p2", Decimal("20.00"))]
     assert daily[("E2", dt.date(2026, 1, 1))].refunds == 1
 
 

@@ -51,7 +51,8 @@ def window_sums(days: DataFrame) -> DataFrame:
         return F.coalesce(F.sum(F.when(within(max_age, min_age), value)), F.lit(0)).cast("double")
 
     def distinct_payers(max_age: int):
-        return F.coalesce(F.theta_sketch_estimate(F.theta_union_agg(F.when(within(max_age), F.col("payers")))), F.lit(0))
+        union = F.theta_union_agg(F.when(within(max_age), F.col("payers")))
+        return F.coalesce(F.theta_sketch_estimate(union), F.lit(0))
 
     selling = F.col("orders") > 0
     daily_payers = F.coalesce(F.theta_sketch_estimate("payers"), F.lit(0))
@@ -115,7 +116,7 @@ def derived(sums: DataFrame) -> DataFrame:
     n = TREND_DAYS
     mean = c("gmv_90d") / n
     variance = F.greatest(c("gmv_squares_90d") / n - mean * mean, F.lit(0.0))
-    # least squares of daily sales y on t = -age over the n days: slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2
+    # least squares of daily sales y on t = -age over n days: slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2
     slope = (-c("gmv_age_90d") + (n - 1) / 2 * c("gmv_90d")) / (n * (n * n - 1) / 12)
     seasonal_index = ratio(c("gmv_year_ago_30d"), c("gmv_365d") * SEASON_DAYS / 365)
     columns |= {
@@ -136,10 +137,7 @@ def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     seen = seen_by(daily, snapshots)
     concentration = payer_concentration(seen)
     return (
-        per_day(seen)
-        .transform(window_sums)
-        .join(concentration, ["entity_id", "as_of_date"], "left")
-        .transform(derived)
+        per_day(seen).transform(window_sums).join(concentration, ["entity_id", "as_of_date"], "left").transform(derived)
     )
 
 
