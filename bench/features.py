@@ -1,9 +1,9 @@
 """`python -m bench.features`: what tonight's transaction features cost, against history and against DuckDB.
 
-1. History: one new day on top of 30 days of history, and on top of 365 days, at the same daily volume (the same
-   simulated merchants). Each world runs in its own process: the history is ingested untimed, then tonight's files are
-   ingested and `gold.feat_txn` computed for tonight, timed (an ingest repeat first removes tonight's files from the
-   ledger, the path of a rerun after a crash). Tonight's cost should not grow with the history.
+1. History: one new day on top of 30 days of history, and on top of 365 days, at the same daily volume (one simulated
+   year; the short world is its last 31 days). Each runs in its own process: the history is ingested untimed, then
+   tonight's files are ingested and `gold.feat_txn` computed for tonight, timed (an ingest repeat first removes
+   tonight's files from the ledger, the path of a rerun after a crash). Tonight's cost should not grow with history.
 2. DuckDB: the same feature set written as DuckDB SQL, and Spark's `daily_aggregates` + `txn_features`, both over the
    same Parquet file of typed payments, at 1 million and 10 million payments; the two results are compared.
 
@@ -41,20 +41,16 @@ def median_time(fn, repeats: int) -> tuple[float, object]:
 # ---- 1. tonight's cost against the length of the history ----
 
 
-def one_night(entities: int, history_days: int, repeats: int) -> dict:
-    """In this process: simulate history + one day, ingest the history, then time tonight's ingest and features."""
+def one_night(landing: Path, history_days: int, repeats: int) -> dict:
+    """In this process: ingest the history under `landing`, then time tonight's ingest and features."""
     import os
 
     work = Path(tempfile.mkdtemp(prefix="helicopter-bench-features-"))
     os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
     from jobs import pipeline
     from jobs.settings import load_settings
-    from jobs.simulate.world import WorldSpec, simulate
     from jobs.spark_session import get_spark
 
-    start = AS_OF - dt.timedelta(days=history_days)
-    simulate(WorldSpec(entities=entities, days=history_days + 1, start=start, seed=7, bad_rate=0.0), work / "world")
-    landing = work / "world" / "landing"
     tonight = sorted(landing.glob(f"*/dt={AS_OF.isoformat()}"))
     held = work / "held"
     for folder in tonight:
@@ -64,6 +60,7 @@ def one_night(entities: int, history_days: int, repeats: int) -> dict:
     for folder in tonight:
         shutil.move(held / folder.parent.name / folder.name, folder)
     tonight_rows = sum(len(f.read_text().splitlines()) - 1 for d in tonight for f in d.iterdir())
+
     def ingest_tonight():  # a repeat first forgets tonight's files, like a rerun after a crash before the ledger
         spark.sql(f"DELETE FROM delta.`{ledger}` WHERE file_name LIKE '%dt={AS_OF.isoformat()}%'")
         return pipeline.ingest(str(landing))
@@ -83,14 +80,26 @@ def one_night(entities: int, history_days: int, repeats: int) -> dict:
 
 
 def history_series(entities: int, repeats: int) -> list[dict]:
+    """One simulated year; the 30-day world is its last 31 days (same merchants, same night), the other all of it."""
+    from jobs.simulate.world import WorldSpec, simulate
+
+    work = Path(tempfile.mkdtemp(prefix="helicopter-bench-history-"))
+    start = AS_OF - dt.timedelta(days=365)
+    simulate(WorldSpec(entities=entities, days=366, start=start, seed=7, bad_rate=0.0), work / "world")
     runs = []
     for days in (30, 365):
+        landing = work / f"landing-{days}"
+        first = (AS_OF - dt.timedelta(days=days)).isoformat()
+        for folder in (work / "world" / "landing").glob("*/dt=*"):
+            if folder.parent.name == "entities" or folder.name >= f"dt={first}":
+                shutil.copytree(folder, landing / folder.parent.name / folder.name)
         out = subprocess.run(
-            [sys.executable, "-m", "bench.features", "--one-night", str(days), "--entities", str(entities),
+            [sys.executable, "-m", "bench.features", "--one-night", str(days), "--landing", str(landing),
              "--repeats", str(repeats)],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    shutil.rmtree(work, ignore_errors=True)
     return runs
 
 
@@ -265,8 +274,8 @@ def markdown(r: dict) -> str:
         "# Transaction features: tonight's cost",
         "",
         f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}, duckdb {r['duckdb']}. Medians of {r['repeats']} repeats (an ingest repeat first forgets tonight's files in the ledger). "
-        f"Recorded {r['recorded']}.",
+        f"delta-spark {m['delta-spark']}, duckdb {r['duckdb']}. Medians of {r['repeats']} repeats (an ingest repeat "
+        f"first forgets tonight's files in the ledger). Recorded {r['recorded']}.",
         "",
         f"## One new day on top of 30 and of 365 days of history ({r['entities']:,} simulated merchants)",
         "",
@@ -304,9 +313,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--sizes", default="1000000,10000000", help="payments for the DuckDB comparison")
     p.add_argument("--one-night", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.one_night:
-        print(json.dumps(one_night(a.entities, a.one_night, a.repeats)))
+        print(json.dumps(one_night(a.landing, a.one_night, a.repeats)))
         return
     from importlib.metadata import version
 

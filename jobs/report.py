@@ -92,7 +92,7 @@ def render(s: dict, result: dict | None = None) -> str:
         "  last ingest       "
         + "; ".join(
             f"{b['source']}: {b['bronze_rows']:,} rows -> {b['accepted']:,} accepted, {b['duplicates']:,} duplicates, "
-            f"{b['quarantined']:,} quarantined"
+            f"{b['quarantined']:,} quarantined, {b['rejected_files']:,} files rejected whole"
             for b in s["last_batches"]
         )
     )

@@ -63,7 +63,8 @@ def render(settings: Settings) -> str:
     batches = last_batches(settings)
     lines += [
         f"  {b['ingested_at']:%Y-%m-%d %H:%M} {b['run_id']:<40} {b['source']:<13} {b['bronze_rows']:>10,} rows "
-        f"{b['accepted']:>10,} accepted {b['duplicates']:>7,} duplicates {b['quarantined']:>7,} quarantined"
+        f"{b['accepted']:>10,} accepted {b['duplicates']:>7,} duplicates {b['quarantined']:>7,} quarantined "
+        f"{b['rejected_files']:>3,} files rejected"
         for b in batches
     ] or ["  none yet"]
     lines += ["", "Tables"]

@@ -6,8 +6,40 @@ rows it wrote before (`replace_where`, e.g. a date's partition or a batch's file
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+
 from jobs.catalog import conform, ensure_table
 from jobs.settings import Settings
+
+log = logging.getLogger(__name__)
+COMMIT_ATTEMPTS = 6
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Another writer kept committing to the same table first, attempt after attempt."""
+
+
+def committed(fqn: str, write, attempts: int = COMMIT_ATTEMPTS):
+    """Run `write` (one Delta commit) until it commits. A commit that loses a conflict to a concurrent writer (Delta's
+    optimistic concurrency) wrote nothing visible, so it is rerun on the new table version after a jittered pause;
+    after `attempts` it fails with a message saying so."""
+    from delta import exceptions as conflict
+
+    conflicts = tuple(getattr(conflict, name) for name in conflict.__all__)
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except conflicts as e:
+            if attempt == attempts:
+                raise ConcurrentWriteError(
+                    f"{fqn}: a concurrent writer committed first {attempts} times in a row ({type(e).__name__}); "
+                    "run again when the other job is done"
+                ) from e
+            pause = random.uniform(0.5, 1.5) * 2 ** (attempt - 1)
+            log.warning("%s: %s, retry %d of %d in %.1f s", fqn, type(e).__name__, attempt, attempts - 1, pause)
+            time.sleep(pause)
 
 
 def read(spark, settings: Settings, fqn: str):
@@ -18,7 +50,8 @@ def read(spark, settings: Settings, fqn: str):
 def replace_where(spark, settings: Settings, fqn: str, df, predicate: str) -> None:
     """Atomically replace the rows matching `predicate` (e.g. "as_of_date = '2026-11-24'") with `df`."""
     c = ensure_table(spark, settings, fqn)
-    (conform(df, fqn).write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(c.path(settings)))
+    writer = conform(df, fqn).write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    committed(fqn, lambda: writer.save(c.path(settings)))
 
 
 def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> None:
@@ -29,13 +62,17 @@ def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> 
 
     c = ensure_table(spark, settings, fqn)
     on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in c.keys] + ([f"t.{prune}"] if prune else []))
-    (
-        DeltaTable.forPath(spark, c.path(settings))
-        .alias("t")
-        .merge(conform(df, fqn).alias("s"), on)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+    source = conform(df, fqn)
+    committed(
+        fqn,
+        lambda: (
+            DeltaTable.forPath(spark, c.path(settings))
+            .alias("t")
+            .merge(source.alias("s"), on)
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        ),
     )
 
 
@@ -51,12 +88,15 @@ def sync(spark, settings: Settings, fqn: str, rows, scope, prune: str | None = N
     source = conform(rows, fqn).withColumn("_gone", F.lit(False)).unionByName(gone, allowMissingColumns=True)
     on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in c.keys] + ([f"t.{prune}"] if prune else []))
     values = {f"`{n}`": f"s.`{n}`" for n in c.column_names}
-    (
-        DeltaTable.forPath(spark, c.path(settings))
-        .alias("t")
-        .merge(source.alias("s"), on)
-        .whenMatchedDelete("s._gone")
-        .whenMatchedUpdate(set=values)
-        .whenNotMatchedInsert("NOT s._gone", values=values)
-        .execute()
+    committed(
+        fqn,
+        lambda: (
+            DeltaTable.forPath(spark, c.path(settings))
+            .alias("t")
+            .merge(source.alias("s"), on)
+            .whenMatchedDelete("s._gone")
+            .whenMatchedUpdate(set=values)
+            .whenNotMatchedInsert("NOT s._gone", values=values)
+            .execute()
+        ),
     )

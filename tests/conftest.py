@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -86,3 +88,10 @@ class Landing:
 @pytest.fixture
 def landing(settings) -> Landing:
     return Landing(Path(settings.landing_dir))
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """dag.test() needs a migrated metadata database (in this run's temporary AIRFLOW_HOME)."""
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], env=os.environ, check=True, capture_output=True)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,13 +16,6 @@ from jobs.simulate.world import WorldSpec, simulate
 
 pytestmark = pytest.mark.e2e
 DAGS = Path(__file__).resolve().parents[1] / "dags"
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    """dag.test() needs a migrated metadata database."""
-    airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], env=os.environ, check=True, capture_output=True)
 
 
 def run_nightly(logical_date: dt.datetime, **conf):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 
 import pytest
@@ -55,6 +56,7 @@ def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
         "accepted": 4,
         "duplicates": 1,
         "quarantined": 5,
+        "rejected_files": 0,
     }
     assert counts["entities"]["accepted"] == 2
     rejects = {
@@ -164,6 +166,13 @@ def test_landing_discovery_and_ledger(tmp_path):
     assert [(f.name, f.dt) for f in files] == [("transactions/dt=2026-01-01/a.csv", dt.date(2026, 1, 1))]
     assert unloaded(files, {(files[0].name, files[0].checksum)}) == []
     assert unloaded(files, {(files[0].name, "old")}) == [(files[0], "redelivered_changed")]
+    a = files[0]
+    unread = discover(tmp_path, "transactions", {a.name: (a.size_bytes, a.modified_ns, "as loaded")})
+    assert unread[0].checksum == "as loaded"  # same name, size and time: not read again
+    (tmp_path / "transactions" / "dt=2026-01-01" / "a.csv").write_text("y\n")  # same size, new content and time
+    os.utime(a.path, ns=(a.modified_ns + 10**9, a.modified_ns + 10**9))
+    again = discover(tmp_path, "transactions", {a.name: (a.size_bytes, a.modified_ns, a.checksum)})
+    assert unloaded(again, {(a.name, a.checksum)}) == [(again[0], "redelivered_changed")]
     (tmp_path / "transactions" / "2026-01-02").mkdir()
     with pytest.raises(LandingError, match="not a dt=YYYY-MM-DD folder"):
         discover(tmp_path, "transactions")
@@ -180,18 +189,58 @@ def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
         "accepted": 0,
         "duplicates": 0,
         "quarantined": 0,
+        "rejected_files": 0,
     }
     assert counts["transactions"]["quarantined"] == 2 and counts["transactions"]["accepted"] == 0
     assert pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=settings)[0]["files"] == 0
 
 
-def test_a_header_that_is_not_the_contracts_stops_the_load(spark, settings, landing):
+@pytest.mark.chaos
+def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spark, settings, landing):
+    good = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], DAY1[1])
     landing.write(
         "transactions",
         "2026-01-01",
-        "entity_id,txn_id,ts,amount,currency,channel,payer_token,status",
-        "E1,T1,2026-01-01T10:00:00+08:00,10.00,CNY,qr,p1,success",
+        TXN_HEADER.replace("txn_id,entity_id", "entity_id,txn_id"),
+        DAY1[2],
+        name="swapped.csv",
     )
-    with pytest.raises(Exception, match="(?i)header"):
-        pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
-    assert tables.read(spark, settings, "silver.transactions").count() == 0
+    landing.write("transactions", "2026-01-01", "", name="empty.csv").write_bytes(b"")
+    latin1 = landing.write("transactions", "2026-01-01", TXN_HEADER, name="latin1.csv")
+    payer_in_latin1 = "T9,E1,2026-01-01T10:00:00+08:00,1.00,CNY,qr,Müller,success"
+    latin1.write_bytes(latin1.read_bytes() + payer_in_latin1.encode("latin-1"))
+    secret = landing.root.parent / "outside.csv"
+    secret.write_text(TXN_HEADER + "\n" + DAY2[0] + "\n")
+    (landing.root / "transactions" / "dt=2026-01-01" / "link.csv").symlink_to(secret)
+    landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], name="it's' OR '1'='1.csv")  # a name, not SQL
+    cut = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY2[0], DAY1[2], name="truncated.csv")
+    cut.write_bytes(cut.read_bytes()[:-25])  # the last line ends mid-field, as an interrupted upload leaves it
+    counts = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)[0]
+    assert counts == {
+        "source": "transactions", "files": 7, "bronze_rows": 5, "accepted": 3, "duplicates": 1, "quarantined": 1,
+        "rejected_files": 4,
+    }  # fmt: skip
+    reasons = {
+        r._source_file.rsplit("/", 1)[1]: (r.stage, r.reason)
+        for r in tables.read(spark, settings, "quarantine.transactions").collect()
+    }
+    assert reasons["empty.csv"] == ("file", "empty file: not even a header line")
+    assert reasons["link.csv"] == ("file", "a link that leads outside the landing folder: not read")
+    assert reasons["swapped.csv"][0] == "file" and reasons["swapped.csv"][1].startswith("header is not the contract's")
+    assert reasons["latin1.csv"] == (
+        "file",
+        f"not UTF-8: undecodable byte at offset {len(TXN_HEADER) + 1 + payer_in_latin1.index('ü')}",
+    )
+    assert reasons["truncated.csv"][0] in ("parse", "gate")  # a row cut short: quarantined, its file loaded
+    assert sorted(r.txn_id for r in tables.read(spark, settings, "silver.transactions").collect()) == ["T1", "T2", "T8"]
+    statuses = {
+        r.file_name.rsplit("/", 1)[1]: r.status for r in tables.read(spark, settings, "bronze.file_ledger").collect()
+    }
+    assert statuses == {"transactions.csv": "new", "swapped.csv": "rejected", "empty.csv": "rejected",
+                        "latin1.csv": "rejected", "truncated.csv": "new", "link.csv": "rejected",
+                        "it's' OR '1'='1.csv": "new"}  # fmt: skip
+    assert good.exists()
+    # the sender fixes a file and delivers it again under its name: it loads as a correction
+    landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[2], name="swapped.csv")
+    again = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)[0]
+    assert (again["files"], again["accepted"], again["rejected_files"]) == (1, 1, 0)

@@ -168,6 +168,7 @@ def test_rollback_without_a_previous_version_raises(eng):
     assert store.current(eng).as_of_date == NIGHT_A
 
 
+@pytest.mark.chaos
 def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng):
     publish(eng, night(NIGHT_A, n=50))
     reader_engine = store.engine(url)
@@ -213,6 +214,7 @@ def client(tmp_path, url) -> TestClient:
         yield c
 
 
+@pytest.mark.chaos
 def test_api_rejects_a_missing_or_wrong_key_with_401(client, eng):
     publish(eng, night(NIGHT_A))
     assert client.get("/v1/limits/E1").status_code == 401
@@ -269,6 +271,7 @@ def test_create_app_without_keys_raises(tmp_path, url):
     "hostile",
     ["E1' OR '1'='1", "E1'; DROP TABLE preapproved_limits; --", 'E1" OR 1=1 --', "%", "E_", "E1%' --"],
 )
+@pytest.mark.chaos
 def test_injection_attempts_find_nothing_and_harm_nothing(eng, hostile):
     publish(eng, night(NIGHT_A))
     with pytest.raises(store.UnknownEntity):
@@ -279,6 +282,7 @@ def test_injection_attempts_find_nothing_and_harm_nothing(eng, hostile):
     assert store.current(eng).rows == 3
 
 
+@pytest.mark.chaos
 def test_api_refuses_ids_outside_the_contract_before_any_query(client, eng):
     publish(eng, night(NIGHT_A))
     headers = {API_KEY_HEADER: "k1"}
@@ -287,6 +291,7 @@ def test_api_refuses_ids_outside_the_contract_before_any_query(client, eng):
     assert client.get("/v1/limits/E1", headers=headers).status_code == 200
 
 
+@pytest.mark.chaos
 def test_a_failed_publish_keeps_answering_from_the_last_good_night(eng):
     publish(eng, night(NIGHT_A))
     with pytest.raises(store.ServingError):

@@ -38,7 +38,15 @@ def test_a_step_run_through_spark_submit_writes_the_lakehouse(settings, landing,
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "1g")
     counts = orchestration.run_step("ingest", landing=str(landing.root), sources=["entities"], run_id="submitted")
     assert counts == [
-        {"source": "entities", "files": 1, "bronze_rows": 2, "accepted": 2, "duplicates": 0, "quarantined": 0}
+        {
+            "source": "entities",
+            "files": 1,
+            "bronze_rows": 2,
+            "accepted": 2,
+            "duplicates": 0,
+            "quarantined": 0,
+            "rejected_files": 0,
+        }
     ]
     silver = DeltaTable(settings.table_path("silver", "entities")).to_pandas()
     assert sorted(silver["entity_id"]) == ["E1", "E2"]

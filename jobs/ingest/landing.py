@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import re
@@ -23,6 +24,7 @@ class LandingFile:
     dt: dt.date
     checksum: str
     size_bytes: int
+    modified_ns: int
 
 
 def _sha256(path: Path) -> str:
@@ -33,8 +35,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(landing_root: str | Path, source: str) -> list[LandingFile]:
-    """Every file under `<landing_root>/<source>/dt=YYYY-MM-DD/`, in delivery order."""
+def discover(
+    landing_root: str | Path, source: str, known: dict[str, tuple[int, int, str]] | None = None
+) -> list[LandingFile]:
+    """Every file under `<landing_root>/<source>/dt=YYYY-MM-DD/`, in delivery order.
+
+    `known` maps a file name to the (size, modification time in ns, checksum) it was loaded with: a file that still has
+    that size and time keeps that checksum unread, so a night costs the new files, not every file ever delivered."""
+    known = known or {}
     root = Path(landing_root)
     if not root.is_dir():
         raise LandingError(f"landing folder {root} does not exist")
@@ -51,10 +59,40 @@ def discover(landing_root: str | Path, source: str) -> list[LandingFile]:
         except ValueError as e:
             raise LandingError(f"{day_dir}: {e}") from None
         for f in sorted(p for p in day_dir.iterdir() if p.is_file() and not p.name.startswith((".", "_"))):
-            found.append(
-                LandingFile(source, f.relative_to(root).as_posix(), str(f.resolve()), day, _sha256(f), f.stat().st_size)
-            )
+            name, stat = f.relative_to(root).as_posix(), f.stat()
+            size, modified, checksum = known.get(name, (None, None, None))
+            if (size, modified) != (stat.st_size, stat.st_mtime_ns):
+                checksum = _sha256(f)
+            found.append(LandingFile(source, name, str(f.resolve()), day, checksum, stat.st_size, stat.st_mtime_ns))
     return found
+
+
+def problem(f: LandingFile, header: list[str], landing_root: str | Path) -> str | None:
+    """Why the whole file cannot be read as its contract says (one line), or None. Row-level faults are not judged
+    here: a malformed or truncated line goes to quarantine with the rest of the file loaded."""
+    if not Path(f.path).is_relative_to(Path(landing_root).resolve()):
+        return "a link that leads outside the landing folder: not read"
+    if f.size_bytes == 0:
+        return "empty file: not even a header line"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first_line, offset = None, 0
+    with open(f.path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as e:
+                return f"not UTF-8: undecodable byte at offset {offset + e.start}"
+            if first_line is None:
+                first_line = text.partition("\n")[0]
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "not UTF-8: the file ends inside a character"
+    found = [c.strip() for c in first_line.rstrip("\r").split(",")]
+    if found != header:
+        return f"header is not the contract's: expected {','.join(header)}; found {','.join(found)[:200]}"
+    return None
 
 
 def unloaded(files: list[LandingFile], ledger: set[tuple[str, str]]) -> list[tuple[LandingFile, str]]:

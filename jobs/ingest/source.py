@@ -8,6 +8,7 @@ of the batch's files are replaced, and only then is each file marked as loaded.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.ingest.landing import LandingFile, discover, unloaded
+from jobs.ingest.landing import LandingFile, discover, problem, unloaded
 from jobs.quality import validate
 from jobs.settings import Settings
 
@@ -50,7 +51,8 @@ class BatchCounts:
     bronze_rows: int
     accepted: int
     duplicates: int
-    quarantined: int
+    quarantined: int  # rows
+    rejected_files: int  # files quarantined whole (unreadable as the contract says); they add no rows
 
     @property
     def reconciles(self) -> bool:
@@ -96,6 +98,24 @@ def quarantine_rows(rows: DataFrame, stage: str, run_id: str) -> DataFrame:
     )
 
 
+def quarantine_files(spark, files: list[LandingFile], reasons: dict[str, str], run_id: str) -> DataFrame:
+    """One quarantine row per file rejected whole (stage `file`, line 0): the file's name and size, and the reason."""
+    rows = [
+        (json.dumps({"file": f.name, "size_bytes": f.size_bytes}), reasons[f.name], f.name, f.checksum) for f in files
+    ]
+    schema = "record string, reason string, _source_file string, _file_checksum string"
+    return spark.createDataFrame(rows, schema).select(
+        "record",
+        "reason",
+        F.lit("file").alias("stage"),
+        "_source_file",
+        "_file_checksum",
+        F.lit(0).cast("long").alias("_row_number"),
+        F.lit(run_id).alias("run_id"),
+        F.current_timestamp().alias("quarantined_at"),
+    )
+
+
 def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> DataFrame:
     """The files' rows as text in the landing contract, with lineage; malformed lines keep their raw text."""
     landing = contract(f"landing.{source}")
@@ -110,7 +130,7 @@ def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> D
     raw = (
         spark.read.schema(schema)
         .options(header=True, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record", encoding="UTF-8")
-        .option("enforceSchema", False)  # a header other than the contract's stops the load: never read by position
+        .option("enforceSchema", False)  # headers are checked first (`problem`); never read by position
         .csv([f.path for f in files])
         .withColumn("_path", F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/"))
         .withColumn("_order", F.monotonically_increasing_id())
@@ -131,37 +151,54 @@ def in_list(column: str, values) -> str:
 
 def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id: str) -> BatchCounts:
     """Load every landing file of `source` not yet in the ledger; returns the batch's reconciliation."""
-    ledger = tables.read(spark, settings, "bronze.file_ledger").where(F.col("source") == source.name)
-    seen = {(r.file_name, r.checksum) for r in ledger.select("file_name", "checksum").collect()}
-    todo = unloaded(discover(landing_root, source.name), seen)
+    ledger = (
+        tables.read(spark, settings, "bronze.file_ledger")
+        .where(F.col("source") == source.name)
+        .select("file_name", "checksum", "size_bytes", "modified_ns", "ingested_at")
+        .collect()
+    )
+    oldest_first = sorted(ledger, key=lambda r: r.ingested_at)  # a name loaded twice: its last load wins below
+    known = {r.file_name: (r.size_bytes, r.modified_ns, r.checksum) for r in oldest_first}
+    todo = unloaded(discover(landing_root, source.name, known), {(r.file_name, r.checksum) for r in ledger})
     if not todo:
         log.info("%s: no new landing files", source.name)
-        return BatchCounts(source.name, 0, 0, 0, 0, 0)
-    files = [f for f, _ in todo]
+        return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
+    landing_columns = contract(f"landing.{source.name}").column_names
+    rejected = {f.name: reason for f, _ in todo if (reason := problem(f, landing_columns, landing_root))}
+    for name, reason in rejected.items():
+        log.warning("%s: %s goes to quarantine whole: %s", source.name, name, reason)
     for f, status in todo:
         if status == "redelivered_changed":
             log.warning(
                 "%s: %s was delivered again with other content; loading it as a correction", source.name, f.name
             )
-    this_batch = " AND ".join(
-        [
-            in_list("_dt", [f.dt.isoformat() for f in files]),
-            in_list("_source_file", [f.name for f in files]),
-            in_list("_file_checksum", [f.checksum for f in files]),
-        ]
+    files = [f for f, _ in todo if f.name not in rejected]
+    this_batch = (
+        " AND ".join(
+            [
+                in_list("_dt", [f.dt.isoformat() for f in files]),
+                in_list("_source_file", [f.name for f in files]),
+                in_list("_file_checksum", [f.checksum for f in files]),
+            ]
+        )
+        if files
+        else "false"
     )
 
     # bronze: replace this batch's rows (a rerun after a crash writes them once)
-    tables.replace_where(spark, settings, source.bronze, read_landing(spark, files, source.name, run_id), this_batch)
+    if files:
+        landed = read_landing(spark, files, source.name, run_id)
+        tables.replace_where(spark, settings, source.bronze, landed, this_batch)
     bronze = tables.read(spark, settings, source.bronze).where(this_batch)
 
-    landing_columns = contract(f"landing.{source.name}").column_names
     typed = source.typed(with_raw_record(bronze, landing_columns)).persist()
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
     valid = typed.where("_reject_reason IS NULL")
     keys = list(contract(source.silver).keys)
     winners = latest_per_key(valid, keys).persist()
-    rejects = parse_rejects
+    rejects = parse_rejects.unionByName(
+        quarantine_files(spark, [f for f, _ in todo if f.name in rejected], rejected, run_id)
+    )
     if winners.isEmpty():  # header-only files, or every row rejected: nothing to gate or merge
         accepted = winners
     else:
@@ -173,7 +210,8 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
         tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
         if source.after_merge:
             source.after_merge(spark, settings, accepted)
-    tables.replace_where(spark, settings, source.quarantine, rejects, in_list("_source_file", [f.name for f in files]))
+    batch_files = in_list("_source_file", [f.name for f, _ in todo])
+    tables.replace_where(spark, settings, source.quarantine, rejects, batch_files)
 
     per_file = {
         (r["_source_file"], r["_file_checksum"]): r["count"]
@@ -181,18 +219,18 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     }
     counts = BatchCounts(
         source=source.name,
-        files=len(files),
+        files=len(todo),
         bronze_rows=sum(per_file.values()),
         accepted=accepted.count(),
         duplicates=valid.count() - winners.count(),
-        quarantined=tables.read(spark, settings, source.quarantine)
-        .where(in_list("_source_file", [f.name for f in files]))
-        .count(),
+        quarantined=tables.read(spark, settings, source.quarantine).where(batch_files).where("stage != 'file'").count(),
+        rejected_files=len(rejected),
     )
     for df in (typed, winners, accepted):
         df.unpersist()
     if not counts.reconciles:
         raise RuntimeError(f"{source.name}: batch does not reconcile: {counts}")
+    todo = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
     _record(spark, settings, run_id, counts, todo, per_file)
     log.info("%s: %s", source.name, counts)
     return counts
@@ -212,6 +250,7 @@ def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo, p
                 counts.accepted,
                 counts.duplicates,
                 counts.quarantined,
+                counts.rejected_files,
                 now,
             )
         ],
@@ -225,6 +264,7 @@ def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo, p
                 f.name,
                 f.checksum,
                 f.size_bytes,
+                f.modified_ns,
                 per_file.get((f.name, f.checksum), 0),
                 status,
                 run_id,

@@ -45,7 +45,7 @@ def daily_aggregates(transactions: DataFrame) -> DataFrame:
         .groupBy("entity_id", "txn_date", "arrived_date", "payer_token")
         .agg(F.sum("amount").alias("gmv"))
         .groupBy("entity_id", "txn_date", "arrived_date")
-        .agg(F.collect_list(F.struct("payer_token", "gmv")).alias("payer_sales"))
+        .agg(F.array_sort(F.collect_list(F.struct("payer_token", "gmv"))).alias("payer_sales"))
     )
     totals = transactions.groupBy("entity_id", "txn_date", "arrived_date").agg(
         F.first("txn_month").alias("txn_month"),
