@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from jobs import tables
@@ -23,6 +24,30 @@ def run_nightly(logical_date: dt.datetime, **conf):
 
     dag = DagBag(dag_folder=str(DAGS)).get_dag("nightly_preapproval")
     return dag.test(logical_date=logical_date, run_conf=conf)
+
+
+def personal_data_in(spark, settings, values: set[str]) -> dict[str, int]:
+    """Per table of the lakehouse (and the serving store), how many string cells contain one of `values` (also inside
+    a longer text, such as a quarantined record's JSON)."""
+    import sqlalchemy as sa
+    from pyspark.sql import functions as F
+
+    from jobs.catalog import all_contracts
+
+    found = {}
+    for c in all_contracts():
+        df = tables.read(spark, settings, c.fqn)
+        text = [f.name for f in df.schema.fields if f.dataType.simpleString() == "string"]
+        any_value = "|".join(re.escape(v) for v in sorted(values))
+        hits = sum(df.where(F.col(name).rlike(any_value)).count() for name in text)
+        if hits:
+            found[c.fqn] = hits
+    with store.engine(settings.serving_url).connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM preapproved_limits")).all()
+    served = sum(1 for row in rows for cell in row if any(v in str(cell) for v in values))
+    if served:
+        found["serving"] = served
+    return found
 
 
 def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, tmp_path, capsys):
@@ -43,6 +68,16 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     assert batch.quarantined == sum(n for kind, n in truth.items() if kind != "duplicate_txn")
     assert batch.duplicates == truth["duplicate_txn"]
     assert batch.bronze_rows == world["transactions"]
+
+    # personal data: in bronze as delivered, and nowhere else
+    owners = pd.read_parquet(world_dir / "truth" / "entities.parquet")
+    raw = set(owners[["owner_name", "owner_id_number", "owner_phone"]].to_numpy().ravel())
+    first_day = sorted((world_dir / "landing" / "transactions").glob("dt=*/*.csv"))[0]
+    raw |= set(pd.read_csv(first_day, dtype=str)["payer_token"].dropna())  # the processor's payer tokens
+    found = personal_data_in(spark, settings, raw)
+    assert set(found) == {"bronze.entities", "bronze.transactions"} and found["bronze.entities"] == 3 * 80
+    entities = tables.read(spark, settings, "silver.entities").collect()
+    assert len({e.owner_id_token for e in entities}) == 80 and all(len(e.owner_phone_token) == 64 for e in entities)
 
     # an independent reader sees the same limits the serving store answers with
     import deltalake

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import os
 from decimal import Decimal
 
@@ -13,6 +15,7 @@ from jobs import pipeline, tables
 from jobs.ingest.landing import LandingError, discover, unloaded
 from jobs.ingest.source import latest_per_key
 from jobs.ingest.transactions import daily_aggregates
+from jobs.pii import token_key
 
 TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
 DAY1 = [
@@ -34,9 +37,9 @@ def delivered(landing):
     landing.write(
         "entities",
         "2026-01-01",
-        "entity_id,segment,registered_date,city",
-        "E1,offline_merchant,2024-05-01,Hangzhou",
-        "E2,online_merchant,2023-01-09,",
+        "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone",
+        "E1,offline_merchant,2024-05-01,Hangzhou,Wang Wei,11010519491231002X,13800138000",
+        "E2,online_merchant,2023-01-09,,,,",
     )
     landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1)
     landing.write("transactions", "2026-01-02", TXN_HEADER, *DAY2)
@@ -85,8 +88,10 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
     e1 = daily[("E1", dt.date(2026, 1, 1))]
     assert (e1.gmv, e1.orders, e1.night_orders, e1.qr_orders, e1.refunds) == (Decimal("30.00"), 2, 1, 2, 0)
     assert e1.arrived_date == dt.date(2026, 1, 1)
+    key = token_key(settings)  # payer tokens are personal data: silver has their keyed hash
+    token = {p: hmac.new(key, p.encode(), hashlib.sha256).hexdigest() for p in ("p1", "p2")}
     payer_sales = sorted((p.payer_token, p.gmv) for p in e1.payer_sales)
-    assert payer_sales == [("p1", Decimal("10.00")), ("p2", Decimal("20.00"))]
+    assert payer_sales == sorted([(token["p1"], Decimal("10.00")), (token["p2"], Decimal("20.00"))])
     assert daily[("E2", dt.date(2026, 1, 1))].refunds == 1
 
 

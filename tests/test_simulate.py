@@ -54,7 +54,7 @@ def broken_counts(tx: pd.DataFrame) -> dict[str, int]:
 def test_landing_folders_and_headers(world):
     out, _, _ = world
     entities = out / "landing" / "entities" / f"dt={SPEC.start.isoformat()}" / "entities.csv"
-    assert header(entities) == "entity_id,segment,registered_date,city"
+    assert header(entities) == "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
 
     files = transaction_files(out)
     expected_days = [(SPEC.start + dt.timedelta(days=i)).isoformat() for i in range(SPEC.days)]

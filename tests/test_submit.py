@@ -29,9 +29,9 @@ def test_a_step_run_through_spark_submit_writes_the_lakehouse(settings, landing,
     landing.write(
         "entities",
         "2026-01-01",
-        "entity_id,segment,registered_date,city",
-        "E1,offline_merchant,2024-05-01,Hangzhou",
-        "E2,farmer,2023-01-09,Wuhan",
+        "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone",
+        "E1,offline_merchant,2024-05-01,Hangzhou,Wang Wei,11010519491231002X,13800138000",
+        "E2,farmer,2023-01-09,Wuhan,,,",
     )
     monkeypatch.setenv("HELICOPTER_TASK_RUNNER", "spark-submit")
     monkeypatch.setenv("SPARK_MASTER", "local[1]")

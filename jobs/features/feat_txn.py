@@ -132,25 +132,30 @@ def derived(sums: DataFrame) -> DataFrame:
     return sums.withColumns(columns)
 
 
-def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """silver.txn_daily rows x snapshot dates -> gold.feat_txn rows."""
-    seen = seen_by(daily, snapshots)
-    concentration = payer_concentration(seen)
-    return (
-        per_day(seen).transform(window_sums).join(concentration, ["entity_id", "as_of_date"], "left").transform(derived)
+def days_before(daily: DataFrame, dates: list[dt.date], days: int) -> DataFrame:
+    """The daily rows that `days`-long windows ending on `dates` can see, as literal bounds: Delta prunes the months
+    (partitions) and files outside them before reading, so a snapshot costs its window, not the history."""
+    first = min(dates) - dt.timedelta(days=days - 1)
+    return daily.where(
+        F.col("txn_month").between(F.lit(first.replace(day=1)), F.lit(max(dates)))
+        & F.col("txn_date").between(F.lit(first), F.lit(max(dates)))
     )
+
+
+def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
+    """silver.txn_daily rows x snapshot dates -> gold.feat_txn rows. Sales per payer, the bulk of a daily row, are
+    read for the TREND_DAYS only."""
+    dates = [r.as_of_date for r in snapshots.collect()]
+    days = per_day(seen_by(days_before(daily, dates, LOOKBACK_DAYS).drop("payer_sales"), snapshots))
+    concentration = payer_concentration(seen_by(days_before(daily, dates, TREND_DAYS), snapshots))
+    return days.transform(window_sums).join(concentration, ["entity_id", "as_of_date"], "left").transform(derived)
 
 
 def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
-    first_day = dates[0] - dt.timedelta(days=LOOKBACK_DAYS - 1)
-    daily = tables.read(spark, settings, "silver.txn_daily").where(
-        F.col("txn_month").between(F.lit(first_day.replace(day=1)), F.lit(dates[-1]))
-        & F.col("txn_date").between(F.lit(first_day), F.lit(dates[-1]))
-    )
-    features = txn_features(daily, snapshots)
+    features = txn_features(tables.read(spark, settings, "silver.txn_daily"), snapshots)
     where = in_list("as_of_date", [d.isoformat() for d in dates])
     tables.replace_where(spark, settings, "gold.feat_txn", features, where)
     return tables.read(spark, settings, "gold.feat_txn").where(where).count()

@@ -10,7 +10,13 @@ from jobs.ingest.source import Source, blank, reject_reasons
 
 def typed_entities(bronze: DataFrame) -> DataFrame:
     """Bronze text rows -> silver.entities columns, with `_reject_reason` where a field cannot be typed."""
-    typed = bronze.withColumn("registered_date", F.try_to_date(F.col("registered_date"), "yyyy-MM-dd"))
+    typed = bronze.withColumn("registered_date", F.try_to_date(F.col("registered_date"), "yyyy-MM-dd")).withColumns(
+        {
+            "owner_name_token": F.col("owner_name"),  # tokens by now: personal data leaves bronze only tokenised
+            "owner_id_token": F.col("owner_id_number"),
+            "owner_phone_token": F.col("owner_phone"),
+        }
+    )
     return reject_reasons(
         typed,
         {

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from jobs import tables
 from jobs.catalog import contract
 from jobs.ingest.landing import LandingFile, discover, problem, unloaded
+from jobs.pii import token_key, tokenise
 from jobs.quality import validate
 from jobs.settings import Settings
 
@@ -190,6 +191,9 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
         landed = read_landing(spark, files, source.name, run_id)
         tables.replace_where(spark, settings, source.bronze, landed, this_batch)
     bronze = tables.read(spark, settings, source.bronze).where(this_batch)
+    personal = [c.name for c in contract(f"landing.{source.name}").columns if c.pii]
+    if personal:  # from here on, personal data is tokens only: in silver, in quarantine, in logs
+        bronze = tokenise(bronze, personal, token_key(settings))
 
     typed = source.typed(with_raw_record(bronze, landing_columns)).persist()
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ENTITY_COLUMNS = ["entity_id", "segment", "registered_date", "city"]
+ENTITY_COLUMNS = ["entity_id", "segment", "registered_date", "city", "owner_name", "owner_id_number", "owner_phone"]
 TXN_COLUMNS = ["txn_id", "entity_id", "ts", "amount", "currency", "channel", "payer_token", "status"]
 EVENT_COLUMNS = ["loan_id", "entity_id", "event_date", "event_type", "amount"]
 BAD_KINDS = ("negative_amount", "unknown_currency", "bad_timestamp", "missing_entity_id", "duplicate_txn")
@@ -102,6 +102,9 @@ class Merchants:
     pool_start: np.ndarray
     pool_size: np.ndarray
     pool_tokens: np.ndarray
+    owner_name: np.ndarray  # personal data: only bronze may hold it as it is
+    owner_id_number: np.ndarray
+    owner_phone: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,35 @@ def hex_tokens(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([f"{x:016x}" for x in rng.integers(0, 2**63, n).tolist()], dtype=object)
 
 
-def draw_merchants(n: int, start: dt.date, rng: np.random.Generator) -> Merchants:
+SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu", "Xu", "Sun", "Ma", "Zhu")
+GIVEN_NAMES = ("Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Yan", "Jun", "Hui", "Tao", "Ping", "Xia", "Gang")
+REGION_CODES = ("310101", "110105", "440305", "440106", "330106", "510104", "420102", "320102", "500103", "320505")
+ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+
+
+def id_check_character(first17: str) -> str:
+    """The 18th character of a resident ID number (ISO 7064 MOD 11-2)."""
+    return "10X98765432"[int(np.dot(ID_WEIGHTS, [int(c) for c in first17])) % 11]
+
+
+def draw_owners(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each business's owner: a name, a well-formed 18-character ID number and a mobile number (all fictitious)."""
+    names = [
+        f"{SURNAMES[s]} {GIVEN_NAMES[g]}{GIVEN_NAMES[h].lower()}"
+        for s, g, h in zip(*(rng.integers(0, len(SURNAMES), n) for _ in range(3)))
+    ]
+    births = np.datetime64("1960-01-01") + rng.integers(0, 40 * 365, n).astype("timedelta64[D]")
+    first17 = [
+        f"{REGION_CODES[r]}{b.astype(dt.date):%Y%m%d}{q:03d}"
+        for r, b, q in zip(rng.integers(0, len(REGION_CODES), n), births, rng.integers(0, 1000, n))
+    ]
+    ids = [f + id_check_character(f) for f in first17]
+    phones = [f"1{p}{d:09d}" for p, d in zip(rng.choice([3, 5, 7, 8, 9], n), rng.integers(0, 10**9, n))]
+    return tuple(np.array(v, dtype=object) for v in (names, ids, phones))
+
+
+def draw_merchants(n: int, start: dt.date, rng: np.random.Generator, owner_rng: np.random.Generator) -> Merchants:
+    owner_name, owner_id_number, owner_phone = draw_owners(n, owner_rng)
     q = rng.normal(size=n)
     size = np.clip(rng.lognormal(np.log(2.8), 0.7, n), 0.5, 20.0)
     size_z = (np.log(size) - np.log(2.8)) / 0.7
@@ -152,6 +183,9 @@ def draw_merchants(n: int, start: dt.date, rng: np.random.Generator) -> Merchant
         pool_start=np.concatenate([[0], np.cumsum(pool_size)[:-1]]),
         pool_size=pool_size,
         pool_tokens=hex_tokens(rng, int(pool_size.sum())),
+        owner_name=owner_name,
+        owner_id_number=owner_id_number,
+        owner_phone=owner_phone,
     )
 
 
@@ -162,6 +196,9 @@ def entities_landing(m: Merchants) -> pd.DataFrame:
             "segment": SEGMENTS[m.online.astype(int)],
             "registered_date": [d.isoformat() for d in m.registered],
             "city": m.city,
+            "owner_name": m.owner_name,
+            "owner_id_number": m.owner_id_number,
+            "owner_phone": m.owner_phone,
         }
     )
 
@@ -176,6 +213,9 @@ def entities_truth(m: Merchants) -> pa.Table:
             ("size", pa.float64()),
             ("registered_date", pa.date32()),
             ("city", pa.string()),
+            ("owner_name", pa.string()),
+            ("owner_id_number", pa.string()),
+            ("owner_phone", pa.string()),
         ]
     )
     return pa.table(
@@ -187,6 +227,9 @@ def entities_truth(m: Merchants) -> pa.Table:
             "size": m.size,
             "registered_date": m.registered,
             "city": m.city,
+            "owner_name": m.owner_name,
+            "owner_id_number": m.owner_id_number,
+            "owner_phone": m.owner_phone,
         },
         schema=schema,
     )
@@ -492,9 +535,9 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     validate(spec)
     out = pathlib.Path(out)
     end = spec.start + dt.timedelta(days=spec.days - 1)
-    world_rng, loan_rng, day_rng = np.random.default_rng(spec.seed).spawn(3)
+    world_rng, loan_rng, day_rng, owner_rng = np.random.default_rng(spec.seed).spawn(4)  # the first three as before
 
-    merchants = draw_merchants(spec.entities, spec.start, world_rng)
+    merchants = draw_merchants(spec.entities, spec.start, world_rng, owner_rng)
     shocks = draw_shocks(merchants, spec.days, world_rng)
     loans = draw_loans(merchants, spec.start, end, loan_rng)
     events_by_day = {day: frame for day, frame in loan_events(loans, end).groupby("event_date", sort=True)}  # noqa: C416 (a GroupBy has .keys)

@@ -1,0 +1,42 @@
+"""Personal data leaves bronze only as HMAC-SHA256 tokens, under a key from settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import stat
+
+import pytest
+
+from jobs.pii import PiiKeyError, token_key, tokenise
+from jobs.settings import load_settings
+
+VALUES = ["Wang Wei", "11010519491231002X", "13800138000", "王伟", " padded "]
+
+
+@pytest.mark.parametrize("key", [b"k", b"a key of exactly sixty-four bytes, the block size of SHA-256!!!!", b"x" * 100])
+def test_tokens_are_the_standard_hmac_sha256_of_the_value(spark, key):
+    df = spark.createDataFrame([(v,) for v in [*VALUES, "", "  ", None]], "v string")
+    got = [r.v for r in tokenise(df, ["v"], key).collect()]
+    expected = [hmac.new(key, v.strip().encode(), hashlib.sha256).hexdigest() for v in VALUES]
+    assert got == [*expected, None, None, None]  # a blank value has nothing to protect: null
+    assert hashlib.sha256(VALUES[0].encode()).hexdigest() not in got  # not a plain, guessable hash
+
+
+def test_the_key_comes_from_settings(tmp_path):
+    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "PII_TOKEN_KEY": "from-the-secret-store"})
+    assert token_key(settings) == b"from-the-secret-store"
+    assert not (tmp_path / "_secrets").exists()
+
+
+def test_a_local_lakehouse_without_a_key_keeps_a_private_random_one(tmp_path):
+    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path)})
+    first = token_key(settings)
+    assert len(first) == 64 and token_key(settings) == first  # stable from night to night
+    key_file = tmp_path / "_secrets" / "pii_token.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_lakehouse_on_object_storage_must_be_given_the_key():
+    with pytest.raises(PiiKeyError, match="PII_TOKEN_KEY is not set"):
+        token_key(load_settings({"LAKEHOUSE_ROOT": "s3a://bank/helicopter"}))
