@@ -74,10 +74,24 @@ def cmd_features(a) -> int:
 
 
 def cmd_train(a) -> int:
+    if a.table:
+        return cmd_train_own_table(a)
+    if not a.as_of:
+        raise ValueError("train needs --as-of (or --table FILE --label COLUMN to cross-validate your own table)")
     from jobs import pipeline
 
     row = pipeline.train(a.as_of)
     print(json.dumps({k: row[k] for k in ("model_version", "train_rows", "valid_rows", "valid_auc", "valid_brier")}))
+    return 0
+
+
+def cmd_train_own_table(a) -> int:
+    from jobs.model import own_table
+
+    if not a.label:
+        raise ValueError("--table needs --label COLUMN: the column that says which rows went bad")
+    result = own_table.cross_validate(own_table.read_table(a.table), a.label, a.positive, a.folds)
+    print(json.dumps(result, indent=2) if a.json else own_table.render(result, Path(a.table).name))
     return 0
 
 
@@ -227,11 +241,19 @@ def parser() -> argparse.ArgumentParser:
 
     for name, fn, help_ in (
         ("features", cmd_features, "compute gold.feat_txn as of a date"),
-        ("train", cmd_train, "label matured loans, train and register a PD model as of a date"),
         ("score", cmd_score, "score every entity and apply the limit policy as of a date"),
         ("report", cmd_report, "summarise a night and write its HTML report (plots, drift, model, data quality)"),
     ):
         command(name, fn, help_).add_argument("--as-of", type=iso_date, required=True, help="YYYY-MM-DD")
+
+    train_help = "train and register a PD model as of a date, or cross-validate it on your own labelled table"
+    s = command("train", cmd_train, train_help)
+    s.add_argument("--as-of", type=iso_date, help="YYYY-MM-DD: train on the lakehouse's loans known then")
+    s.add_argument("--table", help="a labelled CSV or Parquet table to cross-validate on instead")
+    s.add_argument("--label", help="with --table: the outcome column (two values)")
+    s.add_argument("--positive", help="with --table: the label value that means bad (default: bad/default/yes/1)")
+    s.add_argument("--folds", type=positive_int, default=5, help="with --table: cross-validation folds")
+    s.add_argument("--json", action="store_true", help="with --table: print the metrics as JSON")
 
     s = command("publish", cmd_publish, "publish a date's limits to the serving store (atomic swap)")
     s.add_argument("--as-of", type=iso_date, help="YYYY-MM-DD")

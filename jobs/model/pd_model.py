@@ -33,7 +33,7 @@ PARAMS = {
     "subsample": 0.8,
     "colsample_bytree": 0.8,
     "lambda": 5.0,
-    "eval_metric": ["logloss", "auc"],
+    "eval_metric": ["auc", "logloss"],  # early stopping watches the last: logloss, smoother than AUC on few bads
     "seed": 7,
     "nthread": 2,
 }
