@@ -50,10 +50,6 @@ def window_sums(days: DataFrame) -> DataFrame:
     def total(value, max_age: int, min_age: int = 0):
         return F.coalesce(F.sum(F.when(within(max_age, min_age), value)), F.lit(0)).cast("double")
 
-    def distinct_payers(max_age: int):
-        union = F.theta_union_agg(F.when(within(max_age), F.col("payers")))
-        return F.coalesce(F.theta_sketch_estimate(union), F.lit(0))
-
     selling = F.col("orders") > 0
     daily_payers = F.coalesce(F.theta_sketch_estimate("payers"), F.lit(0))
     gmv = F.col("gmv").cast("double")
@@ -65,11 +61,17 @@ def window_sums(days: DataFrame) -> DataFrame:
             total(F.col("refunds"), w).alias(f"refunds_{w}d"),
             total(F.col("chargebacks"), w).alias(f"chargebacks_{w}d"),
             total(selling.cast("int"), w).alias(f"active_days_{w}d"),
-            distinct_payers(w).cast("double").alias(f"distinct_payers_{w}d"),
             total(daily_payers, w).alias(f"payer_days_{w}d"),
         ]
+    # each day's payers go into one band's sketch (ages 0-6, 7-29, ...): a window's distinct payers are then the
+    # union of its bands, so every daily sketch is merged once, not once per window
+    bands = [
+        F.theta_union_agg(F.when(within(w, shorter), F.col("payers"))).alias(f"payers_band_{w}d")
+        for shorter, w in zip((0, *WINDOWS), WINDOWS)
+    ]
     return days.groupBy("entity_id", "as_of_date").agg(
         *sums,
+        *bands,
         total(gmv, 60, 30).alias("gmv_prev_30d"),
         total(gmv, 180, 90).alias("gmv_prev_90d"),
         total(gmv, LOOKBACK_DAYS, 365).alias("gmv_year_ago_30d"),
@@ -80,6 +82,16 @@ def window_sums(days: DataFrame) -> DataFrame:
         F.min(F.when(selling, F.col("age"))).cast("double").alias("days_since_last_sale"),
         F.max(F.when(selling, F.col("age"))).cast("double").alias("history_days"),
     )
+
+
+def distinct_payers(sums: DataFrame) -> DataFrame:
+    """Distinct payers of each window: the union of the window's payer bands, shortest first."""
+    union, columns = None, {}
+    for w in WINDOWS:
+        band = F.col(f"payers_band_{w}d")
+        union = band if union is None else F.theta_union(union, band)
+        columns[f"distinct_payers_{w}d"] = F.theta_sketch_estimate(union).cast("double")
+    return sums.withColumns(columns).drop(*[f"payers_band_{w}d" for w in WINDOWS])
 
 
 def payer_concentration(seen: DataFrame) -> DataFrame:
@@ -146,9 +158,15 @@ def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     """silver.txn_daily rows x snapshot dates -> gold.feat_txn rows. Sales per payer, the bulk of a daily row, are
     read for the TREND_DAYS only."""
     dates = [r.as_of_date for r in snapshots.collect()]
-    days = per_day(seen_by(days_before(daily, dates, LOOKBACK_DAYS).drop("payer_sales"), snapshots))
+    seen = seen_by(days_before(daily, dates, LOOKBACK_DAYS).drop("payer_sales"), snapshots)
+    days = per_day(seen.repartition("entity_id"))  # one shuffle serves both aggregations, both by entity
     concentration = payer_concentration(seen_by(days_before(daily, dates, TREND_DAYS), snapshots))
-    return days.transform(window_sums).join(concentration, ["entity_id", "as_of_date"], "left").transform(derived)
+    return (
+        days.transform(window_sums)
+        .transform(distinct_payers)
+        .join(concentration, ["entity_id", "as_of_date"], "left")
+        .transform(derived)
+    )
 
 
 def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
