@@ -4,6 +4,7 @@ Run as a group with `pytest -m chaos` (they are part of `make test`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -21,6 +22,14 @@ from jobs.settings import load_settings
 
 pytestmark = pytest.mark.chaos
 TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
+PII_KEY = "chaos-test-key"  # one tokenising key for every lakehouse compared here, so equal payers give equal tokens
+
+
+@pytest.fixture
+def keyed(settings, monkeypatch):
+    """The test's settings, and its environment (read by subprocesses and DAG tasks), with the same PII key."""
+    monkeypatch.setenv("PII_TOKEN_KEY", PII_KEY)
+    return dataclasses.replace(settings, pii_token_key=PII_KEY)
 
 
 def payments_file(landing, day: str, rows: int, start: int = 0) -> None:
@@ -48,9 +57,8 @@ def same_tables(spark, one, other) -> list[str]:
     return differ
 
 
-def test_a_spark_job_killed_mid_write_leaves_no_partial_version_and_the_rerun_matches(
-    spark, settings, landing, tmp_path
-):
+def test_a_spark_job_killed_mid_write_leaves_no_partial_version_and_the_rerun_matches(spark, keyed, landing, tmp_path):
+    settings = keyed
     for day, start in (("2026-02-01", 0), ("2026-02-02", 150_000)):
         payments_file(landing, day, 150_000, start)
     bronze_dir = Path(settings.table_path("bronze", "transactions"))
@@ -131,8 +139,9 @@ def test_a_writer_that_keeps_losing_the_race_fails_with_a_clear_message(monkeypa
 
 
 def test_an_airflow_task_that_fails_halfway_retries_to_the_tables_of_a_clean_run(
-    spark, settings, landing, airflow_db, tmp_path, monkeypatch
+    spark, keyed, landing, airflow_db, tmp_path, monkeypatch
 ):
+    settings = keyed
     from airflow.dag_processing.dagbag import DagBag
 
     payments_file(landing, "2026-02-01", 3000)

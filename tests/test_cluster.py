@@ -3,6 +3,7 @@ pyspark) gives the same limits as local mode: only the SPARK_MASTER setting diff
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -119,7 +120,8 @@ def test_the_cluster_run_equals_the_local_run(spark, settings, standalone_cluste
     as_of = dt.date.fromisoformat(world["end"])
     landing = str(tmp_path / "world" / "landing")
 
-    pipeline.nightly(landing, as_of, settings=settings)  # local mode, in this process
+    key = "cluster-test-key"  # the same PII key on both sides: only SPARK_MASTER differs
+    pipeline.nightly(landing, as_of, settings=dataclasses.replace(settings, pii_token_key=key))  # local, in-process
 
     cluster_root = tmp_path / "cluster_lakehouse"
     env = {
@@ -130,6 +132,7 @@ def test_the_cluster_run_equals_the_local_run(spark, settings, standalone_cluste
         "SPARK_LOCAL_IP": "127.0.0.1",
         "SPARK_DRIVER_MEMORY": "1g",
         "PYSPARK_PYTHON": sys.executable,
+        "PII_TOKEN_KEY": key,
     }
     cli = Path(sys.executable).parent / "helicopter"
     run = subprocess.run(

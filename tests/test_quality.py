@@ -27,6 +27,7 @@ def txn(txn_id, amount="12.50", currency="CNY", status="success", channel="qr", 
         channel,
         "p1",
         status,
+        day,
         "f.csv",
         NOW,
     )
@@ -62,7 +63,7 @@ def test_transactions_table_failure_stops(spark):
 
 
 def entity(entity_id, segment="offline_merchant"):
-    return (entity_id, segment, dt.date(2024, 1, 1), "Hangzhou", "f.csv", NOW)
+    return (entity_id, segment, dt.date(2024, 1, 1), "Hangzhou", None, None, None, "f.csv", NOW)
 
 
 def test_entities_pass_and_fail(spark):

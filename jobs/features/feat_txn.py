@@ -52,7 +52,7 @@ def window_sums(days: DataFrame) -> DataFrame:
 
     selling = F.col("orders") > 0
     daily_payers = F.coalesce(F.theta_sketch_estimate("payers"), F.lit(0))
-    gmv = F.col("gmv").cast("double")
+    gmv = F.col("gmv")  # decimal: sums are exact, so a snapshot is the same bits in any partitioning (cluster or not)
     sums = []
     for w in WINDOWS:
         sums += [
@@ -100,12 +100,12 @@ def payer_concentration(seen: DataFrame) -> DataFrame:
         seen.where(F.col("age") < TREND_DAYS)
         .select("entity_id", "as_of_date", F.explode("payer_sales").alias("p"))
         .groupBy("entity_id", "as_of_date", "p.payer_token")
-        .agg(F.sum("p.gmv").cast("double").alias("gmv"))
+        .agg(F.sum("p.gmv").alias("gmv"))  # decimal, exact in any order
     )
-    total = F.sum("gmv")
+    total = F.sum("gmv").cast("double")
     return per_payer.groupBy("entity_id", "as_of_date").agg(
-        F.when(total > 0, F.sum(F.col("gmv") * F.col("gmv")) / (total * total)).alias("payer_hhi_90d"),
-        F.when(total > 0, F.max("gmv") / total).alias("top_payer_share_90d"),
+        F.when(total > 0, F.sum(F.col("gmv") * F.col("gmv")).cast("double") / (total * total)).alias("payer_hhi_90d"),
+        F.when(total > 0, F.max("gmv").cast("double") / total).alias("top_payer_share_90d"),
     )
 
 
