@@ -16,26 +16,15 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.__main__ import RESULTS, machine
+from bench.__main__ import RESULTS, machine, timed
 
 AS_OF = dt.date(2026, 6, 30)
 GENERATED_DAYS = 400  # a little more than the features' lookback
-
-
-def median_time(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 # ---- 1. tonight's cost against the length of the history ----
@@ -66,8 +55,8 @@ def one_night(landing: Path, history_days: int, repeats: int) -> dict:
         return pipeline.ingest(str(landing))
 
     spark, ledger = get_spark(load_settings()), load_settings().table_path("bronze", "file_ledger")
-    ingest_s, _ = median_time(ingest_tonight, repeats)
-    features_s, rows = median_time(lambda: pipeline.features(AS_OF), repeats)
+    ingest_s, _ = timed(ingest_tonight, repeats)
+    features_s, rows = timed(lambda: pipeline.features(AS_OF), repeats)
     shutil.rmtree(work, ignore_errors=True)
     return {
         "history_days": history_days,
@@ -236,16 +225,16 @@ def engines(rows: int, repeats: int) -> dict:
     def spark_features():
         return txn_features(daily_aggregates(payments()), snapshot).toPandas()
 
-    spark_s, by_spark = median_time(spark_features, repeats)
+    spark_s, by_spark = timed(spark_features, repeats)
     daily = work / "txn_daily"
     daily_aggregates(payments()).write.parquet(str(daily))
-    spark_nightly_s, _ = median_time(
+    spark_nightly_s, _ = timed(
         lambda: txn_features(spark.read.parquet(str(daily)), snapshot).write.format("noop").mode("overwrite").save(),
         repeats,
     )
     con = duckdb.connect()
     con.execute("SET threads = 2")
-    duck_s, by_duck = median_time(lambda: con.execute(duckdb_sql(path, AS_OF)).df(), repeats)
+    duck_s, by_duck = timed(lambda: con.execute(duckdb_sql(path, AS_OF)).df(), repeats)
     names = [c.name for c in contract("gold.feat_txn").features]
     a = by_spark.set_index("entity_id")[names].sort_index().astype(float)
     b = by_duck.set_index("entity_id")[names].sort_index().astype(float)

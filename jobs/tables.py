@@ -54,21 +54,24 @@ def replace_where(spark, settings: Settings, fqn: str, df, predicate: str) -> No
     committed(fqn, lambda: writer.save(c.path(settings)))
 
 
-def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> None:
-    """Upsert `df` on the contract's keys: matching rows are updated, new ones inserted. `df` must be unique on keys.
-
-    `prune`, a predicate on the target (e.g. on its partition column), bounds the files the MERGE reads."""
+def _merge_on_keys(spark, settings: Settings, fqn: str, source, prune: str | None):
+    """A Delta MERGE of `source` (alias s) into the table (alias t) on the contract's keys, bounded by `prune`."""
     from delta.tables import DeltaTable
 
     c = ensure_table(spark, settings, fqn)
     on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in c.keys] + ([f"t.{prune}"] if prune else []))
+    return DeltaTable.forPath(spark, c.path(settings)).alias("t").merge(source.alias("s"), on)
+
+
+def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> None:
+    """Upsert `df` on the contract's keys: matching rows are updated, new ones inserted. `df` must be unique on keys.
+
+    `prune`, a predicate on the target (e.g. on its partition column), bounds the files the MERGE reads."""
     source = conform(df, fqn)
     committed(
         fqn,
         lambda: (
-            DeltaTable.forPath(spark, c.path(settings))
-            .alias("t")
-            .merge(source.alias("s"), on)
+            _merge_on_keys(spark, settings, fqn, source, prune)
             .whenMatchedUpdateAll()
             .whenNotMatchedInsertAll()
             .execute()
@@ -79,21 +82,17 @@ def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> 
 def sync(spark, settings: Settings, fqn: str, rows, scope, prune: str | None = None) -> None:
     """Make the table's rows that fall in `scope` (a frame of values for some of its columns) exactly `rows`, in one
     commit: matches are updated, new rows inserted, and rows in scope that `rows` no longer has are deleted."""
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     c = ensure_table(spark, settings, fqn)
     current = read(spark, settings, fqn).where(prune or "true").join(scope, scope.columns, "left_semi")
     gone = current.join(rows.select(*c.keys), list(c.keys), "left_anti").withColumn("_gone", F.lit(True))
     source = conform(rows, fqn).withColumn("_gone", F.lit(False)).unionByName(gone, allowMissingColumns=True)
-    on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in c.keys] + ([f"t.{prune}"] if prune else []))
     values = {f"`{n}`": f"s.`{n}`" for n in c.column_names}
     committed(
         fqn,
         lambda: (
-            DeltaTable.forPath(spark, c.path(settings))
-            .alias("t")
-            .merge(source.alias("s"), on)
+            _merge_on_keys(spark, settings, fqn, source, prune)
             .whenMatchedDelete("s._gone")
             .whenMatchedUpdate(set=values)
             .whenNotMatchedInsert("NOT s._gone", values=values)
