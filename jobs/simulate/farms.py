@@ -32,7 +32,6 @@ import rasterio
 import rasterio.features
 import rasterio.warp
 import shapely
-from rasterio.transform import from_origin
 
 CRS = "EPSG:32652"  # WGS 84 / UTM zone 52N
 WRONG_CRS = "EPSG:32651"  # the neighbouring zone: the classic mislabel of a tile header
@@ -88,7 +87,7 @@ class Grid:
 
     def transform(self, row: int, col: int) -> rasterio.Affine:
         size = self.px * PIXEL_M
-        return from_origin(ORIGIN[0] + col * size, ORIGIN[1] - row * size, PIXEL_M, PIXEL_M)
+        return rasterio.Affine(PIXEL_M, 0.0, ORIGIN[0] + col * size, 0.0, -PIXEL_M, ORIGIN[1] - row * size)
 
 
 # ---------------------------------------------------------------------------------------------------------------
