@@ -1,0 +1,1 @@
+"""Adapters that turn real public data into the landing formats."""
