@@ -175,7 +175,7 @@ def pack_slots(parcels: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndar
     length, width, tilt = (parcels[c].to_numpy(float) for c in ("length_m", "width_m", "tilt"))
     slot_w = length * np.cos(tilt) + width * np.abs(np.sin(tilt)) + GAP_M
     slot_h = length * np.abs(np.sin(tilt)) + width * np.cos(tilt) + GAP_M
-    region_w = max(float(np.sqrt((slot_w * slot_h).sum() * 1.05)), float(slot_w.max()))
+    region_w = max(float(np.sqrt((slot_w * slot_h).sum() * 1.05)), float(slot_w.max(initial=0.0)))
     rows: list[list[int]] = []
     for cls in np.unique(width):
         x = region_w
