@@ -264,9 +264,11 @@ def write_feature_collection(features: list[str], path: pathlib.Path) -> None:
 
 
 def make_grid(region_w: float, region_h: float) -> Grid:
-    extent_px = max(region_w, region_h) / PIXEL_M
-    px = min(MAX_TILE_PX, int(math.ceil(extent_px / 16)) * 16)
-    return Grid(px=px, nx=int(math.ceil(region_w / PIXEL_M / px)), ny=int(math.ceil(region_h / PIXEL_M / px)))
+    """The fewest tiles of at most MAX_TILE_PX (a multiple of 16) that cover the region, as small as they can be."""
+    extent = np.array([region_w, region_h]) / PIXEL_M
+    count = np.ceil(extent / MAX_TILE_PX)
+    px = int(np.ceil((extent / count).max() / 16) * 16)
+    return Grid(px=px, nx=int(math.ceil(extent[0] / px)), ny=int(math.ceil(extent[1] / px)))
 
 
 def kernel(pixels: np.ndarray, spacing: int, nodes: int) -> np.ndarray:
