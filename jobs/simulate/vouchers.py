@@ -322,8 +322,7 @@ def draw_form(pdf: FPDF, rows: list, lines: list | None, style: Style) -> None:
     pdf.ln(4)
     pdf.set_font("Helvetica", "", 10)
     for _, _, label, text in rows:
-        pdf.cell(60, 7, f"{label}:")
-        pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, f"{label}: {text}", new_x="LMARGIN", new_y="NEXT")
     if lines:
         pdf.ln(4)
         line_items_table(pdf, lines, style)
