@@ -218,3 +218,15 @@ def test_bad_arguments_are_refused(tmp_path):
         write_vouchers(entities, START, 10, 1.0, np.random.default_rng(0), tmp_path)
     with pytest.raises(ValueError, match="monthly_revenue"):
         write_vouchers(entities.drop(columns="monthly_revenue"), START, 10, 0.0, np.random.default_rng(0), tmp_path)
+
+
+def test_names_built_when_absent_and_timestamps_accepted(tmp_path):
+    entities = make_entities(30, seed=4).drop(columns="business_name")
+    entities["registered_date"] = pd.to_datetime(entities["registered_date"])
+    truth = write_vouchers(entities, START, 90, 0.0, np.random.default_rng(2), tmp_path)[0].to_pandas()
+    owners = entities.set_index("entity_id")
+    statements = truth[truth["voucher_type"] == "bank_statement"]
+    assert len(statements) > 0
+    for entity_id, fields in zip(statements["entity_id"], statements["fields"]):
+        name, e = json.loads(fields)["recipient"], owners.loc[entity_id]
+        assert name.startswith(f"{e['city']} {e['owner_name'].split()[0]} ")

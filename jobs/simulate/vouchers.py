@@ -154,6 +154,9 @@ def cents(x: float) -> int:
 
 
 def as_date(x) -> dt.date:
+    """A date from a date, a datetime or pandas Timestamp, or an ISO string."""
+    if isinstance(x, dt.datetime):
+        return x.date()
     return x if isinstance(x, dt.date) else dt.date.fromisoformat(str(x))
 
 
