@@ -248,3 +248,12 @@ def test_same_rng_state_gives_identical_bytes_and_another_seed_differs(tmp_path)
     assert len(a) > 10 and a == b
     assert truths[0].equals(truths[1]) and not truths[0].equals(truths[2])
     assert a.keys() & c.keys() and all(a[k] != c[k] for k in a.keys() & c.keys())
+
+
+def test_no_farmers_means_an_empty_parcels_file_and_no_tiles(tmp_path):
+    truth, counts = write_farms(farmers(0, 0), START, 30, 0.1, np.random.default_rng(0), tmp_path)
+    assert truth.num_rows == 0 and counts == {"corrupt_geotiff": 0, "wrong_crs": 0}
+    assert read_features(tmp_path / "landing" / "parcels" / "dt=2025-01-01" / "parcels.geojson") == []
+    assert not (tmp_path / "landing" / "tiles").exists()
+    with pytest.raises(ValueError, match="bad_rate"):
+        write_farms(farmers(3, 0), START, 30, 1.0, np.random.default_rng(0), tmp_path)

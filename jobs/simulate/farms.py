@@ -480,6 +480,71 @@ def parcels_truth(
     )
 
 
+def write_late_parcels(
+    parcels: pd.DataFrame, declared_area, drawn, day: dt.date, share: float, rng: np.random.Generator, landing
+) -> None:
+    """A late delivery re-sending a `share` of the plots, wrongly in EPSG:3857 metres (a broken file)."""
+    resent = np.sort(rng.choice(len(parcels), max(1, round(share * len(parcels))), replace=False))
+    late = parcels.iloc[resent].assign(drawn_date=pd.Timestamp(day))
+    features = parcel_features(late, declared_area[resent], to_lonlat(drawn[resent], WEB_MERCATOR), 2)
+    write_feature_collection(features, landing / "parcels" / f"dt={day.isoformat()}" / "parcels_update.geojson")
+
+
+def write_scene(
+    base: TileBase, grid: Grid, day: dt.date, parcel_ndvi, cloud_field, bad_rate: float, rng, folder: pathlib.Path
+) -> str | None:
+    """Write one scene's GeoTIFF and sidecar; return the kind of breakage written, if any."""
+    threshold, sd, nodes = cloud_field
+    rows = np.arange(base.row * grid.px, (base.row + 1) * grid.px)
+    cols = np.arange(base.col * grid.px, (base.col + 1) * grid.px)
+    opacity = np.clip((smooth_field(rows, cols, nodes, CLOUD_SPACING_PX) - threshold) / (CLOUD_EDGE * sd), 0.0, 1.0)
+    bands, cloud = scene_bands(base, parcel_ndvi, day.timetuple().tm_yday, opacity, rng)
+    scene_id = f"SIMS2_{day:%Y%m%d}_{base.tile_id}"
+    when = f"{day.isoformat()}T02:41:{17 + (4 * base.row) % 40:02d}Z"  # descending pass: northern tiles first
+    transform = grid.transform(base.row, base.col)
+    kind = BAD_KINDS[int(rng.integers(len(BAD_KINDS)))] if rng.random() < bad_rate else None
+    tif = folder / f"{scene_id}.tif"
+    write_geotiff(tif, bands, transform, WRONG_CRS if kind == "wrong_crs" else CRS, scene_id)
+    if kind == "corrupt_geotiff":
+        truncate(tif, rng)
+    meta = sidecar(scene_id, base.tile_id, when, cloud, grid, transform)
+    (folder / f"{scene_id}.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return kind
+
+
+def write_tiles(
+    parcels: pd.DataFrame,
+    planted: np.ndarray,
+    grid: Grid,
+    weather: dict[int, float],
+    start: dt.date,
+    days: int,
+    bad_rate: float,
+    seed: int,
+    landing: pathlib.Path,
+) -> dict[str, int]:
+    """Every 5 days from `start`, one scene per grid tile, written as computed; returns {bad kind: count}."""
+    counts = dict.fromkeys(BAD_KINDS, 0)
+    grass_nodes = node_noise(grid, (GRASS_SPACING_PX,), (1.0,), np.random.default_rng([seed, 1]))
+    bases = [tile_base(grid, tile, planted, grass_nodes) for tile in grid.tiles()]
+    crop, shift, vigour = (parcels[c].to_numpy() for c in ("crop", "sowing_shift", "vigour"))
+    for t in range(0, days, REVISIT_DAYS):
+        day = start + dt.timedelta(days=t)
+        day_rng = np.random.default_rng([seed, 2, t])
+        factor = vigour * weather[day.year]
+        parcel_ndvi = crop_ndvi(crop, day.timetuple().tm_yday, factor, shift) + day_rng.normal(0.0, 0.02, len(crop))
+        nodes = node_noise(grid, CLOUD_SPACING_PX, (1.0, 0.35), day_rng)
+        cloud_field = (*cloud_threshold(grid, nodes, draw_cloud_cover(day_rng)), nodes)
+        folder = landing / "tiles" / f"dt={day.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, base in enumerate(bases):
+            scene_rng = np.random.default_rng([seed, 3, t, i])
+            kind = write_scene(base, grid, day, parcel_ndvi, cloud_field, bad_rate, scene_rng, folder)
+            if kind is not None:
+                counts[kind] += 1
+    return counts
+
+
 def write_farms(
     farmers: pd.DataFrame, start: dt.date, days: int, bad_rate: float, rng: np.random.Generator, out: pathlib.Path
 ) -> tuple[pa.Table, dict[str, int]]:
@@ -491,68 +556,24 @@ def write_farms(
     """
     if not 0.0 <= bad_rate < 1.0:
         raise ValueError(f"bad_rate must be in [0, 1), got {bad_rate}")
-    out = pathlib.Path(out)
+    landing = pathlib.Path(out) / "landing"
     parcels = draw_parcels(farmers, start, rng)
     cx, cy, region_w, region_h = pack_slots(parcels, rng)
     planted, drawn = place_fields(parcels, cx, cy, rng)
-    planted_area = shoelace(planted)
     declared_area = np.where(
-        parcels["over_declared"].to_numpy(), shoelace(drawn), planted_area * (1.0 + parcels["declared_noise"])
+        parcels["over_declared"].to_numpy(), shoelace(drawn), shoelace(planted) * (1.0 + parcels["declared_noise"])
     )
     weather = {year: float(np.exp(rng.normal(0.0, 0.08))) for year in season_years(start, days)}
-    scene_seed = int(rng.integers(2**63))
-    counts = dict.fromkeys(BAD_KINDS, 0)
+    seed = int(rng.integers(2**63))
+    truth = parcels_truth(parcels, planted, declared_area, weather, main_season(start, days))
 
-    landing = out / "landing"
     features = parcel_features(parcels, declared_area, to_lonlat(drawn), 7)
     write_feature_collection(features, landing / "parcels" / f"dt={start.isoformat()}" / "parcels.geojson")
-    if bad_rate > 0 and len(parcels):
-        late_rng = np.random.default_rng([scene_seed, 0])
-        resent = np.sort(late_rng.choice(len(parcels), max(1, round(bad_rate * len(parcels))), replace=False))
-        late_day = start + dt.timedelta(days=days // 2)
-        late = parcels.iloc[resent].assign(drawn_date=pd.Timestamp(late_day))
-        features = parcel_features(late, declared_area[resent], to_lonlat(drawn[resent], WEB_MERCATOR), 2)
-        write_feature_collection(
-            features, landing / "parcels" / f"dt={late_day.isoformat()}" / "parcels_update.geojson"
-        )
-        counts["wrong_crs"] += 1
     if len(parcels) == 0:
-        return parcels_truth(parcels, planted, declared_area, weather, main_season(start, days)), counts
-
-    grid = make_grid(region_w, region_h)
-    grass_nodes = node_noise(grid, (GRASS_SPACING_PX,), (1.0,), np.random.default_rng([scene_seed, 1]))
-    bases = [tile_base(grid, tile, planted, grass_nodes) for tile in grid.tiles()]
-    crop = parcels["crop"].to_numpy()
-    shift = parcels["sowing_shift"].to_numpy()
-    vigour = parcels["vigour"].to_numpy()
-    for t in range(0, days, REVISIT_DAYS):
-        day = start + dt.timedelta(days=t)
-        day_rng = np.random.default_rng([scene_seed, 2, t])
-        doy = day.timetuple().tm_yday
-        parcel_ndvi = crop_ndvi(crop, doy, vigour * weather[day.year], shift) + day_rng.normal(0.0, 0.02, len(crop))
-        nodes = node_noise(grid, CLOUD_SPACING_PX, (1.0, 0.35), day_rng)
-        threshold, sd = cloud_threshold(grid, nodes, draw_cloud_cover(day_rng))
-        folder = landing / "tiles" / f"dt={day.isoformat()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, base in enumerate(bases):
-            scene_rng = np.random.default_rng([scene_seed, 3, t, i])
-            rows = np.arange(base.row * grid.px, (base.row + 1) * grid.px)
-            cols = np.arange(base.col * grid.px, (base.col + 1) * grid.px)
-            field = smooth_field(rows, cols, nodes, CLOUD_SPACING_PX)
-            opacity = np.clip((field - threshold) / (CLOUD_EDGE * sd), 0.0, 1.0)
-            bands, cloud = scene_bands(base, parcel_ndvi, doy, opacity, scene_rng)
-            del field, opacity
-            scene_id = f"SIMS2_{day:%Y%m%d}_{base.tile_id}"
-            when = f"{day.isoformat()}T02:41:{17 + 4 * base.row % 40:02d}Z"
-            transform = grid.transform(base.row, base.col)
-            broken = scene_rng.random() < bad_rate
-            kind = BAD_KINDS[int(scene_rng.integers(len(BAD_KINDS)))] if broken else None
-            tif = folder / f"{scene_id}.tif"
-            write_geotiff(tif, bands, transform, WRONG_CRS if kind == "wrong_crs" else CRS, scene_id)
-            if kind == "corrupt_geotiff":
-                truncate(tif, scene_rng)
-            if kind is not None:
-                counts[kind] += 1
-            meta = sidecar(scene_id, base.tile_id, when, cloud, grid, transform)
-            (folder / f"{scene_id}.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return parcels_truth(parcels, planted, declared_area, weather, main_season(start, days)), counts
+        return truth, dict.fromkeys(BAD_KINDS, 0)
+    counts = write_tiles(parcels, planted, make_grid(region_w, region_h), weather, start, days, bad_rate, seed, landing)
+    if bad_rate > 0:
+        late_day = start + dt.timedelta(days=days // 2)
+        write_late_parcels(parcels, declared_area, drawn, late_day, bad_rate, np.random.default_rng([seed, 0]), landing)
+        counts["wrong_crs"] += 1
+    return truth, counts
