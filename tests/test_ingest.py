@@ -16,6 +16,7 @@ from jobs.ingest.landing import LandingError, discover, unloaded
 from jobs.ingest.source import latest_per_key
 from jobs.ingest.transactions import daily_aggregates
 from jobs.pii import token_key
+from jobs.simulate.world import WorldSpec, simulate
 
 TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
 DAY1 = [
@@ -29,18 +30,17 @@ DAY1 = [
     "T1,E1,2026-01-01T10:00:00+08:00,10.00,CNY,qr,p1,success",
     "broken,line",
 ]
+ENTITY_HEADER = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+REGISTRY = [
+    "E1,offline_merchant,2024-05-01,Hangzhou,Wang Wei,11010519491231002X,13800138000",
+    "E2,online_merchant,2023-01-09,,,,",
+]
 DAY2 = ["T8,E2,2026-01-02T12:00:00+08:00,30.00,CNY,online,p4,success"]
 
 
 @pytest.fixture
 def delivered(landing):
-    landing.write(
-        "entities",
-        "2026-01-01",
-        "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone",
-        "E1,offline_merchant,2024-05-01,Hangzhou,Wang Wei,11010519491231002X,13800138000",
-        "E2,online_merchant,2023-01-09,,,,",
-    )
+    landing.write("entities", "2026-01-01", ENTITY_HEADER, *REGISTRY)
     landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1)
     landing.write("transactions", "2026-01-02", TXN_HEADER, *DAY2)
     return landing
@@ -202,6 +202,7 @@ def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
 
 @pytest.mark.chaos
 def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spark, settings, landing):
+    landing.write("entities", "2026-01-01", ENTITY_HEADER, *REGISTRY)
     good = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], DAY1[1])
     landing.write(
         "transactions",
@@ -220,7 +221,7 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], name="it's' OR '1'='1.csv")  # a name, not SQL
     cut = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY2[0], DAY1[2], name="truncated.csv")
     cut.write_bytes(cut.read_bytes()[:-25])  # the last line ends mid-field, as an interrupted upload leaves it
-    counts = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)[0]
+    counts = pipeline.ingest(str(landing.root), ["entities", "transactions"], settings=settings)[1]
     assert counts == {
         "source": "transactions", "files": 7, "bronze_rows": 5, "accepted": 3, "duplicates": 1, "quarantined": 1,
         "rejected_files": 4,
@@ -239,7 +240,8 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
     assert reasons["truncated.csv"][0] in ("parse", "gate")  # a row cut short: quarantined, its file loaded
     assert sorted(r.txn_id for r in tables.read(spark, settings, "silver.transactions").collect()) == ["T1", "T2", "T8"]
     statuses = {
-        r.file_name.rsplit("/", 1)[1]: r.status for r in tables.read(spark, settings, "bronze.file_ledger").collect()
+        r.file_name.rsplit("/", 1)[1]: r.status
+        for r in tables.read(spark, settings, "bronze.file_ledger").where("source = 'transactions'").collect()
     }
     assert statuses == {"transactions.csv": "new", "swapped.csv": "rejected", "empty.csv": "rejected",
                         "latin1.csv": "rejected", "truncated.csv": "new", "link.csv": "rejected",
@@ -249,3 +251,33 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[2], name="swapped.csv")
     again = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)[0]
     assert (again["files"], again["accepted"], again["rejected_files"]) == (1, 1, 0)
+
+
+ROW_FAULTS = ("negative_amount", "absurd_amount", "unknown_currency", "bad_timestamp", "missing_entity_id")
+
+
+def test_a_simulated_world_quarantines_exactly_the_bad_input_it_was_given(spark, settings, tmp_path):
+    """Every broken row and file the simulator injected is accounted for: quarantined, deduplicated or rejected whole,
+    by the count its truth records; unknown entities are caught against the registry."""
+    world = simulate(WorldSpec(entities=40, days=40, start=dt.date(2025, 3, 1), seed=14, bad_rate=0.04), tmp_path)
+    bad = {k: v for k, v in world["bad_inputs"].items() if k.split(".")[0] in ("transactions", "trade")}
+    assert all(bad.values()), bad
+    counts = by_source(
+        pipeline.ingest(str(tmp_path / "landing"), ["entities", "transactions", "trade"], settings=settings)
+    )
+    tx, trade = counts["transactions"], counts["trade"]
+
+    row_faults = [*ROW_FAULTS, "unknown_entity", "malformed_row", "truncated_file"]  # a cut file loses its last row
+    assert tx["quarantined"] == sum(bad[f"transactions.{k}"] for k in row_faults)
+    assert tx["duplicates"] == bad["transactions.duplicate_txn"]
+    assert tx["rejected_files"] == bad["transactions.added_column"] + bad["transactions.missing_column"]
+    assert trade["quarantined"] == bad["trade.negative_amount"] + bad["trade.unknown_entity"]
+    assert trade["duplicates"] == bad["trade.duplicate_record"]
+    reasons = tables.read(spark, settings, "quarantine.transactions").groupBy("reason").count().collect()
+    by_reason = {r.reason: r["count"] for r in reasons}
+    assert by_reason["unknown entity_id"] == bad["transactions.unknown_entity"]
+    assert by_reason["expect_column_values_to_be_between(amount)"] == (
+        bad["transactions.negative_amount"] + bad["transactions.absurd_amount"]
+    )
+    late = tables.read(spark, settings, "silver.transactions").where("arrived_date > txn_date").count()
+    assert late > 0, "the late deliveries land on their own business dates"

@@ -10,10 +10,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.simulate.world import BAD_KINDS, WorldSpec, simulate
+from jobs.simulate import loans, population, trade
+from jobs.simulate.world import WorldSpec, simulate
 
 # Starts just before Chinese New Year 2025; the month end 2025-03-31 is at least 60 days in, so loans exist.
-SPEC = WorldSpec(entities=30, days=70, start=dt.date(2025, 1, 25), seed=11, bad_rate=0.05)
+SPEC = WorldSpec(entities=30, days=70, start=dt.date(2025, 1, 25), seed=12, bad_rate=0.05)
 LAST_DAY = SPEC.start + dt.timedelta(days=SPEC.days - 1)
 ISO_LOCAL = "%Y-%m-%dT%H:%M:%S%z"
 
@@ -26,13 +27,27 @@ def world(tmp_path_factory) -> tuple[pathlib.Path, dict, list]:
     return out, summary, calls
 
 
+TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
+
+
 def transaction_files(out: pathlib.Path) -> list[pathlib.Path]:
-    return sorted((out / "landing" / "transactions").glob("dt=*/transactions.csv"))
+    """The day files and the late deliveries (files whose header drifted are counted apart)."""
+    files = sorted((out / "landing" / "transactions").glob("dt=*/transactions*.csv"))
+    return [f for f in files if "column" not in f.name]
 
 
 def read_csvs(files: list[pathlib.Path]) -> pd.DataFrame:
-    """All fields as text, empty fields kept as empty strings, plus the partition date."""
-    frames = [pd.read_csv(f, dtype=str, keep_default_na=False).assign(dt=f.parent.name[3:]) for f in files]
+    """All fields as text, empty fields kept as empty strings, plus the partition date and, per row, the number of
+    fields it had and whether it is the cut last line of a truncated file."""
+    frames = []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        rows = [line.split(",") for line in text.rstrip("\n").split("\n")[1:]]
+        header = text.split("\n", 1)[0].split(",")
+        frame = pd.DataFrame([r + [""] * (len(header) - len(r)) for r in rows], columns=header)
+        frame["fields"] = [len(r) for r in rows]
+        frame["cut"] = [not text.endswith("\n") and i == len(rows) - 1 for i in range(len(rows))]
+        frames.append(frame.assign(dt=f.parent.name[3:]))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -40,15 +55,43 @@ def header(path: pathlib.Path) -> str:
     return path.read_text(encoding="utf-8").splitlines()[0]
 
 
-def broken_counts(tx: pd.DataFrame) -> dict[str, int]:
-    """Count each kind of broken row as a reader of the files would."""
-    return {
-        "negative_amount": int((pd.to_numeric(tx["amount"]) < 0).sum()),
-        "unknown_currency": int((tx["currency"] == "XXX").sum()),
-        "bad_timestamp": int(pd.to_datetime(tx["ts"], format=ISO_LOCAL, errors="coerce").isna().sum()),
-        "missing_entity_id": int((tx["entity_id"] == "").sum()),
-        "duplicate_txn": int(tx["txn_id"].duplicated().sum()),
+def broken_counts(tx: pd.DataFrame, registry: set[str], out: pathlib.Path) -> dict[str, int]:
+    """Count each kind of broken row and file as a reader of the files would."""
+    whole = tx[(tx["fields"] == 8) & ~tx["cut"]]
+    files = sorted((out / "landing" / "transactions").glob("dt=*/*.csv"))
+    headers = [header(f).split(",") for f in files]
+    counts = {
+        "negative_amount": int((pd.to_numeric(whole["amount"]) < 0).sum()),
+        "absurd_amount": int((pd.to_numeric(whole["amount"]) > 10_000_000).sum()),
+        "unknown_currency": int((whole["currency"] == "XXX").sum()),
+        "bad_timestamp": int(pd.to_datetime(whole["ts"], format=ISO_LOCAL, errors="coerce").isna().sum()),
+        "missing_entity_id": int((whole["entity_id"] == "").sum()),
+        "unknown_entity": int((~whole["entity_id"].isin(registry) & (whole["entity_id"] != "")).sum()),
+        "malformed_row": int(((tx["fields"] < 8) & ~tx["cut"]).sum()),
+        "duplicate_txn": int(tx.loc[~tx["cut"], "txn_id"].duplicated().sum()),
+        "late_file": sum("late" in f.name for f in files),
+        "truncated_file": int(tx["cut"].sum()),
+        "added_column": sum(len(h) > 8 for h in headers),
+        "missing_column": sum(len(h) < 8 for h in headers),
     }
+    return {f"transactions.{k}": v for k, v in counts.items()}
+
+
+def trade_counts(out: pathlib.Path, registry: set[str]) -> dict[str, int]:
+    rows = pd.concat(
+        [pd.read_csv(f, dtype=str, keep_default_na=False) for f in sorted((out / "landing" / "trade").glob("*/*.csv"))]
+    )
+    parties = pd.concat([rows["payer_id"], rows["payee_id"]])
+    counts = {
+        "negative_amount": int((pd.to_numeric(rows["amount"]) < 0).sum()),
+        "unknown_entity": int((~parties.isin(registry)).sum()),
+        "duplicate_record": int(rows["record_id"].duplicated().sum()),
+    }
+    return {f"trade.{k}": v for k, v in counts.items()}
+
+
+def registry_ids(out: pathlib.Path) -> set[str]:
+    return set(pd.read_csv(next((out / "landing" / "entities").glob("dt=*/entities.csv")), dtype=str)["entity_id"])
 
 
 def test_landing_folders_and_headers(world):
@@ -56,10 +99,13 @@ def test_landing_folders_and_headers(world):
     entities = out / "landing" / "entities" / f"dt={SPEC.start.isoformat()}" / "entities.csv"
     assert header(entities) == "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
 
-    files = transaction_files(out)
+    day_files = sorted((out / "landing" / "transactions").glob("dt=*/transactions.csv"))
     expected_days = [(SPEC.start + dt.timedelta(days=i)).isoformat() for i in range(SPEC.days)]
-    assert [f.parent.name for f in files] == [f"dt={d}" for d in expected_days]
-    assert {header(f) for f in files} == {"txn_id,entity_id,ts,amount,currency,channel,payer_token,status"}
+    assert [f.parent.name for f in day_files] == [f"dt={d}" for d in expected_days]
+    assert {header(f) for f in transaction_files(out)} == {TXN_HEADER}
+    trade_files = sorted((out / "landing" / "trade").glob("dt=*/trade.csv"))
+    assert [f.parent.name for f in trade_files] == [f"dt={d}" for d in expected_days]
+    assert {header(f) for f in trade_files} == {",".join(trade.TRADE_COLUMNS)}
 
     outcomes = sorted((out / "landing" / "outcomes").glob("dt=*/loan_events.csv"))
     assert outcomes, "a month end 60+ days after the start lies in the period, so loans were disbursed"
@@ -70,18 +116,19 @@ def test_entities_file_content(world):
     out, _, _ = world
     entities = pd.read_csv(next((out / "landing" / "entities").glob("dt=*/entities.csv")), dtype=str)
     assert len(entities) == SPEC.entities and entities["entity_id"].is_unique
-    assert set(entities["segment"]) <= {"online_merchant", "offline_merchant"}
+    assert set(entities["segment"]) == {"brand", *population.BORROWER_SEGMENTS}
     assert (pd.to_datetime(entities["registered_date"], format="%Y-%m-%d").dt.date < SPEC.start).all()
 
 
 def test_good_rows_are_well_formed(world):
     out, _, _ = world
     tx = read_csvs(transaction_files(out))
+    tx = tx[(tx["fields"] == 8) & ~tx["cut"]]
     ts = pd.to_datetime(tx["ts"], format=ISO_LOCAL, errors="coerce")
     good = tx[ts.notna() & (tx["entity_id"] != "") & (tx["currency"] == "CNY") & ~tx["txn_id"].duplicated()]
     good_ts = ts[good.index]
     assert good["ts"].str.endswith("+08:00").all()
-    assert (good_ts.dt.strftime("%Y-%m-%d") <= good["dt"]).all()  # today's rows or yesterday's re-sends
+    assert (good_ts.dt.strftime("%Y-%m-%d") <= good["dt"]).all()  # today's rows, re-sends and late deliveries
     assert tx["amount"].str.fullmatch(r"-?\d+\.\d{2}").all()
     assert set(good["channel"]) <= {"qr", "online"}
     assert set(good["status"]) <= {"success", "refund", "chargeback"}
@@ -97,7 +144,12 @@ def test_truth_files_have_their_columns(world):
     assert {"loan_id", "entity_id", "disbursed_date", "bad", "bad_date"} <= set(loans.columns)
     assert (loans["bad"] == loans["bad_date"].notna()).all()
     bad_inputs = json.loads((out / "truth" / "bad_inputs.json").read_text(encoding="utf-8"))
-    assert list(bad_inputs) == list(BAD_KINDS)
+    assert {k.split(".")[0] for k in bad_inputs} == {"transactions", "trade", "tiles", "parcels", "vouchers"}
+    parcels = pq.read_table(out / "truth" / "parcels.parquet").to_pandas()
+    assert {"parcel_id", "entity_id", "crop", "area_m2"} <= set(parcels.columns)
+    assert set(parcels["entity_id"]) <= set(entities.loc[entities["segment"] == "farmer", "entity_id"])
+    vouchers = pq.read_table(out / "truth" / "vouchers.parquet").to_pandas()
+    assert {"voucher_id", "entity_id", "tampered"} <= set(vouchers.columns)
 
 
 def test_summary_and_progress(world):
@@ -105,7 +157,8 @@ def test_summary_and_progress(world):
     tx = read_csvs(transaction_files(out))
     loans = pq.read_table(out / "truth" / "loans.parquet")
     assert summary["entities"] == SPEC.entities and summary["days"] == SPEC.days
-    assert summary["transactions"] == len(tx)
+    drifted = read_csvs(sorted((out / "landing" / "transactions").glob("dt=*/*column*.csv")))
+    assert summary["transactions"] == len(tx) + len(drifted)
     assert summary["loans"] == loans.num_rows > 0
     assert summary["end"] == LAST_DAY.isoformat()
     assert calls == [(day, SPEC.days) for day in range(SPEC.days)]
@@ -115,9 +168,13 @@ def test_bad_input_counts_match_the_files(world):
     out, summary, _ = world
     tx = read_csvs(transaction_files(out))
     recorded = json.loads((out / "truth" / "bad_inputs.json").read_text(encoding="utf-8"))
-    assert broken_counts(tx) == recorded == summary["bad_inputs"]
-    assert all(count > 0 for count in recorded.values())
-    resent = tx[tx["txn_id"].duplicated(keep=False)].drop(columns="dt")
+    assert recorded == summary["bad_inputs"]
+    registry = registry_ids(out)
+    read = broken_counts(tx, registry, out) | trade_counts(out, registry)
+    assert read == {k: v for k, v in recorded.items() if k.split(".")[0] in ("transactions", "trade")}
+    assert all(count > 0 for count in read.values()), read
+    whole = tx[(tx["fields"] == 8) & ~tx["cut"]]
+    resent = whole[whole["txn_id"].duplicated(keep=False)].drop(columns=["dt", "fields", "cut"])
     assert (resent.groupby("txn_id").nunique() == 1).all().all(), "a re-send is an exact copy"
 
 
@@ -135,10 +192,10 @@ def test_loan_events_know_no_future(world):
     events = read_csvs(sorted((out / "landing" / "outcomes").glob("dt=*/loan_events.csv")))
     assert (events["event_date"] == events["dt"]).all()
     assert (events["event_date"] <= LAST_DAY.isoformat()).all()
-    assert set(events["event_type"]) <= {"disbursed", "dpd90", "closed"}
-    loans = pq.read_table(out / "truth" / "loans.parquet").to_pandas()
-    assert sorted(events.loc[events["event_type"] == "disbursed", "loan_id"]) == sorted(loans["loan_id"])
-    known_bad = loans[loans["bad"] & (loans["bad_date"] <= LAST_DAY)]
+    assert set(events["event_type"]) <= set(loans.EVENT_TYPES)
+    book = pq.read_table(out / "truth" / "loans.parquet").to_pandas()
+    assert sorted(events.loc[events["event_type"] == "disbursed", "loan_id"]) == sorted(book["loan_id"])
+    known_bad = book[book["bad"] & (book["bad_date"] <= LAST_DAY)]
     assert sorted(events.loc[events["event_type"] == "dpd90", "loan_id"]) == sorted(known_bad["loan_id"])
 
 
@@ -147,7 +204,9 @@ def test_zero_bad_rate_writes_no_broken_rows(tmp_path):
     summary = simulate(spec, tmp_path)
     tx = read_csvs(transaction_files(tmp_path))
     assert len(tx) == summary["transactions"] > 0
-    assert broken_counts(tx) == summary["bad_inputs"] == dict.fromkeys(BAD_KINDS, 0)
+    registry = registry_ids(tmp_path)
+    read = broken_counts(tx, registry, tmp_path) | trade_counts(tmp_path, registry)
+    assert set(summary["bad_inputs"].values()) == set(read.values()) == {0}
 
 
 @pytest.mark.parametrize("changes", [{"entities": 0}, {"days": 0}, {"bad_rate": 1.0}, {"bad_rate": -0.1}])

@@ -25,4 +25,4 @@ def typed_loan_events(bronze: DataFrame) -> DataFrame:
     )
 
 
-SOURCE = Source(name="outcomes", silver="silver.loan_events", typed=typed_loan_events)
+SOURCE = Source(name="outcomes", silver="silver.loan_events", typed=typed_loan_events, entity_columns=("entity_id",))

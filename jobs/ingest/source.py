@@ -35,6 +35,7 @@ class Source:
     typed: Callable[[DataFrame], DataFrame]  # bronze rows -> silver columns + `_reject_reason` (null when typed)
     prune: Callable[[DataFrame], str | None] = lambda batch: None  # target predicate that bounds the MERGE
     after_merge: Callable[..., None] | None = None  # (spark, settings, accepted rows) -> None
+    entity_columns: tuple[str, ...] = ()  # columns that must name an entity of silver.entities
 
     @property
     def bronze(self) -> str:
@@ -66,6 +67,18 @@ def reject_reasons(df: DataFrame, checks: dict[str, object]) -> DataFrame:
     failed = [F.when(F.coalesce(cond, F.lit(True)), F.lit(reason)) for reason, cond in checks.items()]
     joined = F.concat_ws("; ", *failed)
     return df.withColumn("_reject_reason", F.when(joined != "", joined))
+
+
+def reject_unknown_entities(typed: DataFrame, registry: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """Add `unknown <column>` to the reject reason of rows whose entity id the registry does not hold (a blank id
+    is the typing's concern)."""
+    known = registry.select(F.col("entity_id").alias("_known_id")).distinct()
+    for column in columns:
+        typed = typed.join(F.broadcast(known), F.col(column) == F.col("_known_id"), "left")
+        unknown = F.when(F.col("_known_id").isNull() & ~blank(column), F.lit(f"unknown {column}"))
+        reason = F.concat_ws("; ", "_reject_reason", unknown)
+        typed = typed.withColumn("_reject_reason", F.when(reason != "", reason)).drop("_known_id")
+    return typed
 
 
 def blank(column: str):
@@ -150,6 +163,16 @@ def in_list(column: str, values) -> str:
     return f"`{column}` IN ({quoted})"
 
 
+def month_partitions(column: str) -> Callable[[DataFrame], str | None]:
+    """A `Source.prune`: the MERGE bound is the months (partitions in `column`) the batch touches."""
+
+    def months_of(batch: DataFrame) -> str | None:
+        months = [r[0] for r in batch.select(column).distinct().collect()]
+        return in_list(column, [m.isoformat() for m in months]) if months else None
+
+    return months_of
+
+
 def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id: str) -> BatchCounts:
     """Load every landing file of `source` not yet in the ledger; returns the batch's reconciliation."""
     ledger = (
@@ -195,7 +218,11 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     if personal:  # from here on, personal data is tokens only: in silver, in quarantine, in logs
         bronze = tokenise(bronze, personal, token_key(settings))
 
-    typed = source.typed(with_raw_record(bronze, landing_columns)).persist()
+    typed = source.typed(with_raw_record(bronze, landing_columns))
+    if source.entity_columns:
+        registry = tables.read(spark, settings, "silver.entities")
+        typed = reject_unknown_entities(typed, registry, source.entity_columns)
+    typed = typed.persist()
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
     valid = typed.where("_reject_reason IS NULL")
     keys = list(contract(source.silver).keys)

@@ -1,5 +1,6 @@
-"""The landing sources this lakehouse ingests, in the order a nightly run loads them."""
+"""The landing sources this lakehouse ingests, in the order a nightly run loads them (the registry first: the other
+sources' entity ids are checked against it)."""
 
-from jobs.ingest import entities, outcomes, transactions
+from jobs.ingest import entities, outcomes, trade, transactions
 
-SOURCES = {s.name: s for s in (entities.SOURCE, transactions.SOURCE, outcomes.SOURCE)}
+SOURCES = {s.name: s for s in (entities.SOURCE, transactions.SOURCE, trade.SOURCE, outcomes.SOURCE)}

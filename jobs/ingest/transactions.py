@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.ingest.source import Source, blank, in_list, reject_reasons
+from jobs.ingest.source import Source, blank, month_partitions, reject_reasons
 from jobs.settings import Settings
 
 ISO_WITH_OFFSET = "yyyy-MM-dd'T'HH:mm:ssXXX"
@@ -62,10 +62,7 @@ def daily_aggregates(transactions: DataFrame) -> DataFrame:
     )
 
 
-def months_of(batch: DataFrame) -> str | None:
-    """The MERGE bound: the months (partitions) the batch touches."""
-    months = [r[0] for r in batch.select("txn_month").distinct().collect()]
-    return in_list("txn_month", [m.isoformat() for m in months]) if months else None
+months_of = month_partitions("txn_month")
 
 
 def refresh_daily(spark, settings: Settings, accepted: DataFrame) -> None:
@@ -87,4 +84,5 @@ SOURCE = Source(
     typed=typed_transactions,
     prune=months_of,
     after_merge=refresh_daily,
+    entity_columns=("entity_id",),
 )

@@ -17,8 +17,10 @@ from jobs.settings import Settings
 
 
 def scoring_frame(entities: DataFrame, features: DataFrame, as_of: dt.date) -> DataFrame:
-    """Every entity registered by `as_of`, with its features as of `as_of` (null where it has none)."""
-    known = entities.where(F.col("registered_date") <= F.lit(as_of)).select("entity_id", "segment")
+    """Every borrower (not the brands) registered by `as_of`, with its features as of `as_of` (null where it has
+    none)."""
+    borrowers = entities.where((F.col("registered_date") <= F.lit(as_of)) & (F.col("segment") != "brand"))
+    known = borrowers.select("entity_id", "segment")
     return known.join(
         features.where(F.col("as_of_date") == F.lit(as_of)).drop("as_of_date", "computed_at"), "entity_id", "left"
     )
