@@ -37,7 +37,7 @@ def positive_int(text: str) -> int:
 
 def existing_dir(text: str) -> str:
     if not Path(text).is_dir():
-        raise argparse.ArgumentTypeError(f"landing folder {text!r} does not exist")
+        raise argparse.ArgumentTypeError(f"folder {text!r} does not exist")
     return str(Path(text).resolve())
 
 
@@ -55,6 +55,27 @@ def _simulate(out: Path, entities: int, days: int, start: dt.date, seed: int, ba
 def cmd_simulate(a) -> int:
     summary = _simulate(Path(a.out), a.entities, a.days, a.start, a.seed, a.bad_rate)
     print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+ADAPTERS = {
+    "online_retail": ("jobs.adapt.online_retail", "adapt_online_retail"),
+    "satellite": ("jobs.adapt.satellite", "adapt_satellite"),
+    "invoices": ("jobs.adapt.invoices", "adapt_invoices"),
+}
+
+
+def cmd_adapt(a) -> int:
+    import importlib
+
+    written = {}
+    for name in [a.source] if a.source else ADAPTERS:
+        module, function = ADAPTERS[name]
+        written[name] = getattr(importlib.import_module(module), function)(Path(a.data), Path(a.out))
+    print(json.dumps(written, indent=2))
+    if not any(n for counts in written.values() for n in counts.values()):
+        print(f"helicopter: nothing to adapt under {a.data}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -233,7 +254,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--days", type=positive_int, required=True)
     s.add_argument("--start", type=iso_date, required=True, help="first day, YYYY-MM-DD")
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--bad-rate", type=float, default=0.0, help="share of deliberately broken transaction rows")
+    s.add_argument("--bad-rate", type=float, default=0.0, help="share of deliberately broken rows and files")
+
+    s = command("adapt", cmd_adapt, "turn the real public data (../shared/data) into landing files")
+    s.add_argument("--data", type=existing_dir, required=True, help="folder of the real data (its README names it)")
+    s.add_argument("--out", required=True, help="output folder (landing/ and, for invoices, truth/ go under it)")
+    s.add_argument("--source", choices=sorted(ADAPTERS), help="one adapter only (default: all)")
 
     s = command("ingest", cmd_ingest, "load new landing files into bronze and silver")
     s.add_argument("--landing", type=existing_dir, required=True, help="landing folder (<source>/dt=YYYY-MM-DD/...)")

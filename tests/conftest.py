@@ -65,7 +65,7 @@ def settings(tmp_path, monkeypatch):
     return load_settings(env)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (it sits beside the project root in CI)")

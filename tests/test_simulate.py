@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.simulate import loans, population, trade
-from jobs.simulate.world import WorldSpec, simulate
+from jobs.simulate.world import SOURCES, WorldSpec, simulate
 
 # Starts just before Chinese New Year 2025; the month end 2025-03-31 is at least 60 days in, so loans exist.
 SPEC = WorldSpec(entities=30, days=70, start=dt.date(2025, 1, 25), seed=12, bad_rate=0.05)
@@ -215,3 +215,35 @@ def test_invalid_spec_raises(tmp_path, changes):
     with pytest.raises(ValueError, match=next(iter(changes))):
         simulate(spec, tmp_path)
     assert not any(tmp_path.iterdir()), "nothing is written for a bad spec"
+
+
+def test_every_source_is_present_and_each_file_parses_with_its_library(tmp_path):
+    """--entities 1000 --days 120: every landing source has files, and each opens with the field's own reader."""
+    import pyarrow.csv as pacsv
+    import rasterio
+    import shapely.geometry
+    from pypdf import PdfReader
+
+    summary = simulate(WorldSpec(entities=1000, days=120, start=dt.date(2025, 3, 1), seed=8, bad_rate=0.0), tmp_path)
+    landing = tmp_path / "landing"
+    assert sorted(p.name for p in landing.iterdir()) == sorted(SOURCES)
+    parsed = dict.fromkeys(SOURCES, 0)
+    for path in sorted(landing.rglob("*.*")):
+        source = path.relative_to(landing).parts[0]
+        if path.suffix == ".csv":
+            assert pacsv.read_csv(path).num_rows > 0 or source == "outcomes"
+        elif path.suffix == ".geojson":
+            features = json.loads(path.read_text(encoding="utf-8"))["features"]
+            assert all(shapely.geometry.shape(f["geometry"]).is_valid for f in features)
+        elif path.suffix == ".tif":
+            with rasterio.open(path) as scene:
+                assert scene.read().shape[0] == scene.count >= 3
+        elif path.suffix == ".pdf":
+            assert len(PdfReader(path).pages) >= 1
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        else:
+            raise AssertionError(f"unexpected landing file {path}")
+        parsed[source] += 1
+    assert all(parsed.values()), parsed
+    assert summary["parcels"] > 0 and summary["vouchers"] > 0 and summary["trade"] > 0

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+ENTITY_COLUMNS = ["entity_id", "segment", "registered_date", "city", "owner_name", "owner_id_number", "owner_phone"]
 BORROWER_SEGMENTS = ("online_merchant", "offline_merchant", "store", "distributor", "farmer")
 SEGMENT_SHARES = np.array([0.30, 0.28, 0.14, 0.06, 0.22])  # of the borrowers, in BORROWER_SEGMENTS order
 SEGMENT_PD_OFFSET = {
