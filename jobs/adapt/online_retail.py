@@ -4,7 +4,8 @@ The ledger is a real 1+N supply chain: the wholesaler is the core firm (segment 
 id a `store`. It becomes three landing sources, one folder per invoice date:
 
     entities/dt=D/entities.csv          the wholesaler and each buyer, delivered on the day it is first seen
-    trade/dt=D/trade.csv                one `order` per invoice of a known buyer (payer: the buyer, payee: the wholesaler)
+    trade/dt=D/trade.csv                one `order` per invoice of a known buyer (payer: the buyer, payee: the
+                                        wholesaler)
     transactions/dt=D/transactions.csv  the wholesaler's sales: one payment per invoice (a cancellation, "C...", is a
                                         refund), the buyer's id as payer token (empty for guests)
 
@@ -35,7 +36,10 @@ def invoices(lines: pd.DataFrame) -> pd.DataFrame:
     """Invoice lines -> one row per invoice: number, time, buyer (None for guests), country, amount, cancelled."""
     lines = lines.assign(value=lines["Quantity"] * lines["UnitPrice"])
     per_invoice = lines.groupby("InvoiceNo", sort=True).agg(
-        ts=("InvoiceDate", "min"), customer=("CustomerID", "first"), country=("Country", "first"), amount=("value", "sum")
+        ts=("InvoiceDate", "min"),
+        customer=("CustomerID", "first"),
+        country=("Country", "first"),
+        amount=("value", "sum"),
     )
     per_invoice = per_invoice.reset_index().rename(columns={"InvoiceNo": "invoice"})
     per_invoice["cancelled"] = per_invoice["invoice"].str.startswith("C")
