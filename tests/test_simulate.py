@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.simulate import loans, population, trade
+from jobs.simulate import loans, population, realism, trade
 from jobs.simulate.world import SOURCES, WorldSpec, simulate
 
 # Starts just before Chinese New Year 2025; the month end 2025-03-31 is at least 60 days in, so loans exist.
@@ -247,3 +247,9 @@ def test_every_source_is_present_and_each_file_parses_with_its_library(tmp_path)
         parsed[source] += 1
     assert all(parsed.values()), parsed
     assert summary["parcels"] > 0 and summary["vouchers"] > 0 and summary["trade"] > 0
+
+    figures = realism.measure(tmp_path)  # the README's figures come from this, on 20,000 entities (make bench)
+    assert figures["loans"] > 500 and 0.005 < figures["base_default_rate"] < 0.1
+    assert figures["cloud_share"] >= 0.3
+    assert set(figures["closest_crops"]["pair"]) == {"spring_wheat", "barley"}
+    assert 0 < figures["over_declared_parcels"] < 0.3 and 0 < figures["tampered_vouchers"] < 0.2

@@ -1,0 +1,133 @@
+"""Generation throughput and peak memory of `helicopter simulate`, and the realism of the world it draws.
+
+Each size runs in a fresh process (its peak RSS is the generator's alone). The world of 20,000 entities is also
+measured for realism (`jobs.simulate.realism`): the figures the README states. Results go to
+`bench/results/simulate.{json,md}`. Run: `python -m bench.simulate [--sizes 1000,20000,100000] [--days 365]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.__main__ import RESULTS, machine
+
+START = dt.date(2025, 1, 1)
+REALISM_ENTITIES = 20_000
+
+
+def generate(entities: int, days: int, out: Path) -> dict:
+    """In this process: simulate, then report the time, the world's summary, files and bytes per source, peak RSS."""
+    from jobs.simulate.world import WorldSpec, simulate
+
+    start = time.perf_counter()
+    summary = simulate(WorldSpec(entities=entities, days=days, start=START, seed=7, bad_rate=0.002), out)
+    seconds = time.perf_counter() - start
+    files = {
+        source.name: {
+            "files": sum(1 for p in source.rglob("*") if p.is_file()),
+            "mb": round(sum(p.stat().st_size for p in source.rglob("*") if p.is_file()) / 2**20, 1),
+        }
+        for source in sorted((out / "landing").iterdir())
+    }
+    return {
+        "entities": entities,
+        "days": days,
+        "seconds": round(seconds, 1),
+        "summary": summary,
+        "landing": files,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def measured(entities: int, days: int, work: Path) -> dict:
+    out = work / f"world-{entities}"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.simulate", "--one", str(entities), "--days", str(days), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout)
+    rows = result["summary"]["transactions"] + result["summary"]["trade"]
+    result["csv_rows_per_second"] = round(rows / result["seconds"])
+    if entities == REALISM_ENTITIES:
+        from jobs.simulate.realism import measure
+
+        result["realism"] = measure(out)
+    shutil.rmtree(out)
+    return result
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        "# Benchmark simulate",
+        "",
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}. One run per size, each in a "
+        f"fresh process; {result['days']} days from {START}, bad rate 0.002. Recorded {result['recorded']}.",
+        "",
+        "| entities | seconds | transactions + trade rows | rows/s | parcels | scenes | vouchers | landing GB | "
+        "peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["sizes"]:
+        s, landing = r["summary"], r["landing"]
+        scenes = landing.get("tiles", {}).get("files", 0) // 2
+        gb = sum(v["mb"] for v in landing.values()) / 1024
+        lines.append(
+            f"| {r['entities']:,} | {r['seconds']:,.0f} | {s['transactions'] + s['trade']:,} | "
+            f"{r['csv_rows_per_second']:,} | {s['parcels']:,} | {scenes:,} | {s['vouchers']:,} | {gb:.1f} | "
+            f"{r['peak_rss_mb']:,} |"
+        )
+    realism = next((r["realism"] for r in result["sizes"] if "realism" in r), None)
+    if realism:
+        crops = realism["closest_crops"]
+        lines += [
+            "",
+            f"## Realism ({REALISM_ENTITIES:,} entities)",
+            "",
+            f"- loans {realism['loans']:,}; base default rate {realism['base_default_rate']:.2%}; AUC of the true PDs "
+            f"on the drawn outcomes (the oracle) {realism['oracle_auc']:.3f}",
+            f"- mean cloud share of the scenes {realism['cloud_share']:.1%}",
+            f"- closest crop curves: {crops['pair'][0]} and {crops['pair'][1]}, mean NDVI gap "
+            f"{crops['mean_ndvi_gap']:.3f} over the season (next closest pair {crops['next_closest_gap']:.3f})",
+            f"- over-declared parcels {realism['over_declared_parcels']:.1%}; tampered vouchers "
+            f"{realism['tampered_vouchers']:.1%} ({', '.join(f'{k} {v}' for k, v in realism['tamper_kinds'].items())})",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default=f"1000,{REALISM_ENTITIES},100000", help="entity counts, comma-separated")
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.one:
+        print(json.dumps(generate(a.one, a.days, a.out)))
+        return
+    work = Path(tempfile.mkdtemp(prefix="helicopter-bench-simulate-"))
+    result = {
+        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "days": a.days,
+        "sizes": [measured(int(n), a.days, work) for n in a.sizes.split(",")],
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "simulate.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    (RESULTS / "simulate.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
