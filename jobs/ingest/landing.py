@@ -67,11 +67,18 @@ def discover(
     return found
 
 
-def problem(f: LandingFile, header: list[str], landing_root: str | Path) -> str | None:
-    """Why the whole file cannot be read as its contract says (one line), or None. Row-level faults are not judged
-    here: a malformed or truncated line goes to quarantine with the rest of the file loaded."""
+def unreachable(f: LandingFile, landing_root: str | Path) -> str | None:
+    """Why the file must not be read at all, whatever its format (one line), or None."""
     if not Path(f.path).is_relative_to(Path(landing_root).resolve()):
         return "a link that leads outside the landing folder: not read"
+    return None
+
+
+def problem(f: LandingFile, header: list[str], landing_root: str | Path) -> str | None:
+    """Why the whole CSV file cannot be read as its contract says (one line), or None. Row-level faults are not judged
+    here: a malformed or truncated line goes to quarantine with the rest of the file loaded."""
+    if reason := unreachable(f, landing_root):
+        return reason
     if f.size_bytes == 0:
         return "empty file: not even a header line"
     decoder = codecs.getincrementaldecoder("utf-8")()

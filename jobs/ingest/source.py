@@ -1,4 +1,7 @@
-"""One ingest flow for every CSV source: landing -> bronze -> silver, with quarantine and reconciliation.
+"""One ingest flow for every landing source: landing -> bronze -> silver, with quarantine and reconciliation.
+
+CSV sources are read by Spark's CSV reader in the landing contract; sources delivered as other files (GeoJSON,
+GeoTIFF, PDF with sidecars) bring their own `Source.read`, which turns the batch's files into bronze rows.
 
 Each step is idempotent, and the ledger is written last, so a run that dies anywhere is simply run again:
 bronze rows of the batch's files are replaced (not appended twice), silver is MERGEd on its keys, quarantine rows
@@ -18,7 +21,7 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.ingest.landing import LandingFile, discover, problem, unloaded
+from jobs.ingest.landing import LandingFile, discover, problem, unloaded, unreachable
 from jobs.pii import token_key, tokenise
 from jobs.quality import validate
 from jobs.settings import Settings
@@ -36,6 +39,9 @@ class Source:
     prune: Callable[[DataFrame], str | None] = lambda batch: None  # target predicate that bounds the MERGE
     after_merge: Callable[..., None] | None = None  # (spark, settings, accepted rows) -> None
     entity_columns: tuple[str, ...] = ()  # columns that must name an entity of silver.entities
+    # (spark, batch files, run_id) -> bronze rows, each with `_file_problem` (why its file is rejected whole, or
+    # null); None: CSV in the landing contract
+    read: Callable[..., DataFrame] | None = None
 
     @property
     def bronze(self) -> str:
@@ -93,7 +99,7 @@ def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:
 
 
 def with_raw_record(bronze: DataFrame, landing_columns: list[str]) -> DataFrame:
-    """Add `_raw`: the row as landed (text fields and where it came from), as JSON, kept for quarantine."""
+    """Add `_raw`: the row as landed (its bronze fields and where it came from), as JSON, kept for quarantine."""
     record_columns = [*landing_columns, "_dt", "_source_file", "_row_number", "_corrupt_record"]
     return bronze.withColumn("_raw", F.to_json(F.struct(*record_columns)))
 
@@ -155,7 +161,27 @@ def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> D
         .withColumn("_row_number", F.row_number().over(in_file).cast("long"))
         .withColumn("_run_id", F.lit(run_id))
         .withColumn("_ingested_at", F.current_timestamp())
+        .withColumn("_file_problem", F.lit(None).cast("string"))  # CSV files are judged before they are read
     )
+
+
+def read_batch(spark, source: Source, files: list[LandingFile], landing_root: str, run_id: str):
+    """The batch's landed rows (with `_file_problem`; None when no file can be read) and the files rejected whole,
+    each with its one-line reason. CSV files are judged on the driver before Spark reads them (encoding, header);
+    other readers judge each file as they read it, on the executors, so their rows are kept (persisted) meanwhile."""
+    if source.read is None:
+        columns = contract(f"landing.{source.name}").column_names
+        rejected = {f.name: reason for f in files if (reason := problem(f, columns, landing_root))}
+    else:
+        rejected = {f.name: reason for f in files if (reason := unreachable(f, landing_root))}
+    readable = [f for f in files if f.name not in rejected]
+    if not readable:
+        return None, rejected
+    if source.read is None:
+        return read_landing(spark, readable, source.name, run_id), rejected
+    landed = source.read(spark, readable, run_id).persist()
+    found = landed.where("_file_problem IS NOT NULL").select("_source_file", "_file_problem").distinct().collect()
+    return landed, rejected | {r._source_file: r._file_problem for r in found}
 
 
 def in_list(column: str, values) -> str:
@@ -187,8 +213,7 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     if not todo:
         log.info("%s: no new landing files", source.name)
         return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
-    landing_columns = contract(f"landing.{source.name}").column_names
-    rejected = {f.name: reason for f, _ in todo if (reason := problem(f, landing_columns, landing_root))}
+    landed, rejected = read_batch(spark, source, [f for f, _ in todo], landing_root, run_id)
     for name, reason in rejected.items():
         log.warning("%s: %s goes to quarantine whole: %s", source.name, name, reason)
     for f, status in todo:
@@ -211,14 +236,16 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
 
     # bronze: replace this batch's rows (a rerun after a crash writes them once)
     if files:
-        landed = read_landing(spark, files, source.name, run_id)
-        tables.replace_where(spark, settings, source.bronze, landed, this_batch)
+        tables.replace_where(spark, settings, source.bronze, landed.where("_file_problem IS NULL"), this_batch)
+    if landed is not None:
+        landed.unpersist()
     bronze = tables.read(spark, settings, source.bronze).where(this_batch)
     personal = [c.name for c in contract(f"landing.{source.name}").columns if c.pii]
     if personal:  # from here on, personal data is tokens only: in silver, in quarantine, in logs
         bronze = tokenise(bronze, personal, token_key(settings))
 
-    typed = source.typed(with_raw_record(bronze, landing_columns))
+    landed_columns = [c for c in contract(source.bronze).column_names if not c.startswith("_")]
+    typed = source.typed(with_raw_record(bronze, landed_columns))
     if source.entity_columns:
         registry = tables.read(spark, settings, "silver.entities")
         typed = reject_unknown_entities(typed, registry, source.entity_columns)

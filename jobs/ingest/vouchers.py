@@ -1,0 +1,112 @@
+"""Vouchers: each submitted PDF with its metadata sidecar (and OCR sidecar, for photos) to bronze.vouchers, typed to
+silver.voucher_documents: one row per document with its page count and whether it has a text layer. Reading the
+fields off the documents is the extraction stage's, which owns silver.vouchers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.catalog import contract
+from jobs.ingest.file_units import FileProblem, group_units, read_sidecar, read_units, sha256
+from jobs.ingest.landing import LandingFile
+from jobs.ingest.source import Source, blank, reject_reasons
+from jobs.ingest.transactions import ISO_WITH_OFFSET
+
+PDF_TAIL_BYTES = 1024  # a complete PDF ends with %%EOF within its last bytes
+
+
+def read_pdf_facts(path: Path) -> tuple[int, bool]:
+    """(pages, whether any page has a text layer) of a PDF; FileProblem when it is cut short, cannot be parsed, or
+    needs a user password to open."""
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a broken file is reported once, as its quarantine reason
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - PDF_TAIL_BYTES))
+        if b"%%EOF" not in f.read():
+            raise FileProblem(f"corrupt PDF: {path.name} is cut short (no %%EOF at its end)")
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise FileProblem(f"encrypted PDF: {path.name} needs a user password to open")
+        pages = len(reader.pages)
+        has_text = any((page.extract_text() or "").strip() for page in reader.pages)
+    except FileProblem:
+        raise
+    except Exception as e:  # pypdf raises many kinds on a damaged file
+        raise FileProblem(f"corrupt PDF: {path.name} cannot be parsed ({type(e).__name__}: {str(e)[:200]})") from None
+    return pages, has_text
+
+
+def read_voucher(unit: dict) -> list[dict]:
+    """One bronze row for a voucher (its .pdf, .json and, for a photo, .ocr.json); FileProblem when the PDF is
+    missing, cut short or encrypted, or the metadata sidecar is missing or not a JSON object."""
+    folder, stem = Path(unit["folder"]), unit["unit"]
+    pdf = folder / f"{stem}.pdf"
+    if not pdf.exists():
+        raise FileProblem(f"incomplete voucher: {pdf.name} is missing beside its sidecar")
+    pages, has_text = read_pdf_facts(pdf)
+    sidecar, _ = read_sidecar(folder / f"{stem}.json", missing="bad sidecar")
+    ocr = folder / f"{stem}.ocr.json"
+    return [
+        {
+            "sidecar": sidecar,
+            "ocr_sidecar": ocr.read_text(encoding="utf-8", errors="replace") if ocr.exists() else None,
+            "pdf_path": str(pdf),
+            "pdf_checksum": unit["main_checksum"] or sha256(pdf),
+            "page_count": pages,
+            "has_text_layer": has_text,
+        }
+    ]
+
+
+def read_vouchers(spark, files: list[LandingFile], run_id: str) -> DataFrame:
+    """A `Source.read`: one row per voucher of the batch, its files opened and checked on the executors."""
+    units = group_units(files, ".pdf", (".json", ".ocr.json"))
+    return read_units(spark, units, read_voucher, "bronze.vouchers", run_id)
+
+
+def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
+    """Bronze voucher rows -> silver.voucher_documents columns: the sidecar's fields typed, and `_reject_reason`
+    where one is missing or names another file, or a photo comes without a readable OCR sidecar."""
+    meta = F.from_json("sidecar", contract("landing.vouchers").struct_type())
+    submitted = F.try_to_timestamp(F.col("_meta.submitted_at"), F.lit(ISO_WITH_OFFSET))
+    stem = F.regexp_extract("pdf_path", r"([^/]+)\.pdf$", 1)
+    ocr_ok = F.col("ocr_sidecar").isNull() | F.get_json_object("ocr_sidecar", "$.voucher_id").isNotNull()
+    typed = (
+        bronze.withColumn("_meta", meta)
+        .withColumns({c: F.col(f"_meta.{c}") for c in ("voucher_id", "entity_id", "declared_type", "image")})
+        .withColumn("file_name", F.col("_meta.file_name"))
+        .withColumn("ocr_file", F.col("_meta.ocr_file"))
+        .withColumn("submitted_text", F.col("_meta.submitted_at"))
+        .withColumn("submitted_at", submitted)
+        .withColumn("submitted_date", F.when(submitted.isNotNull(), F.to_date(F.substring("submitted_text", 1, 10))))
+        .withColumn("arrived_date", F.col("_dt"))
+    )
+    return reject_reasons(
+        typed,
+        {
+            "missing voucher_id": blank("voucher_id"),
+            "voucher_id is not the file's name": F.col("voucher_id") != stem,
+            "missing entity_id": blank("entity_id"),
+            "missing declared_type": blank("declared_type"),
+            "unparseable submitted_at": F.col("submitted_at").isNull(),
+            "missing image": F.col("image").isNull(),
+            "file_name is not the PDF's": F.col("file_name") != F.concat(stem, F.lit(".pdf")),
+            "photo without its OCR sidecar": F.col("image") & F.col("ocr_sidecar").isNull(),
+            "unparseable OCR sidecar": ~ocr_ok,
+        },
+    ).drop("_meta", "submitted_text")
+
+
+SOURCE = Source(
+    name="vouchers",
+    silver="silver.voucher_documents",
+    typed=typed_voucher_documents,
+    entity_columns=("entity_id",),
+    read=read_vouchers,
+)

@@ -1,0 +1,225 @@
+"""File-based landing sources (parcels, tiles, vouchers) -> bronze -> silver: whole bad files to quarantine with the
+simulator's counts, the rest accepted once, real data accepted, and the pure transforms on inline rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import pipeline, tables
+from jobs.ingest.file_units import group_units
+from jobs.ingest.landing import discover
+from jobs.ingest.parcels import geometry_facts, outside_lonlat, typed_parcels
+from jobs.ingest.tiles import typed_scenes
+from jobs.quality import suite_json
+from jobs.simulate.vouchers import load_taxonomy
+from jobs.simulate.world import WorldSpec, simulate
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FILE_SOURCES = ["entities", "parcels", "tiles", "vouchers"]
+ENTITY_HEADER = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+
+
+def by_source(counts):
+    return {c["source"]: c for c in counts}
+
+
+def file_rejects(spark, settings, source: str) -> dict[str, int]:
+    """Quarantined whole files of a source, counted by the reason's kind (the words before its colon)."""
+    rows = tables.read(spark, settings, f"quarantine.{source}").where("stage = 'file'").collect()
+    kinds: dict[str, int] = {}
+    for r in rows:
+        kind = r.reason.split(":", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def test_a_simulated_world_quarantines_exactly_its_broken_files(spark, settings, tmp_path):
+    world = simulate(WorldSpec(entities=60, days=30, start=dt.date(2025, 6, 1), seed=49, bad_rate=0.05), tmp_path)
+    bad = world["bad_inputs"]
+    kinds = ["tiles.corrupt_geotiff", "parcels.wrong_crs", "vouchers.corrupt_pdf", "vouchers.encrypted_pdf"]
+    assert all(bad[k] > 0 for k in [*kinds, "vouchers.bad_sidecar"]), bad
+    landing = str(tmp_path / "landing")
+    counts = by_source(pipeline.ingest(landing, FILE_SOURCES, settings=settings))
+
+    tiles, parcels, vouchers = (file_rejects(spark, settings, s) for s in ("tiles", "parcels", "vouchers"))
+    assert tiles.get("corrupt GeoTIFF", 0) == bad["tiles.corrupt_geotiff"]
+    # the simulator counts a scene georeferenced in the wrong UTM zone as parcels.wrong_crs, beside the late
+    # parcels file written in EPSG:3857 metres
+    assert parcels["wrong CRS"] + tiles.get("wrong CRS", 0) == bad["parcels.wrong_crs"]
+    assert vouchers.get("corrupt PDF", 0) == bad["vouchers.corrupt_pdf"]
+    assert vouchers.get("encrypted PDF", 0) == bad["vouchers.encrypted_pdf"]
+    assert vouchers.get("bad sidecar", 0) == bad["vouchers.bad_sidecar"]
+    assert set(tiles) <= {"corrupt GeoTIFF", "wrong CRS"} and set(parcels) == {"wrong CRS"}
+
+    truth_parcels = pq.read_table(tmp_path / "truth" / "parcels.parquet").to_pandas()
+    truth_vouchers = pq.read_table(tmp_path / "truth" / "vouchers.parquet").to_pandas()
+    scenes_delivered = len(list((tmp_path / "landing" / "tiles").glob("*/*.tif")))
+    for source, c in counts.items():
+        assert c["bronze_rows"] == c["accepted"] + c["duplicates"] + c["quarantined"], c
+        assert c["quarantined"] == 0, (source, c)  # every fault the simulator injects is a whole file
+    assert counts["parcels"]["accepted"] == len(truth_parcels) and counts["parcels"]["rejected_files"] == 1
+    assert counts["tiles"]["accepted"] == scenes_delivered - sum(tiles.values())
+    assert counts["tiles"]["rejected_files"] == sum(tiles.values())
+    assert counts["vouchers"]["accepted"] == (truth_vouchers["bad_input"].isna()).sum()
+    assert counts["vouchers"]["rejected_files"] == sum(vouchers.values())
+
+    silver = tables.read(spark, settings, "silver.voucher_documents").toPandas().set_index("voucher_id")
+    truth = truth_vouchers.set_index("voucher_id").loc[silver.index]
+    assert (silver["image"] == truth["image"]).all() and (silver["has_text_layer"] == ~truth["image"]).all()
+    assert silver.loc[silver["image"], "ocr_sidecar"].notna().all() and (silver["page_count"] == 1).all()
+
+    drawn = tables.read(spark, settings, "silver.parcels").toPandas().set_index("parcel_id")
+    over = truth_parcels.set_index("parcel_id").query("over_declared")
+    assert len(over) > 0  # over-declared plots declare their drawn area: shapely measures it back
+    ratio = drawn.loc[over.index, "area_m2_drawn"] / over["declared_area_m2"]
+    assert ratio.between(0.999, 1.001).all(), ratio.describe()
+
+    scene = tables.read(spark, settings, "silver.scenes").first()
+    assert scene.crs == "EPSG:32652" and scene.band_count == 3 and scene.dtype == "uint16"
+    assert Path(scene.tif_path).exists() and len(scene.tif_checksum) == 64
+
+    snapshot = {
+        t: tables.read(spark, settings, t).count()
+        for t in [f"{layer}.{s}" for s in ("parcels", "tiles", "vouchers") for layer in ("bronze", "quarantine")]
+        + ["silver.parcels", "silver.scenes", "silver.voucher_documents"]
+    }
+    again = pipeline.ingest(landing, FILE_SOURCES, settings=settings)
+    assert [c["files"] for c in again] == [0, 0, 0, 0]
+    assert {t: tables.read(spark, settings, t).count() for t in snapshot} == snapshot
+
+
+def registry_for(landing: Path, entity_ids: list[str], segment: str, name: str) -> None:
+    """An entities landing file registering the real data's synthetic entities."""
+    path = landing / "entities" / "dt=2015-01-01" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{e},{segment},2015-01-01,,,," for e in entity_ids]
+    path.write_text("\n".join([ENTITY_HEADER, *lines]) + "\n", encoding="utf-8")
+
+
+@pytest.mark.realdata
+def test_real_satellite_data_and_invoices_ingest_without_rejects(spark, settings, tmp_path):
+    from jobs.adapt.invoices import adapt_invoices
+    from jobs.adapt.satellite import adapt_satellite
+
+    needed = [DATA / "sentinel2_ndvi_slovenia", DATA / "landsat8_parana", DATA / "invoices"]
+    if not all(p.is_dir() for p in needed):
+        pytest.skip(f"real satellite data and invoices not found under {DATA} (it sits beside the project root in CI)")
+    adapt_satellite(DATA, tmp_path)
+    invoices = adapt_invoices(DATA, tmp_path)["invoices"]
+    landing = tmp_path / "landing"
+    features = [f for p in landing.glob("parcels/*/*.geojson") for f in json.loads(p.read_text())["features"]]
+    farmers = sorted({f["properties"]["entity_id"] for f in features})
+    registry_for(landing, farmers, "farmer", "farmers.csv")
+    owners = sorted(json.loads(p.read_text())["entity_id"] for p in landing.glob("vouchers/*/RV-*.json"))
+    registry_for(landing, owners, "offline_merchant", "invoice_owners.csv")
+    scenes = len(list(landing.glob("tiles/*/*.tif")))
+
+    counts = by_source(pipeline.ingest(str(landing), FILE_SOURCES, settings=settings))
+    for source in ("parcels", "tiles", "vouchers"):
+        c = counts[source]
+        assert (c["quarantined"], c["rejected_files"], c["duplicates"]) == (0, 0, 0), c
+        assert tables.read(spark, settings, f"quarantine.{source}").count() == 0
+    assert counts["parcels"]["accepted"] == len(features) > 1
+    assert counts["tiles"]["accepted"] == scenes == 69  # 68 Sentinel-2 acquisitions and one Landsat-8 scene
+    assert counts["vouchers"]["accepted"] == invoices == 9
+    landsat = tables.read(spark, settings, "silver.scenes").where("platform = 'Landsat-8'").first()
+    assert (landsat.crs, landsat.width, landsat.height, landsat.band_count) == ("EPSG:32621", 2041, 1860, 3)
+    assert landsat.cloud_cover is None and landsat.acquisition_time_precision == "day"
+    docs = tables.read(spark, settings, "silver.voucher_documents")
+    assert docs.where("has_text_layer AND NOT image").count() == invoices
+    assert {r.page_count for r in docs.collect()} == {1, 2}
+    areas = tables.read(spark, settings, "silver.parcels").select("area_m2_drawn", "declared_area_m2").collect()
+    assert all(abs(r.area_m2_drawn / r.declared_area_m2 - 1) < 0.01 for r in areas)  # UTM area of the source's
+
+
+def test_units_group_a_document_with_its_sidecars(tmp_path):
+    folder = tmp_path / "vouchers" / "dt=2025-06-01"
+    folder.mkdir(parents=True)
+    for name in ("V1.pdf", "V1.json", "V1.ocr.json", "V2.json", "notes.txt"):
+        (folder / name).write_text("x")
+    units = {u["unit"]: u for u in group_units(discover(tmp_path, "vouchers"), ".pdf", (".json", ".ocr.json"))}
+    assert sorted(units) == ["V1", "V2", "notes.txt"]
+    assert units["V1"]["_source_file"].endswith("V1.pdf") and units["V1"]["main_checksum"]
+    assert units["V2"]["_source_file"].endswith("V2.json") and units["V2"]["main_checksum"] is None
+    assert units["notes.txt"]["problem"].startswith("unexpected file")
+
+
+def test_geometry_facts_measure_valid_polygons_in_their_utm_zone():
+    square = {"type": "Polygon", "coordinates": [[[131.65, 47.37], [131.66, 47.37], [131.66, 47.38], [131.65, 47.38]]]}
+    square["coordinates"][0].append(square["coordinates"][0][0])
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    point = {"type": "Point", "coordinates": [1, 2]}
+    facts = geometry_facts(pd.Series([json.dumps(g) for g in (square, bowtie, point)] + [None]))
+    assert 835_000 < facts.area_m2[0] < 845_000  # 0.01 deg x 0.01 deg at 47.4 N: about 753 m x 1112 m
+    assert facts.problem.tolist()[0] is None and facts.problem[1].startswith("invalid polygon")
+    assert facts.problem[2] == facts.problem[3] == "not a Polygon geometry"
+    assert outside_lonlat(square) is None
+    assert outside_lonlat({"type": "Polygon", "coordinates": [[[14_655_000.0, 6_000_000.0]]]}) == (14_655_000.0, 6e6)
+
+
+def test_typed_parcels_reject_what_cannot_be_typed(spark):
+    ring = [[131.65, 47.37], [131.651, 47.37], [131.651, 47.371], [131.65, 47.37]]
+    geometry = json.dumps({"type": "Polygon", "coordinates": [ring]})
+    rows = [
+        ("P1", "E1", "corn", "1234.5", "2025-06-01", geometry, None),
+        ("P2", "E1", "corn", "lots", "2025-06-01", geometry, None),
+        ("P3", "", "corn", "10", "06/01/2025", None, None),
+        (None, None, None, None, None, None, "[1, 2]"),
+    ]
+    bronze = spark.createDataFrame(
+        rows,
+        "parcel_id string, entity_id string, declared_crop string, declared_area_m2 string, drawn_date string,"
+        " geometry string, _corrupt_record string",
+    ).withColumn("_dt", F.lit(dt.date(2025, 6, 2)))
+    typed = {r.parcel_id: r for r in typed_parcels(bronze).collect()}
+    p1 = typed["P1"]
+    assert p1._reject_reason is None and p1.declared_area_m2 == 1234.5 and p1.drawn_date == dt.date(2025, 6, 1)
+    assert 3_000 < p1.area_m2_drawn < 5_000 and p1.arrived_date == dt.date(2025, 6, 2)
+    assert typed["P2"]._reject_reason == "unparseable declared_area_m2"
+    assert typed["P3"]._reject_reason == "missing entity_id; unparseable drawn_date; missing geometry"
+    assert typed[None]._reject_reason.startswith("malformed feature")
+
+
+def test_typed_scenes_trust_the_header_only_where_the_sidecar_agrees(spark):
+    sidecar = {
+        "scene_id": "S1", "tile_id": "T", "sensor": "MSI", "platform": "p", "processing_level": "L2A",
+        "acquisition_time": "2025-07-20T02:41:17Z", "acquisition_time_precision": "second", "cloud_cover": 12.5,
+        "crs": "EPSG:32652", "bounds": [0, 0, 100, 100], "resolution_m": 10, "width": 10, "height": 10,
+        "bands": ["B04", "B08", "SCL"], "band_descriptions": ["r", "n", "s"], "dtype": "uint16", "scale": 10000,
+        "nodata": 0,
+    }  # fmt: skip
+    header = (10, 10, 3, "uint16", [0.0, 0.0, 100.0, 100.0])
+    rows = [
+        (json.dumps(sidecar), "/l/S1.tif", *header),
+        (json.dumps({**sidecar, "scene_id": "S2", "width": 20}), "/l/S2.tif", *header),
+        (json.dumps({**sidecar, "scene_id": "S3", "bounds": [0, 0, 90, 100]}), "/l/S3.tif", *header),
+    ]
+    bronze = spark.createDataFrame(
+        rows,
+        "sidecar string, tif_path string, file_width int, file_height int, band_count int, file_dtype string,"
+        " file_bounds array<double>",
+    ).withColumn("_dt", F.lit(dt.date(2025, 7, 21)))
+    typed = {r.scene_id: r for r in typed_scenes(bronze).collect()}
+    s1 = typed["S1"]
+    assert s1._reject_reason is None and s1.acquisition_time == dt.datetime(2025, 7, 20, 2, 41, 17)
+    assert (s1.cloud_cover, s1.bands, s1.scale, s1.acquisition_date) == (
+        12.5, ["B04", "B08", "SCL"], 10_000.0, dt.date(2025, 7, 20)
+    )  # fmt: skip
+    assert typed["S2"]._reject_reason == "sidecar width is not the file's"
+    assert typed["S3"]._reject_reason == "sidecar bounds are not the file's"
+
+
+def test_voucher_suite_knows_every_type_of_the_taxonomy():
+    types = next(
+        e["kwargs"]["value_set"]
+        for e in suite_json("silver.voucher_documents")["expectations"]
+        if e["kwargs"].get("column") == "declared_type"
+    )
+    assert sorted(types) == sorted(load_taxonomy()["types"])
