@@ -73,7 +73,18 @@ def test_a_simulated_world_quarantines_exactly_its_broken_files(spark, settings,
     silver = tables.read(spark, settings, "silver.voucher_documents").toPandas().set_index("voucher_id")
     truth = truth_vouchers.set_index("voucher_id").loc[silver.index]
     assert (silver["image"] == truth["image"]).all() and (silver["has_text_layer"] == ~truth["image"]).all()
-    assert silver.loc[silver["image"], "ocr_sidecar"].notna().all() and (silver["page_count"] == 1).all()
+    assert (
+        silver.loc[silver["image"], "ocr_path"].notna().all() and silver.loc[~silver["image"], "ocr_path"].isna().all()
+    )
+    assert (silver["page_count"] == 1).all()
+    owners = pq.read_table(tmp_path / "truth" / "entities.parquet").column("owner_name").to_pylist()
+    text = " ".join(
+        str(v)
+        for t in ("bronze.vouchers", "silver.voucher_documents")
+        for r in tables.read(spark, settings, t).collect()
+        for v in r
+    )
+    assert not [o for o in owners if o and o in text], "owners' names printed on documents stay in the files"
 
     drawn = tables.read(spark, settings, "silver.parcels").toPandas().set_index("parcel_id")
     over = truth_parcels.set_index("parcel_id").query("over_declared")
@@ -223,3 +234,47 @@ def test_voucher_suite_knows_every_type_of_the_taxonomy():
         if e["kwargs"].get("column") == "declared_type"
     )
     assert sorted(types) == sorted(load_taxonomy()["types"])
+
+
+NOW = dt.datetime(2025, 7, 1, 12)
+DAY = dt.date(2025, 7, 1)
+GOOD_ROWS = {
+    "silver.parcels": {
+        "parcel_id": "P1", "entity_id": "E1", "declared_crop": "corn", "declared_area_m2": 5000.0, "drawn_date": DAY,
+        "geometry": "{}", "area_m2_drawn": 4990.0, "centroid_lon": 131.6, "centroid_lat": 47.3,
+    },
+    "silver.scenes": {
+        "scene_id": "S1", "tile_id": "T", "sensor": "MSI", "platform": "p", "processing_level": "L2A",
+        "acquisition_time": NOW, "acquisition_date": DAY, "acquisition_time_precision": "second", "cloud_cover": 40.0,
+        "crs": "EPSG:32652", "bounds": [0.0, 0.0, 1.0, 1.0], "resolution_m": 10.0, "width": 1, "height": 1,
+        "band_count": 3, "bands": ["a", "b", "c"], "band_descriptions": ["a", "b", "c"], "dtype": "uint16",
+        "scale": 1e4, "nodata": 0.0, "tif_path": "/S1.tif", "tif_checksum": "0" * 64,
+    },
+    "silver.voucher_documents": {
+        "voucher_id": "V1", "entity_id": "E1", "declared_type": "utility_bill", "submitted_at": NOW,
+        "submitted_date": DAY, "image": False, "file_name": "V1.pdf", "ocr_file": None, "pdf_path": "/V1.pdf",
+        "pdf_checksum": "0" * 64, "page_count": 1, "has_text_layer": True, "ocr_path": None, "ocr_checksum": None,
+    },
+}  # fmt: skip
+BAD_VALUES = {
+    "silver.parcels": ("declared_crop", "tulip", "expect_column_values_to_be_in_set(declared_crop)"),
+    "silver.scenes": ("cloud_cover", 140.0, "expect_column_values_to_be_between(cloud_cover)"),
+    "silver.voucher_documents": ("declared_type", "love_letter", "expect_column_values_to_be_in_set(declared_type)"),
+}
+
+
+@pytest.mark.parametrize("fqn", sorted(GOOD_ROWS))
+def test_file_suites_pass_good_rows_and_reject_bad_ones(spark, fqn):
+    from jobs.catalog import contract
+    from jobs.quality import validate
+
+    key = contract(fqn).keys[0]
+    column, value, reason = BAD_VALUES[fqn]
+    lineage = {"arrived_date": DAY, "_source_file": "f", "_ingested_at": NOW}
+    rows = [{**GOOD_ROWS[fqn], **lineage}, {**GOOD_ROWS[fqn], **lineage, key: "X2", column: value}]
+    frame = spark.createDataFrame(
+        [tuple(r[c] for c in contract(fqn).column_names) for r in rows], contract(fqn).struct_type()
+    )
+    gate = validate(frame, fqn)
+    assert [(r[key], r.reason) for r in gate.rejected.collect()] == [("X2", reason)]
+    assert [r[key] for r in gate.passed.collect()] == [GOOD_ROWS[fqn][key]]

@@ -68,16 +68,17 @@ def group_units(files: list[LandingFile], main: str, sidecars: tuple[str, ...] =
 
 def read_sidecar(path: Path, missing: str) -> tuple[str, dict]:
     """The sidecar's text and its JSON object; FileProblem when it is missing (reason `<missing>: ...`) or not a
-    JSON object (`bad sidecar: ...`)."""
+    JSON object (`bad sidecar: ...`, `bad OCR sidecar: ...` for an OCR sidecar)."""
     if not path.exists():
         raise FileProblem(f"{missing}: its sidecar {path.name} is missing")
+    kind = "bad OCR sidecar" if path.name.endswith(".ocr.json") else "bad sidecar"
     try:
         text = path.read_text(encoding="utf-8")
         doc = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FileProblem(f"bad sidecar: {path.name} is not valid JSON ({e})") from None
+        raise FileProblem(f"{kind}: {path.name} is not valid JSON ({e})") from None
     if not isinstance(doc, dict):
-        raise FileProblem(f"bad sidecar: {path.name} is not a JSON object")
+        raise FileProblem(f"{kind}: {path.name} is not a JSON object")
     return text, doc
 
 

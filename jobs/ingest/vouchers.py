@@ -1,6 +1,9 @@
 """Vouchers: each submitted PDF with its metadata sidecar (and OCR sidecar, for photos) to bronze.vouchers, typed to
 silver.voucher_documents: one row per document with its page count and whether it has a text layer. Reading the
-fields off the documents is the extraction stage's, which owns silver.vouchers."""
+fields off the documents is the extraction stage's, which owns silver.vouchers.
+
+Documents and OCR sidecars carry personal data (an owner's name printed on a licence), so the tables hold references
+to them (path and checksum), never their text: personal data leaves bronze only as tokens."""
 
 from __future__ import annotations
 
@@ -52,10 +55,13 @@ def read_voucher(unit: dict) -> list[dict]:
     pages, has_text = read_pdf_facts(pdf)
     sidecar, _ = read_sidecar(folder / f"{stem}.json", missing="bad sidecar")
     ocr = folder / f"{stem}.ocr.json"
+    if ocr.exists():
+        read_sidecar(ocr, missing="bad OCR sidecar")  # must be a JSON object; its text stays in the file
     return [
         {
             "sidecar": sidecar,
-            "ocr_sidecar": ocr.read_text(encoding="utf-8", errors="replace") if ocr.exists() else None,
+            "ocr_path": str(ocr) if ocr.exists() else None,
+            "ocr_checksum": sha256(ocr) if ocr.exists() else None,
             "pdf_path": str(pdf),
             "pdf_checksum": unit["main_checksum"] or sha256(pdf),
             "page_count": pages,
@@ -72,11 +78,10 @@ def read_vouchers(spark, files: list[LandingFile], run_id: str) -> DataFrame:
 
 def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
     """Bronze voucher rows -> silver.voucher_documents columns: the sidecar's fields typed, and `_reject_reason`
-    where one is missing or names another file, or a photo comes without a readable OCR sidecar."""
+    where one is missing or names another file, or a photo comes without its OCR sidecar."""
     meta = F.from_json("sidecar", contract("landing.vouchers").struct_type())
     submitted = F.try_to_timestamp(F.col("_meta.submitted_at"), F.lit(ISO_WITH_OFFSET))
     stem = F.regexp_extract("pdf_path", r"([^/]+)\.pdf$", 1)
-    ocr_ok = F.col("ocr_sidecar").isNull() | F.get_json_object("ocr_sidecar", "$.voucher_id").isNotNull()
     typed = (
         bronze.withColumn("_meta", meta)
         .withColumns({c: F.col(f"_meta.{c}") for c in ("voucher_id", "entity_id", "declared_type", "image")})
@@ -97,8 +102,7 @@ def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
             "unparseable submitted_at": F.col("submitted_at").isNull(),
             "missing image": F.col("image").isNull(),
             "file_name is not the PDF's": F.col("file_name") != F.concat(stem, F.lit(".pdf")),
-            "photo without its OCR sidecar": F.col("image") & F.col("ocr_sidecar").isNull(),
-            "unparseable OCR sidecar": ~ocr_ok,
+            "photo without its OCR sidecar": F.col("image") & F.col("ocr_path").isNull(),
         },
     ).drop("_meta", "submitted_text")
 
