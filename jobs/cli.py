@@ -225,9 +225,11 @@ def cmd_demo(a) -> int:
     out = Path(a.out)
     world = _simulate(out, a.entities, a.days, DEMO["start"], DEMO["seed"], DEMO["bad_rate"])
     as_of = dt.date.fromisoformat(world["end"])
+    segments = ", ".join(f"{n:,} {s.replace('_', ' ')}s" for s, n in world["segments"].items())
     print(
-        f"simulated {world['entities']} merchants over {world['days']} days into {out}/landing "
-        f"({world['transactions']:,} payments, {world['loans']:,} loans)"
+        f"simulated {world['entities']:,} entities ({segments}) over {world['days']} days into {out}/landing: "
+        f"{world['transactions']:,} payments, {world['trade']:,} trade records, {world['parcels']:,} parcels, "
+        f"{world['vouchers']:,} vouchers, {world['loans']:,} loans"
     )
     result = pipeline.nightly(str(out / "landing"), as_of, on_step=_announce)
     print(report.render(report.summary(as_of), result))

@@ -13,7 +13,7 @@ import pytest
 from jobs import tables
 from jobs.night_report import SECTIONS
 from jobs.serve import store
-from jobs.simulate.world import WorldSpec, simulate
+from jobs.simulate.world import DRIFT_ROWS, WorldSpec, simulate
 
 pytestmark = pytest.mark.e2e
 DAGS = Path(__file__).resolve().parents[1] / "dags"
@@ -52,7 +52,9 @@ def personal_data_in(spark, settings, values: set[str]) -> dict[str, int]:
 
 def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, tmp_path, capsys):
     world_dir = tmp_path / "world"
-    world = simulate(WorldSpec(entities=80, days=500, start=dt.date(2025, 1, 1), seed=11, bad_rate=0.01), world_dir)
+    # seed 7: 6 of the 55 loans matured by the last day went bad, enough to train on at a 3% default rate
+    world = simulate(WorldSpec(entities=80, days=500, start=dt.date(2025, 1, 1), seed=7, bad_rate=0.01), world_dir)
+    borrowers = 80 - world["segments"]["brand"]  # brands are counterparties, never scored
     as_of = dt.date.fromisoformat(world["end"])
     night = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC)
 
@@ -61,13 +63,16 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
 
     limits = tables.read(spark, settings, "gold.preapproved_limits")
     assert {r.as_of_date for r in limits.select("as_of_date").distinct().collect()} == {as_of}
-    assert limits.count() == 80
-    # every deliberately broken row is in quarantine, every re-sent one deduplicated
+    assert limits.count() == borrowers
+    # every deliberately broken row is in quarantine, every re-sent one deduplicated, every drifted file rejected
     truth = json.loads((world_dir / "truth" / "bad_inputs.json").read_text())
+    tx = {kind.split(".")[1]: n for kind, n in truth.items() if kind.startswith("transactions.")}
     batch = tables.read(spark, settings, "silver.ingest_batches").where("source = 'transactions'").first()
-    assert batch.quarantined == sum(n for kind, n in truth.items() if kind != "duplicate_txn")
-    assert batch.duplicates == truth["duplicate_txn"]
-    assert batch.bronze_rows == world["transactions"]
+    row_kinds = set(tx) - {"duplicate_txn", "late_file", "added_column", "missing_column"}  # a cut file: one row
+    assert batch.quarantined == sum(tx[kind] for kind in row_kinds)
+    assert batch.duplicates == tx["duplicate_txn"]
+    assert batch.rejected_files == tx["added_column"] + tx["missing_column"]
+    assert batch.bronze_rows + DRIFT_ROWS * batch.rejected_files == world["transactions"]
 
     # personal data: in bronze as delivered, and nowhere else
     owners = pd.read_parquet(world_dir / "truth" / "entities.parquet")
@@ -84,7 +89,7 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
 
     delta_rows = deltalake.DeltaTable(settings.table_path("gold", "preapproved_limits")).to_pandas()
     eng = store.engine(settings.serving_url)
-    assert len(delta_rows) == store.current(eng).rows == 80
+    assert len(delta_rows) == store.current(eng).rows == borrowers
     first = delta_rows.sort_values("entity_id").iloc[0]
     served = store.lookup(eng, first["entity_id"])
     assert served["as_of_date"] == as_of.isoformat()
@@ -108,7 +113,7 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     assert f"limits as of {as_of.isoformat()}" in board and "gold.preapproved_limits" in board
     assert "transactions" in board and "quarantined" in board
     assert cli.main(["sql", "SELECT count(*) AS n FROM gold.preapproved_limits"]) == 0
-    assert "|160|" in capsys.readouterr().out.replace(" ", "")  # two nights of 80 entities
+    assert f"|{2 * borrowers}|" in capsys.readouterr().out.replace(" ", "")  # two nights of every borrower
 
     report = Path(settings.lakehouse_root) / "reports" / f"night-{as_of.isoformat()}.html"
     page = report.read_text()

@@ -78,7 +78,7 @@ def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
 
 
 def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     silver = {r.txn_id: r for r in tables.read(spark, settings, "silver.transactions").collect()}
     assert sorted(silver) == ["T1", "T2", "T3", "T8"]
     t3 = silver["T3"]
@@ -96,7 +96,7 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
 
 
 def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     snapshot = {
         t: tables.read(spark, settings, t).count()
         for t in ("bronze.transactions", "silver.transactions", "quarantine.transactions", "silver.txn_daily")
@@ -111,7 +111,7 @@ def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, d
 
 
 def test_changed_file_under_an_old_name_is_a_correction(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     delivered.write("transactions", "2026-01-02", TXN_HEADER, DAY2[0].replace("30.00", "35.00"))
     counts = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
     assert counts[0]["files"] == 1 and counts[0]["accepted"] == 1
@@ -124,7 +124,7 @@ def test_changed_file_under_an_old_name_is_a_correction(spark, settings, deliver
 
 
 def test_a_payment_redelivered_later_moves_to_its_new_delivery_day(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     delivered.write("transactions", "2026-01-05", TXN_HEADER, DAY1[1].replace("20.00", "25.00"))  # T2, late fix
     pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
     e1 = tables.read(spark, settings, "silver.txn_daily").where("entity_id = 'E1'").orderBy("arrived_date").collect()

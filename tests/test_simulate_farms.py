@@ -16,7 +16,7 @@ import rasterio.warp
 import shapely
 from rasterio.crs import CRS
 
-from jobs.simulate.farms import BANDS, CROPS, crop_ndvi, draw_parcels, write_farms
+from jobs.simulate.farms import BAD_KINDS, BANDS, CROPS, crop_ndvi, draw_parcels, write_farms
 
 START = dt.date(2025, 1, 1)
 
@@ -126,7 +126,7 @@ def test_worse_farmers_over_declare_more_often():
 
 def test_every_scene_opens_and_agrees_with_its_sidecar(world):
     out, _, counts = world
-    assert counts == {"corrupt_geotiff": 0, "wrong_crs": 0}
+    assert counts == dict.fromkeys(BAD_KINDS, 0)
     found = scenes(out)
     assert len(found) == len(list(out.glob("landing/tiles/*/*.json"))) == 73  # one tile, every 5 days
     days = sorted({dt.date.fromisoformat(tif.parent.name[3:]) for tif, _ in found})
@@ -211,29 +211,29 @@ def test_fields_follow_their_crop_curves_and_spring_grains_are_the_confusable_pa
 def read_bad_inputs(out: pathlib.Path) -> dict[str, int]:
     """What a careful reader finds: unreadable GeoTIFFs, tiles whose CRS disagrees with the sidecar, and parcels
     files whose coordinates are not longitudes and latitudes."""
-    found = {"corrupt_geotiff": 0, "wrong_crs": 0}
+    found = dict.fromkeys(BAD_KINDS, 0)
     for tif, meta in scenes(out):
         try:
             with rasterio.open(tif) as src:
                 src.read()
                 crs = src.crs
         except rasterio.errors.RasterioError:
-            found["corrupt_geotiff"] += 1
+            found["tiles.corrupt_geotiff"] += 1
             continue
-        found["wrong_crs"] += crs != CRS.from_user_input(meta["crs"])
+        found["tiles.wrong_crs"] += crs != CRS.from_user_input(meta["crs"])
     for path in out.glob("landing/parcels/*/*.geojson"):
         coords = np.concatenate([np.array(f["geometry"]["coordinates"][0]) for f in read_features(path)])
-        found["wrong_crs"] += bool((np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any())
+        found["parcels.wrong_crs"] += bool((np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any())
     return found
 
 
 def test_bad_input_counts_equal_what_a_reader_finds(broken_world, world):
     out, counts = broken_world
-    assert counts["corrupt_geotiff"] > 0 and counts["wrong_crs"] > 1
+    assert all(counts.values()), counts
     assert read_bad_inputs(out) == counts
     assert all(tif.with_suffix(".json").is_file() for tif in out.glob("landing/tiles/*/*.tif"))
     clean, _, clean_counts = world
-    assert read_bad_inputs(clean) == clean_counts == {"corrupt_geotiff": 0, "wrong_crs": 0}
+    assert read_bad_inputs(clean) == clean_counts == dict.fromkeys(BAD_KINDS, 0)
 
 
 def file_bytes(out: pathlib.Path) -> dict[str, bytes]:
@@ -252,7 +252,7 @@ def test_same_rng_state_gives_identical_bytes_and_another_seed_differs(tmp_path)
 
 def test_no_farmers_means_an_empty_parcels_file_and_no_tiles(tmp_path):
     truth, counts = write_farms(farmers(0, 0), START, 30, 0.1, np.random.default_rng(0), tmp_path)
-    assert truth.num_rows == 0 and counts == {"corrupt_geotiff": 0, "wrong_crs": 0}
+    assert truth.num_rows == 0 and counts == dict.fromkeys(BAD_KINDS, 0)
     assert read_features(tmp_path / "landing" / "parcels" / "dt=2025-01-01" / "parcels.geojson") == []
     assert not (tmp_path / "landing" / "tiles").exists()
     with pytest.raises(ValueError, match="bad_rate"):

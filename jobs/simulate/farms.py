@@ -54,7 +54,8 @@ BAND_DESCRIPTIONS = (
     "9 cloud high probability",
 )
 SCL_VEGETATION, SCL_BARE, SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH = 4, 5, 8, 9
-BAD_KINDS = ("corrupt_geotiff", "wrong_crs")
+BAD_KINDS = ("tiles.corrupt_geotiff", "tiles.wrong_crs", "parcels.wrong_crs")  # <landing source>.<kind>
+SCENE_FAULTS = BAD_KINDS[:2]
 
 # Crop calendars on the Sanjiang Plain: NDVI = base + (peak - base) * vigour * season(doy), season a double logistic
 # rising around green_up and falling around senescence (day of year), with slopes rise and fall (days).
@@ -502,10 +503,10 @@ def write_scene(
     scene_id = f"SIMS2_{day:%Y%m%d}_{base.tile_id}"
     when = f"{day.isoformat()}T02:41:{17 + (4 * base.row) % 40:02d}Z"  # descending pass: northern tiles first
     transform = grid.transform(base.row, base.col)
-    kind = BAD_KINDS[int(rng.integers(len(BAD_KINDS)))] if rng.random() < bad_rate else None
+    kind = SCENE_FAULTS[int(rng.integers(len(SCENE_FAULTS)))] if rng.random() < bad_rate else None
     tif = folder / f"{scene_id}.tif"
-    write_geotiff(tif, bands, transform, WRONG_CRS if kind == "wrong_crs" else CRS, scene_id)
-    if kind == "corrupt_geotiff":
+    write_geotiff(tif, bands, transform, WRONG_CRS if kind == "tiles.wrong_crs" else CRS, scene_id)
+    if kind == "tiles.corrupt_geotiff":
         truncate(tif, rng)
     meta = sidecar(scene_id, base.tile_id, when, cloud, grid, transform)
     (folder / f"{scene_id}.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -550,9 +551,10 @@ def write_farms(
 ) -> tuple[pa.Table, dict[str, int]]:
     """Write landing/parcels and landing/tiles under `out`; return (truth parcels table, {bad kind: count}).
 
-    Bad inputs are whole files, each scene broken with probability `bad_rate`: `corrupt_geotiff` (a truncated .tif,
-    sidecar intact) or `wrong_crs` (a .tif georeferenced in EPSG:32651 while its sidecar says EPSG:32652); when
-    `bad_rate` > 0 one late parcels delivery re-sends some plots in EPSG:3857 metres (`wrong_crs` too).
+    Bad inputs are whole files, each scene broken with probability `bad_rate`: `tiles.corrupt_geotiff` (a truncated
+    .tif, sidecar intact) or `tiles.wrong_crs` (a .tif georeferenced in EPSG:32651 while its sidecar says
+    EPSG:32652); when `bad_rate` > 0 one late parcels delivery re-sends some plots in EPSG:3857 metres
+    (`parcels.wrong_crs`).
     """
     if not 0.0 <= bad_rate < 1.0:
         raise ValueError(f"bad_rate must be in [0, 1), got {bad_rate}")
@@ -575,5 +577,5 @@ def write_farms(
     if bad_rate > 0:
         late_day = start + dt.timedelta(days=days // 2)
         write_late_parcels(parcels, declared_area, drawn, late_day, bad_rate, np.random.default_rng([seed, 0]), landing)
-        counts["wrong_crs"] += 1
+        counts["parcels.wrong_crs"] += 1
     return truth, counts

@@ -27,7 +27,6 @@ SOURCES = ("entities", "transactions", "trade", "parcels", "tiles", "vouchers", 
 # whole-file faults of the transactions feed, each on about `bad_rate` of the days
 FILE_FAULTS = ("late_file", "truncated_file", "added_column", "missing_column")
 DRIFT_ROWS = 20  # rows re-delivered in a file whose header drifted
-FARM_FAULT_SOURCE = {"corrupt_geotiff": "tiles", "wrong_crs": "parcels"}
 REVENUE_PER_SIZE = {"farmer": 3500.0, "brand": 50_000.0}  # CNY a month per unit of size, where no flow sets it
 
 
@@ -190,7 +189,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
         farm_rng,
         out,
     )
-    bad_inputs.update({f"{FARM_FAULT_SOURCE.get(k, 'farms')}.{k}": v for k, v in farm_faults.items()})
+    bad_inputs.update(farm_faults)
     vouchers_truth, voucher_faults = vouchers.write_vouchers(
         pd.DataFrame(
             {
@@ -218,7 +217,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     pq.write_table(loans.loans_truth(book), truth / "loans.parquet")
     pq.write_table(parcels_truth, truth / "parcels.parquet")
     pq.write_table(vouchers_truth, truth / "vouchers.parquet")
-    recorded = {kind: int(bad_inputs.get(kind, 0)) for kind in bad_input_kinds(farm_faults, voucher_faults)}
+    recorded = {kind: int(bad_inputs.get(kind, 0)) for kind in bad_input_kinds()}
     (truth / "bad_inputs.json").write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
     return {
         "entities": spec.entities,
@@ -234,11 +233,11 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     }
 
 
-def bad_input_kinds(farm_faults: dict, voucher_faults: dict) -> list[str]:
+def bad_input_kinds() -> list[str]:
     """Every kind of injected bad input, `<source>.<kind>`, in a fixed order (zero counts included)."""
     return [
         *(f"transactions.{k}" for k in (*payments.BAD_KINDS, *FILE_FAULTS)),
         *(f"trade.{k}" for k in trade.BAD_KINDS),
-        *(f"{FARM_FAULT_SOURCE.get(k, 'farms')}.{k}" for k in farm_faults),
-        *(f"vouchers.{k}" for k in voucher_faults),
+        *farms.BAD_KINDS,
+        *(f"vouchers.{k}" for k in vouchers.BAD_KINDS),
     ]
