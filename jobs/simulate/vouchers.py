@@ -25,16 +25,16 @@ import datetime as dt
 import json
 import pathlib
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import yaml
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
-TAXONOMY_PATH = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "vouchers" / "taxonomy.yaml"
+from jobs.vouchers.taxonomy import TAXONOMY_PATH, load_taxonomy  # noqa: F401 - re-exported
+from jobs.vouchers.verify import add_years, as_date, broken_rules, cents  # noqa: F401 - re-exported
+
 BAD_KINDS = ("corrupt_pdf", "encrypted_pdf", "bad_sidecar")
 TAMPER_KINDS = ("amount_edited", "date_moved", "out_of_line", "reused")
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -136,75 +136,7 @@ FOOD_ITEMS = (
 # Taxonomy and rules
 
 
-@cache
-def load_taxonomy(path: pathlib.Path = TAXONOMY_PATH) -> dict:
-    """The voucher taxonomy: formats and, per type, segments, fields, rules and applicable tampering."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def cents(x: float) -> int:
-    return int(round(float(x) * 100))
-
-
-def as_date(x) -> dt.date:
-    """A date from a date, a datetime or pandas Timestamp, or an ISO string."""
-    if isinstance(x, dt.datetime):
-        return x.date()
-    return x if isinstance(x, dt.date) else dt.date.fromisoformat(str(x))
-
-
-def rule_holds(rule: dict, f: dict, submitted: dt.date, revenue: float, registered: dt.date) -> bool:
-    """Whether one taxonomy rule holds for the field values `f` of a document submitted on `submitted`."""
-    check = rule["check"]
-    if check == "sum":
-        return sum(cents(f[p]) for p in rule["parts"]) == cents(f[rule["total"]])
-    if check == "balance":
-        plus = sum(cents(f[p]) for p in rule["plus"])
-        return plus - sum(cents(f[m]) for m in rule["minus"]) == cents(f[rule["equals"]])
-    if check == "tax_rate":
-        return abs(cents(f[rule["base"]]) * f[rule["rate"]] / 100 - cents(f[rule["tax"]])) <= 2
-    if check == "order":
-        before, after = as_date(f[rule["before"]]), as_date(f[rule["after"]])
-        return before < after if rule.get("strict") else before <= after
-    if check == "not_after_submission":
-        return as_date(f[rule["field"]]) <= submitted
-    if check == "covers_submission":
-        return as_date(f[rule["start"]]) <= submitted <= as_date(f[rule["end"]])
-    if check == "matches_entity":
-        return as_date(f[rule["field"]]) == registered
-    if check == "duration":
-        start = as_date(f[rule["start"]])
-        return as_date(f[rule["end"]]) == add_years(start, rule["years"]) - dt.timedelta(days=1)
-    if check == "in_line":
-        return rule["low"] <= float(f[rule["field"]]) / revenue <= rule["high"]
-    raise ValueError(f"unknown rule check {check!r}")
-
-
-def rule_name(rule: dict) -> str:
-    """A readable name of a rule, e.g. `sum:amount_total` or `order:period_start<period_end`."""
-    check = rule["check"]
-    target = {
-        "sum": lambda r: r["total"],
-        "balance": lambda r: r["equals"],
-        "tax_rate": lambda r: r["tax"],
-        "order": lambda r: f"{r['before']}<{r['after']}",
-        "covers_submission": lambda r: f"{r['start']}..{r['end']}",
-        "duration": lambda r: f"{r['start']}..{r['end']}",
-    }.get(check, lambda r: r["field"])(rule)
-    return f"{check}:{target}"
-
-
-def broken_rules(voucher_type: str, fields: dict, submitted: dt.date, revenue: float, registered: dt.date) -> list[str]:
-    """Names of the taxonomy rules of `voucher_type` that the field values break (empty for a consistent document)."""
-    rules = load_taxonomy()["types"][voucher_type]["rules"]
-    return [rule_name(r) for r in rules if not rule_holds(r, fields, submitted, revenue, registered)]
+# load_taxonomy, broken_rules and the rule evaluation live in jobs.vouchers (one implementation of the rules).
 
 
 # ---------------------------------------------------------------------------------------------------------------
