@@ -1,0 +1,354 @@
+"""Vouchers: extraction across formats, agreement with a person on real invoices, tamper detection on a simulated
+world, and silver.vouchers + gold.feat_voucher on a tiny one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jobs.simulate.vouchers import write_vouchers
+from jobs.vouchers.extract import extract_voucher, parse_amount, parse_date
+from jobs.vouchers.taxonomy import headline_field
+from jobs.vouchers.verify import (
+    SUSPICIOUS,
+    UNREADABLE,
+    VERIFIED,
+    counterparty_field,
+    reused_documents,
+    verify_voucher,
+    with_reuse,
+)
+
+START = dt.date(2025, 1, 1)
+REAL_INVOICES = "invoices"
+REAL_FIELDS = {"issuer": "issuer", "date": "issue_date", "invoice_number": "document_number"}
+REAL_FIELDS |= {"amount": "amount_total", "amount_tax": "amount_tax"}
+DEMO_DOCUMENTS = {"AzureInterior", "SammyMaystoneLinesTest"}
+LEGAL_SUFFIXES = ("inc.", "inc", "ltd.", "ltd", "ag", "b.v.", "sas", "gmbh", "pvt. ltd.", "private limited", "llc")
+
+
+def population(n: int, seed: int = 1) -> pd.DataFrame:
+    """Entities shaped like the world's (as tests/test_simulate_vouchers.py builds them)."""
+    rng = np.random.default_rng(seed)
+    size = np.clip(rng.lognormal(np.log(2.8), 0.7, n), 0.5, 20.0)
+    segments = ["online_merchant", "offline_merchant", "farmer", "distributor", "store"]
+    return pd.DataFrame(
+        {
+            "entity_id": [f"E{i + 1:06d}" for i in range(n)],
+            "segment": np.array(segments)[rng.choice(5, n, p=[0.25, 0.25, 0.2, 0.15, 0.15])],
+            "quality": rng.normal(size=n),
+            "size": size,
+            "monthly_revenue": size * 30 * 90 * rng.lognormal(0, 0.3, n),
+            "registered_date": [START - dt.timedelta(days=int(d)) for d in rng.integers(60, 3000, n)],
+            "owner_name": [f"Wang Fang{i}" for i in range(n)],
+            "business_name": [None if i % 3 else f"Wang's Shop {i}" for i in range(n)],
+            "city": rng.choice(["Shanghai", "Chengdu", "Wuhan"], n),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formats
+
+
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("2025-03-01", "2025-03-01"),
+        ("01/03/2025", "2025-03-01"),
+        ("1 Mar 2025", "2025-03-01"),
+        ("2025.03.01", "2025-03-01"),
+        ("2025/03/01", "2025-03-01"),
+        ("March 01, 2025", "2025-03-01"),
+        ("August 3 , 2014", "2014-08-03"),
+        ("20-10-2015", "2015-10-20"),
+        ("7. Mai 2014", "2014-05-07"),
+        ("29 maart 2014", "2014-03-29"),
+        ("du 02 Juillet 2015", "2015-07-02"),
+    ],
+)
+def test_dates_are_read_in_every_format(text, day):
+    assert parse_date(text) == dt.date.fromisoformat(day)
+
+
+@pytest.mark.parametrize(
+    "text, amount, currency",
+    [
+        ("1,234.50", 1234.5, None),
+        ("1.234,50", 1234.5, None),
+        ("1234.5", 1234.5, None),
+        ("CNY 1,234.50", 1234.5, "CNY"),
+        ("RMB 1,234.50", 1234.5, "CNY"),
+        ("1,234.50 CNY", 1234.5, "CNY"),
+        ("\u00a51,234.50", 1234.5, "CNY"),
+        ("\u20ac 4.904,94", 4904.94, "EUR"),
+        ("Total EUR 34,73", 34.73, "EUR"),
+        ("Rs 1939", 1939.0, "INR"),
+        ("INR 319.00", 319.0, "INR"),
+        ("TOTAL AMOUNT DUE ON August 3 , 2014 $4.11", 4.11, "USD"),
+        ("BTW 21% \u20ac 124,61", 124.61, "EUR"),
+    ],
+)
+def test_amounts_are_read_in_every_format(text, amount, currency):
+    assert parse_amount(text) == (amount, currency)
+
+
+def field(value, confidence=1.0):
+    return {"value": value, "confidence": confidence}
+
+
+def invoice_fields(**changes) -> dict:
+    values = {
+        "document_number": "12345678",
+        "issuer": "Wuhan Hongda Foods Co., Ltd.",
+        "recipient": "Wuhan Wang Bakery",
+        "issue_date": dt.date(2025, 2, 1),
+        "amount_untaxed": 1000.0,
+        "vat_rate": 13,
+        "amount_tax": 130.0,
+        "amount_total": 1130.0,
+        "currency": "CNY",
+    }
+    return {name: field(v) for name, v in (values | changes).items()}
+
+
+def test_verification_statuses_and_reasons():
+    submitted = dt.date(2025, 3, 1)
+    assert verify_voucher("purchase_invoice", invoice_fields(), submitted).status == VERIFIED
+    edited = verify_voucher("purchase_invoice", invoice_fields(amount_untaxed=1300.0), submitted)
+    assert edited.status == SUSPICIOUS and "broken rule sum:amount_total" in edited.reasons
+    late = verify_voucher("purchase_invoice", invoice_fields(issue_date=dt.date(2025, 3, 9)), submitted)
+    assert late.reasons == ("broken rule not_after_submission:issue_date",)
+    misread = invoice_fields(amount_untaxed=1300.0) | {"amount_untaxed": field(1300.0, 0.5)}
+    assert verify_voucher("purchase_invoice", misread, submitted).status == UNREADABLE  # a doubtful read accuses no one
+    odd_rate = verify_voucher(
+        "purchase_invoice", invoice_fields(vat_rate=31, amount_tax=310.0, amount_total=1310.0), submitted
+    )
+    assert odd_rate.reasons == ("broken rule plausible:vat_rate",)
+    missing = invoice_fields()
+    del missing["issue_date"]
+    assert verify_voucher("purchase_invoice", missing, submitted).reasons == ("missing field issue_date",)
+    rent = {"monthly_rent": field(5000.0)}
+    lease = verify_voucher("shop_lease", rent, submitted, revenue=10_000.0)
+    assert lease.status == UNREADABLE  # required fields missing first
+    assert with_reuse(verify_voucher("purchase_invoice", invoice_fields(), submitted), "V1").status == SUSPICIOUS
+
+
+def test_reuse_is_the_later_copy_from_another_entity():
+    base = {"voucher_type": "purchase_invoice", "document_number": "123", "counterparty": "Seller", "amount": 10.0}
+    docs = [
+        {**base, "voucher_id": "V2", "entity_id": "B", "submitted_date": dt.date(2025, 2, 1)},
+        {**base, "voucher_id": "V1", "entity_id": "A", "submitted_date": dt.date(2025, 1, 1)},
+        {**base, "voucher_id": "V3", "entity_id": "A", "submitted_date": dt.date(2025, 3, 1), "amount": 11.0},
+    ]
+    assert reused_documents(docs) == {"V2": "V1"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real invoices
+
+
+def normalised(name: str, value) -> str | None:
+    """A field's value as compared: dates ISO, amounts to the cent, numbers without spaces, issuers case-folded
+    without a legal suffix (Inc., B.V., SAS, ...) and trailing punctuation."""
+    if value is None:
+        return None
+    if name in ("amount", "amount_tax"):
+        return f"{float(value):.2f}"
+    if name == "date":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if name == "invoice_number":
+        return "".join(str(value).split())
+    text = " ".join(str(value).casefold().split()).rstrip(" ,.")
+    for suffix in LEGAL_SUFFIXES:
+        if text.endswith(" " + suffix):
+            text = text[: -len(suffix) - 1].rstrip(" ,")
+    return text
+
+
+@pytest.mark.realdata
+def test_real_invoices_agree_with_the_person_who_read_them(shared_data):
+    folder = shared_data / REAL_INVOICES
+    if not folder.is_dir():
+        pytest.skip(f"no invoices at {folder}")
+    rows = []
+    for meta in sorted(folder.glob("*.json")):
+        if meta.stem in DEMO_DOCUMENTS or not meta.with_suffix(".pdf").exists():
+            continue
+        person = json.loads(meta.read_text(encoding="utf-8"))[0]
+        read = extract_voucher(meta.with_suffix(".pdf"), None, "purchase_invoice").fields
+        for theirs, ours in REAL_FIELDS.items():
+            if theirs in person:  # a field the person did not read cannot be scored
+                want, got = normalised(theirs, person[theirs]), normalised(theirs, read.get(ours, {}).get("value"))
+                rows.append({"invoice": meta.stem, "field": theirs, "person": want, "read": got, "ok": want == got})
+    table = pd.DataFrame(rows)
+    assert table["invoice"].nunique() == 9
+    print("\n" + table.to_string(index=False))
+    print(table.groupby("field")["ok"].agg(["sum", "count", "mean"]).to_string())
+    share = table["ok"].mean()
+    print(f"overall: {table['ok'].sum()} of {len(table)} fields = {share:.0%}")
+    assert share >= 0.8
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A simulated world, without Spark
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("voucher-world")
+    entities = population(300)
+    truth, _ = write_vouchers(entities, START, 365, 0.0, np.random.default_rng(11), out)
+    return out, entities.set_index("entity_id"), truth.to_pandas()
+
+
+def verdicts(out: Path, entities: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
+    """Status per voucher_id: every document extracted and verified, then the batch's reuse check."""
+    found, docs = {}, []
+    for row in truth.itertuples():
+        pdf = out / row.path
+        extraction = extract_voucher(pdf, pdf.with_suffix(".ocr.json") if row.image else None, row.voucher_type)
+        entity = entities.loc[row.entity_id]
+        revenue, registered = max(entity.monthly_revenue, 1000.0), entity.registered_date
+        fields = extraction.fields
+        found[row.voucher_id] = verify_voucher(row.voucher_type, fields, row.submitted_date, revenue, registered)
+        value = {name: f["value"] for name, f in fields.items()}
+        headline = headline_field(row.voucher_type)
+        docs.append(
+            {
+                "voucher_id": row.voucher_id,
+                "entity_id": row.entity_id,
+                "voucher_type": row.voucher_type,
+                "submitted_date": row.submitted_date,
+                "document_number": value.get("document_number"),
+                "counterparty": value.get(counterparty_field(row.voucher_type)),
+                "amount": value.get(headline) if headline else None,
+            }
+        )
+    reused = reused_documents(docs)
+    return pd.Series({v: with_reuse(verdict, reused.get(v)).status for v, verdict in found.items()})
+
+
+def test_tampered_documents_are_found(world):
+    out, entities, truth = world
+    status = truth["voucher_id"].map(verdicts(out, entities, truth))
+    flagged, tampered = status == SUSPICIOUS, truth["tampered"]
+    recall = (flagged & tampered).sum() / tampered.sum()
+    precision = (flagged & tampered).sum() / flagged.sum()
+    print(f"\n{len(truth)} documents, {tampered.sum()} tampered: recall {recall:.1%}, precision {precision:.1%}")
+    print(pd.crosstab(truth["tamper_kind"].fillna("clean"), status).to_string())
+    assert tampered.sum() >= 30
+    assert recall >= 0.9 and precision >= 0.8
+    text_clean = ~tampered & ~truth["image"]
+    assert (status[text_clean] == VERIFIED).mean() > 0.98  # a clean text document reads and verifies
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Spark: silver.vouchers and gold.feat_voucher on a tiny world
+
+
+def voucher_documents(out: Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """silver.voucher_documents rows for the truth's files, as ingestion gives them."""
+    rows = []
+    for row in truth.itertuples():
+        pdf = out / row.path
+        ocr = pdf.with_suffix(".ocr.json")
+        rows.append(
+            {
+                "voucher_id": row.voucher_id,
+                "entity_id": row.entity_id,
+                "declared_type": row.voucher_type,
+                "submitted_at": pd.Timestamp(row.submitted_date) + pd.Timedelta(hours=4),
+                "submitted_date": row.submitted_date,
+                "image": row.image,
+                "file_name": pdf.name,
+                "ocr_file": ocr.name if row.image else None,
+                "pdf_path": str(pdf),
+                "pdf_checksum": "0" * 64,
+                "page_count": 1,
+                "has_text_layer": not row.image,
+                "ocr_path": str(ocr) if row.image else None,
+                "ocr_checksum": None,
+                "arrived_date": row.submitted_date,
+                "_source_file": str(pdf),
+                "_ingested_at": pd.Timestamp("2026-01-01"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
+    from jobs import tables
+    from jobs.features import feat_voucher
+    from jobs.vouchers import silver_vouchers
+
+    truth, _ = write_vouchers(population(12, seed=3), START, 200, 0.0, np.random.default_rng(2), tmp_path)
+    truth = truth.to_pandas()
+    docs = voucher_documents(tmp_path, truth)
+    invoice = truth[(truth["voucher_type"] == "purchase_invoice") & ~truth["image"] & ~truth["tampered"]].iloc[0]
+    other = truth.loc[truth["entity_id"] != invoice.entity_id, "entity_id"].iloc[0]
+    copy = docs[docs["voucher_id"] == invoice.voucher_id].assign(voucher_id="V99999999", entity_id=other)
+    copy_day = max(truth["submitted_date"]) + dt.timedelta(days=1)
+    copy = copy.assign(submitted_date=copy_day, arrived_date=copy_day)
+    shutil.copyfile(tmp_path / invoice.path, Path(copy["pdf_path"].iat[0]).with_name("V99999999.pdf"))
+    copy = copy.assign(pdf_path=str(Path(copy["pdf_path"].iat[0]).with_name("V99999999.pdf")))
+    frame = spark.createDataFrame(pd.concat([docs, copy], ignore_index=True))
+    tables.merge(spark, settings, "silver.voucher_documents", frame)
+
+    assert silver_vouchers.run(spark, settings) == len(docs) + 1
+    silver = tables.read(spark, settings, "silver.vouchers").toPandas().set_index("voucher_id")
+    assert silver.loc["V99999999", "status"] == SUSPICIOUS
+    assert silver.loc["V99999999", "reasons"][0] == f"reused: same document as {invoice.voucher_id} of another entity"
+    assert silver.loc[invoice.voucher_id, "status"] == VERIFIED
+    assert silver.loc[invoice.voucher_id, "amount"] == pytest.approx(invoice.amount)
+    clean_text = truth.loc[~truth["image"] & ~truth["tampered"], "voucher_id"]
+    assert (silver.loc[clean_text, "status"] == VERIFIED).all()
+
+    as_of = sorted(truth["submitted_date"])[len(truth) // 2]
+    feat_voucher.run(spark, settings, [as_of, copy_day])
+    gold = tables.read(spark, settings, "gold.feat_voucher").toPandas()
+    early = gold[gold["as_of_date"] == as_of].set_index("entity_id")
+    seen = truth[truth["submitted_date"] <= as_of]
+    assert set(early.index) == set(seen["entity_id"])  # point in time: nothing submitted later is seen
+    assert early["documents"].to_dict() == seen.groupby("entity_id").size().astype(float).to_dict()
+    rows = silver[silver["submitted_date"] <= as_of]
+    for entity, mine in rows.groupby("entity_id"):
+        verified, suspicious = (mine["status"] == VERIFIED).sum(), (mine["status"] == SUSPICIOUS).sum()
+        if verified + suspicious:
+            assert early.loc[entity, "consistency_score"] == pytest.approx(verified / (verified + suspicious))
+    late = gold[gold["as_of_date"] == copy_day].set_index("entity_id")
+    assert late.loc[other, "suspicious_documents"] >= 1
+
+
+GOOD_VOUCHER = {
+    "voucher_id": "V1", "entity_id": "E1", "voucher_type": "utility_bill", "submitted_date": START,
+    "arrived_date": START, "image": False, "document_number": "310000000017", "counterparty": "State Grid",
+    "issue_date": START, "amount": 120.5, "amount_untaxed": None, "amount_tax": None, "currency": "CNY",
+    "fields": "{}", "min_confidence": 1.0, "status": "verified", "reasons": [], "reuse_key": None,
+    "pdf_checksum": "0" * 64, "extracted_at": dt.datetime(2025, 1, 2),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "column, value, reason",
+    [
+        ("status", "maybe", "expect_column_values_to_be_in_set(status)"),
+        ("min_confidence", 1.5, "expect_column_values_to_be_between(min_confidence)"),
+    ],
+)
+def test_silver_vouchers_suite_passes_good_rows_and_rejects_bad_ones(spark, column, value, reason):
+    from jobs.catalog import contract
+    from jobs.quality import validate
+
+    rows = [GOOD_VOUCHER, {**GOOD_VOUCHER, "voucher_id": "V2", column: value}]
+    schema = contract("silver.vouchers")
+    frame = spark.createDataFrame([tuple(r[c] for c in schema.column_names) for r in rows], schema.struct_type())
+    gate = validate(frame, "silver.vouchers")
+    assert [(r.voucher_id, r.reason) for r in gate.rejected.collect()] == [("V2", reason)]
+    assert [r.voucher_id for r in gate.passed.collect()] == ["V1"]
