@@ -134,6 +134,8 @@ def test_verification_statuses_and_reasons():
     missing = invoice_fields()
     del missing["issue_date"]
     assert verify_voucher("purchase_invoice", missing, submitted).reasons == ("missing field issue_date",)
+    huge = verify_voucher("purchase_invoice", invoice_fields(), submitted, revenue=90.0)
+    assert huge.reasons == ("broken rule behaviour:amount_total",)  # 1130 is more than 12 months of 90
     rent = {"monthly_rent": field(5000.0)}
     lease = verify_voucher("shop_lease", rent, submitted, revenue=10_000.0)
     assert lease.status == UNREADABLE  # required fields missing first

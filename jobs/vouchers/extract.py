@@ -358,7 +358,10 @@ def extract_voucher(pdf_path: str | Path, ocr_path: str | Path | None, voucher_t
         return Extraction(problem=f"cannot read: {type(e).__name__}: {str(e)[:200]}")
     if not fields:
         return Extraction(problem="no field found (no text layer and no OCR sidecar?)")
-    return Extraction(fields=fields, currency=document_currency(fields, printed))
+    currency = document_currency(fields, printed)
+    if "currency" not in fields and currency and any(s["name"] == "currency" for s in field_specs(voucher_type)):
+        fields["currency"] = {"value": currency, "confidence": 0.6, "label": None}  # the code or sign by the amounts
+    return Extraction(fields=fields, currency=currency)
 
 
 def fields_json(fields: dict) -> str:

@@ -4,7 +4,10 @@ required fields, plausibility, the entity's behaviour and reuse across entities.
 A voucher ends `verified` (every check it could run held), `suspicious` (a rule broke on fields read with confidence,
 or the document was handed over before by another entity) or `unreadable` (the file could not be read, a required
 field is missing, or a broken rule rests on a field read with low confidence: a re-scan decides). Reasons are short
-strings, e.g. `broken rule sum:amount_total`, `missing field issue_date`, `reused: V00000012`.
+strings, e.g. `broken rule sum:amount_total`, `missing field issue_date`, `reused: same document as V00000012 of
+another entity`. Checks beyond the taxonomy's rules read `broken rule plausible:vat_rate` (a VAT rate no tax uses, a
+date before 1980) and `broken rule behaviour:amount_total` (an invoice or payroll beyond what the entity's monthly
+revenue can carry; rent, bills and statements are the taxonomy's in_line rules).
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from jobs.vouchers.taxonomy import field_specs, load_taxonomy
 LOW_CONFIDENCE = 0.8  # a field read below this is not trusted to break a rule
 TAX_RATES = (0, 1, 3, 5, 6, 9, 10, 13, 14, 16, 17, 19, 20, 21, 25)  # VAT rates plausibly printed (percent)
 EARLIEST_DATE = dt.date(1980, 1, 1)
+BEYOND_THE_BUSINESS = {  # type: (amount field, most months of the entity's revenue one document may plausibly hold)
+    "purchase_invoice": ("amount_total", 12.0),  # a farmer sells a harvest on one invoice: a year, not a month
+    "sales_invoice": ("amount_total", 12.0),
+    "equipment_purchase": ("amount_total", 36.0),  # a tractor is bought once in years
+    "payroll": ("gross_pay", 15.0),  # generous: a payroll is set by headcount, not sales
+}
 VERIFIED, SUSPICIOUS, UNREADABLE = "verified", "suspicious", "unreadable"
 
 
@@ -133,6 +142,15 @@ def implausible(values: dict) -> list[str]:
     return names + [n for n, v in values.items() if isinstance(v, dt.date) and v < EARLIEST_DATE]
 
 
+def beyond_the_business(voucher_type: str, values: dict, revenue: float | None) -> list[str]:
+    """Amounts the entity's behaviour cannot carry (invoice totals, payroll against its monthly revenue), beyond the
+    taxonomy's in_line rules (rent, bills, statements, returns); nothing when the revenue is unknown."""
+    name, months = BEYOND_THE_BUSINESS.get(voucher_type, (None, None))
+    if name is None or not revenue or values.get(name) is None:
+        return []
+    return [f"behaviour:{name}"] if float(values[name]) > months * revenue else []
+
+
 def rule_verdicts(voucher_type: str, fields: dict, submitted, revenue, registered) -> tuple[list[str], list[str]]:
     """(rules broken on trusted fields, rules broken where a field was read with low confidence)."""
     values = {name: f["value"] for name, f in fields.items()}
@@ -166,6 +184,9 @@ def verify_voucher(
     for name in implausible(values):
         unsure = fields[name]["confidence"] < LOW_CONFIDENCE
         (doubtful if unsure else trusted).append(f"plausible:{name}")
+    for check in beyond_the_business(voucher_type, values, revenue):
+        unsure = fields[check.split(":")[1]]["confidence"] < LOW_CONFIDENCE
+        (doubtful if unsure else trusted).append(check)
     suspicious = [f"broken rule {r}" for r in trusted]
     if suspicious:
         return Verdict(SUSPICIOUS, tuple(suspicious + [f"broken rule {r} (low confidence)" for r in doubtful]))
