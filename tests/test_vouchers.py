@@ -251,6 +251,20 @@ def test_tampered_documents_are_found(world):
     assert (status[text_clean] == VERIFIED).mean() > 0.98  # a clean text document reads and verifies
 
 
+def test_every_printed_field_of_a_text_document_is_read(world):
+    out, _, truth = world
+    wrong = []
+    for row in truth[~truth["image"]].itertuples():
+        read = extract_voucher(out / row.path, None, row.voucher_type).fields
+        for name, printed in json.loads(row.fields).items():
+            got = read.get(name, {}).get("value")
+            got = got.isoformat() if isinstance(got, dt.date) else got
+            same = got == pytest.approx(printed) if isinstance(printed, float) else got == printed
+            if name != "lines" and not same:
+                wrong.append((row.voucher_id, row.layout, name, printed, got))
+    assert wrong == []
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Spark: silver.vouchers and gold.feat_voucher on a tiny world
 

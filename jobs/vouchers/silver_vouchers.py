@@ -154,7 +154,7 @@ def read_on_executors(docs: DataFrame, key: bytes) -> DataFrame:
             yield pd.DataFrame({n: pd.Series([r[n] for r in rows], dtype=object) for n in names})
 
     parts = max(1, docs.sparkSession.sparkContext.defaultParallelism * 2)
-    typed = docs.withColumns({"revenue": F.col("revenue").cast("double"), "registered": F.col("registered")})
+    typed = docs.withColumn("revenue", F.col("revenue").cast("double"))
     return typed.repartition(parts).mapInPandas(read_partition, out).withColumn("extracted_at", F.current_timestamp())
 
 
