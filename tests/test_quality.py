@@ -86,6 +86,25 @@ def test_loan_events_pass_and_fail(spark):
     assert [r.loan_id for r in bad.rejected.collect()] == ["L2"]
 
 
+def trade_record(record_id, record_type="order", amount="900.00", currency="CNY"):
+    day = dt.date(2026, 1, 1)
+    return (record_id, record_type, NOW, day, day.replace(day=1), "E1", "E2", Decimal(amount), currency, None, None,
+            day, "f.csv", NOW)  # fmt: skip
+
+
+def test_trade_records_pass_and_fail(spark):
+    rows = [trade_record("O1"), trade_record("X1", "transfer", currency="GBP")]
+    ok = validate(frame(spark, "silver.trade_records", rows), "silver.trade_records")
+    assert ok.failed == [] and ok.passed.count() == 2
+    rows = [trade_record("O1"), trade_record("O2", "gift"), trade_record("X1", "transfer", amount="-5.00")]
+    bad = validate(frame(spark, "silver.trade_records", rows), "silver.trade_records")
+    reasons = {r.record_id: r.reason for r in bad.rejected.collect()}
+    assert reasons == {
+        "O2": "expect_column_values_to_be_in_set(record_type)",
+        "X1": "expect_column_values_to_be_between(amount)",
+    }
+
+
 def limit(entity_id, pd=0.05, amount="5000.00", decision="approved"):
     return (
         dt.date(2026, 1, 1),
