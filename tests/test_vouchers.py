@@ -338,6 +338,11 @@ def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
         verified, suspicious = (mine["status"] == VERIFIED).sum(), (mine["status"] == SUSPICIOUS).sum()
         if verified + suspicious:
             assert early.loc[entity, "consistency_score"] == pytest.approx(verified / (verified + suspicious))
+    licences = truth[(truth["voucher_type"] == "business_licence") & (truth["submitted_date"] <= as_of)]
+    licences = licences[licences["voucher_id"].map(silver["status"]) == VERIFIED]
+    for row in licences.itertuples():
+        registered = dt.date.fromisoformat(json.loads(row.fields)["registered_date"])
+        assert early.loc[row.entity_id, "licence_age_days"] == (as_of - registered).days
     late = gold[gold["as_of_date"] == copy_day].set_index("entity_id")
     assert late.loc[other, "suspicious_documents"] >= 1
 
