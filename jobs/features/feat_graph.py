@@ -1,0 +1,181 @@
+"""gold.feat_graph: supply-chain graph features per business, so that every N of a 1+N chain becomes a 1.
+
+A snapshot as of D sees the trade records dated at or before D that had arrived by D, classified by the rule of
+`trade_edges` as it stood on D (a pair is "recurring" only once its third month is seen). Only trade counts: orders,
+their payments and recurring transfers; volumes count purchases (orders and recurring transfers) so that a paid
+order is counted once. Graph-wide features (reach, PageRank, component size) are computed on the graph of trade
+relationships of the GRAPH_DAYS before D.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobs import tables
+from jobs.features import graph_algorithms
+from jobs.features.trade_edges import classify, daily_edges, seen_as_of
+from jobs.settings import Settings
+
+WINDOWS = (90, 365)
+GRAPH_DAYS = 365
+STABILITY_MONTHS = 12
+DELINQUENT_EVENTS = ("dpd30", "dpd60", "dpd90")
+RESOLVING_EVENTS = ("cured", "closed")
+
+
+def trade_sides(daily: DataFrame, as_of: dt.date) -> DataFrame:
+    """Each daily trade edge seen from both ends: (entity_id, counterparty_id, direction 'out' for the payer and 'in'
+    for the payee, trade_date, trade_month, age in days before as_of, purchase_amount)."""
+    trade = daily.where("is_trade").withColumn("age", F.datediff(F.lit(as_of), "trade_date"))
+    common = ["trade_date", "trade_month", "age", F.col("purchase_amount").cast("double").alias("purchase_amount")]
+    paying = trade.select(F.col("payer_id").alias("entity_id"), F.col("payee_id").alias("counterparty_id"), *common)
+    paid = trade.select(F.col("payee_id").alias("entity_id"), F.col("payer_id").alias("counterparty_id"), *common)
+    return paying.withColumn("direction", F.lit("out")).unionByName(paid.withColumn("direction", F.lit("in")))
+
+
+def whole_months(later, earlier):
+    """Whole calendar months from `earlier` to `later` (2011-01-10 -> 2011-12-09 is 10)."""
+    months = (F.year(later) - F.year(earlier)) * 12 + F.month(later) - F.month(earlier)
+    return months - F.when(F.dayofmonth(later) < F.dayofmonth(earlier), 1).otherwise(0)
+
+
+def degrees_and_volumes(sides: DataFrame, as_of: dt.date) -> DataFrame:
+    """Per entity: distinct counterparties and purchase volume each way for each window, and tenure."""
+
+    def within(direction: str, days: int):
+        return (F.col("direction") == direction) & (F.col("age") < days)
+
+    sums = []
+    for w in WINDOWS:
+        for direction in ("in", "out"):
+            sums += [
+                F.count_distinct(F.when(within(direction, w), F.col("counterparty_id"))).alias(
+                    f"{direction}_degree_{w}d"
+                ),
+                F.coalesce(F.sum(F.when(within(direction, w), F.col("purchase_amount"))), F.lit(0.0)).alias(
+                    f"{direction}_volume_{w}d"
+                ),
+            ]
+    return (
+        sides.groupBy("entity_id")
+        .agg(*sums, F.min("trade_date").alias("first_trade_date"))
+        .select("*", whole_months(F.lit(as_of), F.col("first_trade_date")).alias("tenure_months"))
+    )
+
+
+def supplier_mix(sides: DataFrame, segments: DataFrame, as_of: dt.date) -> DataFrame:
+    """Per buyer, over the GRAPH_DAYS: HHI of purchase volume across suppliers, the share bought from core brands, and
+    the months of the last STABILITY_MONTHS (calendar months, as_of's included) with trade with the main supplier
+    (the one with the largest purchase volume)."""
+    recent_month = F.col("trade_month") > F.add_months(F.trunc(F.lit(as_of), "month"), -STABILITY_MONTHS)
+    per_supplier = (
+        sides.where((F.col("direction") == "out") & (F.col("age") < GRAPH_DAYS))
+        .groupBy("entity_id", "counterparty_id")
+        .agg(
+            F.sum("purchase_amount").alias("volume"),
+            F.count_distinct(F.when(recent_month, F.col("trade_month"))).alias("months"),
+        )
+        .join(segments.select(F.col("entity_id").alias("counterparty_id"), "segment"), "counterparty_id", "left")
+    )
+    rank = F.row_number().over(Window.partitionBy("entity_id").orderBy(F.desc("volume"), "counterparty_id"))
+    total = F.sum("volume")
+    return (
+        per_supplier.withColumn("is_main", (rank == 1) & (F.col("volume") > 0))
+        .groupBy("entity_id")
+        .agg(
+            F.when(total > 0, F.sum(F.col("volume") * F.col("volume")) / (total * total)).alias("supplier_hhi_365d"),
+            F.when(total > 0, F.sum(F.when(F.col("segment") == "brand", F.col("volume")).otherwise(0.0)) / total).alias(
+                "core_brand_share_365d"
+            ),
+            F.max(F.when(F.col("is_main"), F.col("months"))).alias("main_supplier_months_12m"),
+        )
+    )
+
+
+def relationships(sides: DataFrame) -> DataFrame:
+    """(src, dst): buyer -> seller pairs with trade in the GRAPH_DAYS."""
+    out = sides.where((F.col("direction") == "out") & (F.col("age") < GRAPH_DAYS))
+    return out.select(F.col("entity_id").alias("src"), F.col("counterparty_id").alias("dst")).distinct()
+
+
+def two_hop_reach(links: DataFrame, name: str) -> DataFrame:
+    """(entity_id, name): distinct others reached from each src in one or two steps along `links` (src, dst)."""
+    second = links.select(F.col("src").alias("dst"), F.col("dst").alias("beyond"))
+    reached = links.select("src", "dst").unionByName(
+        links.join(second, "dst").select("src", F.col("beyond").alias("dst"))
+    )
+    return (
+        reached.where(F.col("src") != F.col("dst"))
+        .groupBy(F.col("src").alias("entity_id"))
+        .agg(F.count_distinct("dst").alias(name))
+    )
+
+
+def graph_positions(links: DataFrame) -> DataFrame:
+    """Per entity in the graph: upstream and downstream reach, PageRank and the size of its component."""
+    reversed_links = links.select(F.col("dst").alias("src"), F.col("src").alias("dst"))
+    ranks = graph_algorithms.pagerank(links).withColumnRenamed("pagerank", "pagerank_365d")
+    sizes = graph_algorithms.component_sizes(graph_algorithms.connected_components(links))
+    return (
+        ranks.withColumnRenamed("id", "entity_id")
+        .join(
+            sizes.withColumnRenamed("id", "entity_id").withColumnRenamed("component_size", "component_size_365d"),
+            "entity_id",
+        )
+        .join(two_hop_reach(links, "upstream_2hop_365d"), "entity_id", "left")
+        .join(two_hop_reach(reversed_links, "downstream_2hop_365d"), "entity_id", "left")
+        .fillna(0, ["upstream_2hop_365d", "downstream_2hop_365d"])
+    )
+
+
+def delinquent_entities(loan_events: DataFrame, as_of: dt.date) -> DataFrame:
+    """(entity_id): borrowers with a loan past due (dpd30, dpd60, dpd90) on or before as_of, not cured or closed on or
+    after that event by as_of."""
+    events = loan_events.where(F.col("event_date") <= F.lit(as_of))
+    per_loan = events.groupBy("loan_id", "entity_id").agg(
+        F.max(F.when(F.col("event_type").isin(*DELINQUENT_EVENTS), F.col("event_date"))).alias("late"),
+        F.max(F.when(F.col("event_type").isin(*RESOLVING_EVENTS), F.col("event_date"))).alias("resolved"),
+    )
+    late = F.col("late").isNotNull() & (F.col("resolved").isNull() | (F.col("resolved") < F.col("late")))
+    return per_loan.where(late).select("entity_id").distinct()
+
+
+def exposure(sides: DataFrame, delinquent: DataFrame) -> DataFrame:
+    """Per entity: the share of its purchase volume, bought and sold, in the GRAPH_DAYS with counterparties that are
+    delinquent."""
+    flagged = delinquent.select(F.col("entity_id").alias("counterparty_id"), F.lit(True).alias("late"))
+    recent = sides.where(F.col("age") < GRAPH_DAYS).join(F.broadcast(flagged), "counterparty_id", "left")
+    total = F.sum("purchase_amount")
+    at_risk = F.sum(F.when(F.col("late"), F.col("purchase_amount")).otherwise(0.0))
+    return recent.groupBy("entity_id").agg(F.when(total > 0, at_risk / total).alias("exposure_365d"))
+
+
+def graph_features(records: DataFrame, entities: DataFrame, loan_events: DataFrame, as_of: dt.date) -> DataFrame:
+    """silver.trade_records, silver.entities, silver.loan_events -> gold.feat_graph rows as of `as_of`."""
+    daily = seen_as_of(records, as_of).transform(classify).transform(daily_edges)
+    sides = trade_sides(daily, as_of).localCheckpoint()  # read by every aggregation below
+    links = relationships(sides).localCheckpoint()
+    return (
+        degrees_and_volumes(sides, as_of)
+        .join(supplier_mix(sides, entities, as_of), "entity_id", "left")
+        .join(graph_positions(links), "entity_id", "left")
+        .join(exposure(sides, delinquent_entities(loan_events, as_of)), "entity_id", "left")
+        .withColumns({"as_of_date": F.lit(as_of), "computed_at": F.current_timestamp()})
+    )
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """Compute and write the snapshot as of `as_of` (replacing that date's partition); returns rows written."""
+    records = tables.read(spark, settings, "silver.trade_records").where(F.col("trade_month") <= F.lit(as_of))
+    features = graph_features(
+        records,
+        tables.read(spark, settings, "silver.entities"),
+        tables.read(spark, settings, "silver.loan_events"),
+        as_of,
+    )
+    where = f"as_of_date = '{as_of.isoformat()}'"
+    tables.replace_where(spark, settings, "gold.feat_graph", features, where)
+    return tables.read(spark, settings, "gold.feat_graph").where(where).count()
