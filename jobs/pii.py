@@ -41,6 +41,16 @@ def tokenise(df: DataFrame, columns: list[str], key: bytes) -> DataFrame:
     return df.withColumns({c: F.when(F.trim(F.col(c)) != "", hmac_sha256(F.trim(F.col(c)), key)) for c in columns})
 
 
+def tokenise_line(df: DataFrame, column: str, positions: list[int], key: bytes) -> DataFrame:
+    """A raw CSV line kept for quarantine (a row too broken to parse) with its fields at `positions` (where the
+    contract's personal columns sit) replaced by their tokens, so a broken row carries no personal data either."""
+
+    def masked(value: Column, i: Column) -> Column:
+        return F.when(i.isin(positions) & (F.trim(value) != ""), hmac_sha256(F.trim(value), key)).otherwise(value)
+
+    return df.withColumn(column, F.array_join(F.transform(F.split(F.col(column), ",", -1), masked), ","))
+
+
 def token_key(settings: Settings) -> bytes:
     """The tokenising key: PII_TOKEN_KEY, or on a local lakehouse without one a random key kept beside it (so tokens
     stay stable from night to night); a lakehouse on object storage must be given the key."""

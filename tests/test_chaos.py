@@ -32,6 +32,14 @@ def keyed(settings, monkeypatch):
     return dataclasses.replace(settings, pii_token_key=PII_KEY)
 
 
+def registry(landing, *lakehouses) -> None:
+    """The merchants E0..E499 the payments name, registered in each lakehouse before its payments arrive."""
+    header = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+    landing.write("entities", "2026-01-31", header, *(f"E{i},offline_merchant,2025-01-01,Wuhan,,," for i in range(500)))
+    for settings in lakehouses:
+        pipeline.ingest(str(landing.root), ["entities"], settings=settings)
+
+
 def payments_file(landing, day: str, rows: int, start: int = 0) -> None:
     lines = [
         f"T{i},E{i % 500},{day}T{i % 24:02d}:{i % 60:02d}:00+08:00,{(i % 997) + 1}.25,CNY,qr,p{i % 3001},success"
@@ -59,6 +67,8 @@ def same_tables(spark, one, other) -> list[str]:
 
 def test_a_spark_job_killed_mid_write_leaves_no_partial_version_and_the_rerun_matches(spark, keyed, landing, tmp_path):
     settings = keyed
+    undisturbed = load_settings({**os.environ, "LAKEHOUSE_ROOT": str(tmp_path / "undisturbed")})
+    registry(landing, settings, undisturbed)
     for day, start in (("2026-02-01", 0), ("2026-02-02", 150_000)):
         payments_file(landing, day, 150_000, start)
     bronze_dir = Path(settings.table_path("bronze", "transactions"))
@@ -82,7 +92,6 @@ def test_a_spark_job_killed_mid_write_leaves_no_partial_version_and_the_rerun_ma
     assert tables.read(spark, settings, "silver.transactions").count() in (0, 300_000)
 
     pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
-    undisturbed = load_settings({**os.environ, "LAKEHOUSE_ROOT": str(tmp_path / "undisturbed")})
     pipeline.ingest(str(landing.root), ["transactions"], settings=undisturbed)
     assert tables.read(spark, undisturbed, "silver.transactions").count() == 300_000
     assert same_tables(spark, settings, undisturbed) == []
@@ -144,6 +153,8 @@ def test_an_airflow_task_that_fails_halfway_retries_to_the_tables_of_a_clean_run
     settings = keyed
     from airflow.dag_processing.dagbag import DagBag
 
+    undisturbed = load_settings({**os.environ, "LAKEHOUSE_ROOT": str(tmp_path / "undisturbed")})
+    registry(landing, undisturbed)  # the DAG's ingest loads the registry itself, before the payments
     payments_file(landing, "2026-02-01", 3000)
     payments_file(landing, "2026-02-02", 3000, 3000)
     real_sync, faults = tables.sync, []
@@ -165,7 +176,6 @@ def test_an_airflow_task_that_fails_halfway_retries_to_the_tables_of_a_clean_run
     assert run.state == "success" and faults == ["txn_daily"]
     assert run.get_task_instance("ingest").try_number == 2
 
-    undisturbed = load_settings({**os.environ, "LAKEHOUSE_ROOT": str(tmp_path / "undisturbed")})
     pipeline.ingest(str(landing.root), ["transactions"], settings=undisturbed)
     assert tables.read(spark, settings, "silver.txn_daily").count() > 0
     assert same_tables(spark, settings, undisturbed) == []

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from jobs.pii import PiiKeyError, token_key, tokenise
+from jobs.pii import PiiKeyError, token_key, tokenise, tokenise_line
 from jobs.settings import load_settings
 
 VALUES = ["Wang Wei", "11010519491231002X", "13800138000", "王伟", " padded "]
@@ -21,6 +21,15 @@ def test_tokens_are_the_standard_hmac_sha256_of_the_value(spark, key):
     expected = [hmac.new(key, v.strip().encode(), hashlib.sha256).hexdigest() for v in VALUES]
     assert got == [*expected, None, None, None]  # a blank value has nothing to protect: null
     assert hashlib.sha256(VALUES[0].encode()).hexdigest() not in got  # not a plain, guessable hash
+
+
+def test_a_raw_line_too_broken_to_parse_keeps_no_personal_field(spark):
+    key = b"k"
+    lines = ["T1,E1,ts,1.00,CNY,qr,payer-7", "T2,E1,ts,1.00,CNY,qr,,success", None]
+    df = spark.createDataFrame([(v,) for v in lines], "line string")
+    got = [r.line for r in tokenise_line(df, "line", [6], key).collect()]
+    token = hmac.new(key, b"payer-7", hashlib.sha256).hexdigest()
+    assert got == [f"T1,E1,ts,1.00,CNY,qr,{token}", "T2,E1,ts,1.00,CNY,qr,,success", None]
 
 
 def test_the_key_comes_from_settings(tmp_path):

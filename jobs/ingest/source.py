@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from jobs import tables
 from jobs.catalog import contract
 from jobs.ingest.landing import LandingFile, discover, problem, unloaded, unreachable
-from jobs.pii import token_key, tokenise
+from jobs.pii import token_key, tokenise, tokenise_line
 from jobs.quality import validate
 from jobs.settings import Settings
 
@@ -242,7 +242,11 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     bronze = tables.read(spark, settings, source.bronze).where(this_batch)
     personal = [c.name for c in contract(f"landing.{source.name}").columns if c.pii]
     if personal:  # from here on, personal data is tokens only: in silver, in quarantine, in logs
-        bronze = tokenise(bronze, personal, token_key(settings))
+        key = token_key(settings)
+        bronze = tokenise(bronze, personal, key)
+        if "_corrupt_record" in bronze.columns:  # a line too broken to parse keeps its raw text: mask it too
+            header = contract(f"landing.{source.name}").column_names
+            bronze = tokenise_line(bronze, "_corrupt_record", [header.index(c) for c in personal], key)
 
     landed_columns = [c for c in contract(source.bronze).column_names if not c.startswith("_")]
     typed = source.typed(with_raw_record(bronze, landed_columns))
