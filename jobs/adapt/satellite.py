@@ -26,36 +26,12 @@ import rasterio.warp
 import shapely
 from pyogrio.raw import read as read_vector
 
+from jobs.simulate.farms import write_geotiff
+
 SLOVENIA = "sentinel2_ndvi_slovenia"
 PARANA = "landsat8_parana"
 LANDSAT_SCENE = "LC08_L1TP_224078_20200518_20200518_01_RT"
 NDVI_NODATA = -32768
-
-
-def write_geotiff(path: pathlib.Path, bands: np.ndarray, transform, crs, nodata: float, names, descriptions) -> None:
-    """Deflate-compressed GeoTIFF with named bands; no timestamp, so the same input gives the same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count, height, width = bands.shape
-    blocks = {"tiled": True, "blockxsize": 256, "blockysize": 256} if min(width, height) >= 256 else {}
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=width,
-        height=height,
-        count=count,
-        dtype=bands.dtype.name,
-        crs=crs,
-        transform=transform,
-        nodata=nodata,
-        compress="deflate",
-        zlevel=1,
-        **blocks,
-    ) as dst:
-        dst.write(bands)
-        for i, (name, description) in enumerate(zip(names, descriptions), start=1):
-            dst.set_band_description(i, name)
-            dst.update_tags(i, description=description)
 
 
 def write_json(path: pathlib.Path, doc: dict) -> None:

@@ -11,7 +11,6 @@ row whose `_file_problem` says why, and its file goes to quarantine whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,14 +79,6 @@ def read_sidecar(path: Path, missing: str) -> tuple[str, dict]:
     if not isinstance(doc, dict):
         raise FileProblem(f"{kind}: {path.name} is not a JSON object")
     return text, doc
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_units(

@@ -27,7 +27,8 @@ class LandingFile:
     modified_ns: int
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """The file's SHA-256, read in blocks of 1 MiB."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -62,7 +63,7 @@ def discover(
             name, stat = f.relative_to(root).as_posix(), f.stat()
             size, modified, checksum = known.get(name, (None, None, None))
             if (size, modified) != (stat.st_size, stat.st_mtime_ns):
-                checksum = _sha256(f)
+                checksum = sha256(f)
             found.append(LandingFile(source, name, str(f.resolve()), day, checksum, stat.st_size, stat.st_mtime_ns))
     return found
 

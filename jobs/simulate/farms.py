@@ -364,10 +364,14 @@ def scene_bands(
     return np.stack([*dn, scl.astype(np.uint16)]), flagged
 
 
-def write_geotiff(path: pathlib.Path, bands: np.ndarray, transform, crs: str, scene_id: str) -> None:
-    """Deflate-compressed, tiled, no timestamp: identical bands give identical bytes."""
+def write_geotiff(
+    path: pathlib.Path, bands: np.ndarray, transform, crs, nodata, names, descriptions, tags: dict | None = None
+) -> None:
+    """Deflate-compressed, tiled, named bands, no timestamp: identical bands give identical bytes. `tags` go on the
+    dataset."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     count, height, width = bands.shape
-    blocks = {"tiled": True, "blockxsize": 256, "blockysize": 256} if width >= 256 and height >= 256 else {}
+    blocks = {"tiled": True, "blockxsize": 256, "blockysize": 256} if min(width, height) >= 256 else {}
     with rasterio.open(
         path,
         "w",
@@ -375,19 +379,20 @@ def write_geotiff(path: pathlib.Path, bands: np.ndarray, transform, crs: str, sc
         width=width,
         height=height,
         count=count,
-        dtype="uint16",
+        dtype=bands.dtype.name,
         crs=crs,
         transform=transform,
-        nodata=0,
+        nodata=nodata,
         compress="deflate",
         zlevel=1,  # noisy reflectance: level 1 is as small as 6 and twice as fast
         **blocks,
     ) as dst:
         dst.write(bands)
-        for i, (name, description) in enumerate(zip(BANDS, BAND_DESCRIPTIONS), start=1):
+        for i, (name, description) in enumerate(zip(names, descriptions), start=1):
             dst.set_band_description(i, name)
             dst.update_tags(i, description=description)
-        dst.update_tags(scene_id=scene_id, scale="10000", bands=",".join(BANDS))
+        if tags:
+            dst.update_tags(**tags)
 
 
 def sidecar(scene_id: str, tile_id: str, when: str, cloud: float, grid: Grid, transform) -> dict:
@@ -505,7 +510,9 @@ def write_scene(
     transform = grid.transform(base.row, base.col)
     kind = SCENE_FAULTS[int(rng.integers(len(SCENE_FAULTS)))] if rng.random() < bad_rate else None
     tif = folder / f"{scene_id}.tif"
-    write_geotiff(tif, bands, transform, WRONG_CRS if kind == "tiles.wrong_crs" else CRS, scene_id)
+    crs = WRONG_CRS if kind == "tiles.wrong_crs" else CRS
+    tags = {"scene_id": scene_id, "scale": "10000", "bands": ",".join(BANDS)}
+    write_geotiff(tif, bands, transform, crs, 0, BANDS, BAND_DESCRIPTIONS, tags)
     if kind == "tiles.corrupt_geotiff":
         truncate(tif, rng)
     meta = sidecar(scene_id, base.tile_id, when, cloud, grid, transform)
