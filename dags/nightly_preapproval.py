@@ -25,7 +25,8 @@ from jobs import orchestration as orch
 ### Nightly pre-approval
 Runs at 02:00 UTC and computes the limits **as of the day before**:
 `ingest` (every landing source -> bronze -> silver, gated by Great Expectations, rejects to `quarantine.*`)
--> `features` (`gold.feat_txn`) -> `ensure_model` (the registered PD model; trains the first one if none)
+-> `features` (`silver.vouchers`, `silver.trade_edges`, `gold.feat_txn`, `gold.feat_graph`, `gold.feat_voucher`, then
+`gold.feature_vector`) -> `ensure_model` (the registered PD model; trains the first one if none)
 -> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store)
 -> `report` (`$LAKEHOUSE_ROOT/reports/night-<as_of>.html`: limits, drift, model validation, data quality).
 Every step is idempotent: clear and rerun any task. The same chain runs as `helicopter run --landing DIR --as-of D`.
@@ -39,8 +40,21 @@ def nightly_preapproval():
         ctx = get_current_context()
         return orch.run_step("ingest", landing=orch.landing_from(ctx), run_id=f"airflow-{ctx['run_id']}")
 
-    @task(outlets=[orch.table_asset("gold.feat_txn")], doc_md="Compute gold.feat_txn as of the run's date.")
-    def features() -> int:
+    @task(
+        outlets=[
+            orch.table_asset(fqn)
+            for fqn in (
+                "silver.vouchers",
+                "silver.trade_edges",
+                "gold.feat_txn",
+                "gold.feat_graph",
+                "gold.feat_voucher",
+                "gold.feature_vector",
+            )
+        ],
+        doc_md="Read new vouchers, rebuild the trade edges, compute every feature family and the feature vectors.",
+    )
+    def features() -> dict:
         return orch.run_step("features", as_of=orch.as_of_from(get_current_context()))
 
     @task(doc_md="The PD model to score with; trains and registers the first one when none exists.")

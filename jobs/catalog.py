@@ -1,8 +1,9 @@
 """The table catalog: contracts in `schemas/<layer>/<name>.yaml` are the single source of every schema.
 
 A contract lists columns (type in Spark DDL, nullability, description, PII flag, feature metadata), keys and
-partitioning. `columns_from` pulls in the columns of other contracts (landing columns, shared lineage), so nothing is
-written twice. Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<name>` in Spark SQL.
+partitioning. `columns_from` pulls in the columns of other contracts (landing columns, shared lineage), and
+`families` (name -> feature table) appends the feature columns of those tables, so nothing is written twice.
+Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<name>` in Spark SQL.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def contract(fqn: str) -> Contract:
             inherited = tuple(replace(c, nullable=True) for c in inherited)
         columns.extend(inherited)
     columns.extend(Column(**c) for c in doc.get("columns", []))
+    for family in doc.get("families", {}).values():
+        columns.extend(contract(family).features)
     names = [c.name for c in columns]
     if len(names) != len(set(names)):
         raise ValueError(f"contract {fqn} repeats a column: {names}")

@@ -90,7 +90,8 @@ def cmd_ingest(a) -> int:
 def cmd_features(a) -> int:
     from jobs import pipeline
 
-    print(f"gold.feat_txn as of {a.as_of}: {pipeline.features(a.as_of)} entities")
+    for table, rows in pipeline.features(a.as_of).items():
+        print(f"{table} as of {a.as_of}: {rows:,} rows")
     return 0
 
 
@@ -268,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--source", help="one source only (default: all)")
 
     for name, fn, help_ in (
-        ("features", cmd_features, "compute gold.feat_txn as of a date"),
+        ("features", cmd_features, "compute every feature family and the feature vectors as of a date"),
         ("score", cmd_score, "score every entity and apply the limit policy as of a date"),
         ("report", cmd_report, "summarise a night and write its HTML report (plots, drift, model, data quality)"),
     ):

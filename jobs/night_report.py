@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from jobs.catalog import contract
 from jobs.settings import Settings
 
 PSI_WATCH, PSI_ALERT = 0.10, 0.25  # the usual bands: below 0.10 stable, above 0.25 a shift to act on
-FAMILIES = {"transactions": "gold.feat_txn"}  # data family -> feature table; grows with the feature issues
+FEATURE_VECTOR = "gold.feature_vector"
+FAMILIES = contract(FEATURE_VECTOR).extra["families"]  # data family -> feature table
 SECTIONS = (
     "Limits and exposure",
     "Distributions by segment",
@@ -191,7 +193,7 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
     previous = all_limits.where(F.col("as_of_date") < F.lit(as_of)).agg(F.max("as_of_date")).first()[0]
     data = {"as_of": as_of, "limits": limits, "model": model, "previous": previous, "drift": None}
     if previous is not None:
-        features = tables.read(spark, settings, "gold.feat_txn")
+        features = tables.read(spark, settings, FEATURE_VECTOR)
         top = top_features(model, 5)
         nights = [
             all_limits.where(F.col("as_of_date") == F.lit(d))

@@ -1,7 +1,7 @@
 """The nightly chain as steps: each is one call that the CLI and the Airflow DAGs make alike.
 
-ingest (every source) -> features as of D -> training set and PD model (when none is registered yet)
--> scores and limits as of D -> publish to the serving store.
+ingest (every source) -> features as of D (every family, then the feature vectors) -> training set and PD model
+(when none is registered yet) -> scores and limits as of D -> publish to the serving store.
 """
 
 from __future__ import annotations
@@ -43,11 +43,23 @@ def ingest(
     return [asdict(ingest_source(spark, settings, landing, SOURCES[name], run_id)) for name in (sources or SOURCES)]
 
 
-def features(as_of: dt.date, settings: Settings | None = None) -> int:
-    from jobs.features import feat_txn
+def features(as_of: dt.date, settings: Settings | None = None) -> dict[str, int]:
+    """Tonight's documents read, trade edges, each family's features as of `as_of`, and the feature vectors the model
+    reads; returns the rows written per table."""
+    from jobs.features import feat_graph, feat_txn, feat_voucher, feature_vector, trade_edges
+    from jobs.vouchers import silver_vouchers
 
     settings = settings or load_settings()
-    return feat_txn.run(_spark(settings), settings, [as_of])
+    spark = _spark(settings)
+    steps = {
+        "silver.vouchers": lambda: silver_vouchers.run(spark, settings),  # the documents not read yet
+        "silver.trade_edges": lambda: trade_edges.run(spark, settings, as_of),
+        "gold.feat_txn": lambda: feat_txn.run(spark, settings, [as_of]),
+        "gold.feat_graph": lambda: feat_graph.run(spark, settings, as_of),
+        "gold.feat_voucher": lambda: feat_voucher.run(spark, settings, [as_of]),
+        "gold.feature_vector": lambda: feature_vector.run(spark, settings, [as_of]),
+    }
+    return {table: step() for table, step in steps.items()}
 
 
 def train(as_of: dt.date, settings: Settings | None = None) -> dict:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from jobs.model import pd_model
-from jobs.model.limit_policy import MAX_LIMIT, apply_policy
+from jobs.model.limit_policy import Policy, apply_policy, load_policy
 from jobs.model.training_set import labelled_loans
 
 RUN = dt.date(2026, 6, 30)
@@ -74,33 +74,93 @@ def test_fit_learns_and_respects_monotone_sales():
     assert np.all(np.diff(pds) <= 1e-9), "more sales must never raise PD"
 
 
+POLICY = Policy(
+    version="policy-test",
+    currency="CNY",
+    capacity={
+        "offline_merchant": {"sales": "gmv_90d / 3", "voucher_revenue": "declared_monthly_revenue / 2"},
+        "distributor": {"brand_purchases": "out_volume_90d * core_brand_share_365d / 3"},
+        "farmer": {"voucher_revenue": "declared_monthly_revenue / 2"},
+    },
+    pd_bands=[{"max_pd": 0.02, "months": 2.0}, {"max_pd": 0.10, "months": 1.0}],
+    min_limit=1_000,
+    max_limit=300_000,
+    round_to=100,
+    hard_rules={"min_days_registered": 90, "decline_active_overdue": True},
+)
+
+
 def policy_input(spark, rows):
-    return spark.createDataFrame(
-        rows, "entity_id string, segment string, pd double, gmv_90d double, drivers array<string>"
+    columns = "gmv_90d, declared_monthly_revenue, out_volume_90d, core_brand_share_365d".split(", ")
+    defaults = {"days_registered": 400.0, "overdue": False, "drivers": [], **dict.fromkeys(columns)}
+    schema = (
+        "entity_id string, segment string, pd double, days_registered double, overdue boolean, "
+        "drivers array<string>, " + ", ".join(f"{c} double" for c in columns)
     )
+    full = [{**defaults, **row} for row in rows]
+    return spark.createDataFrame([tuple(r[f] for f in schema_names(schema)) for r in full], schema)
 
 
-def test_policy_sizes_declines_and_explains(spark):
+def schema_names(ddl):
+    return [part.split()[0] for part in ddl.split(", ")]
+
+
+def test_policy_sizes_by_segment_and_pd_band(spark):
     rows = [
-        ("A", "offline_merchant", 0.0, 30_000.0, []),  # 1.5 months of 10,000 = 15,000
-        ("B", "offline_merchant", 0.075, 30_000.0, ["X"]),  # halfway to the cutoff: 7,500
-        ("C", "offline_merchant", 0.30, 30_000.0, ["HIGH_REFUND_RATE_90D"]),
-        ("D", "online_merchant", 0.01, None, []),
-        ("E", "online_merchant", 0.01, 600.0, []),  # offer below the minimum
-        ("F", "online_merchant", 0.0, 90_000_000.0, []),  # capped
-    ]
-    got = {r.entity_id: r for r in apply_policy(policy_input(spark, rows)).collect()}
-    assert (got["A"].decision, float(got["A"].limit_amount)) == ("approved", 15_000.0)
-    assert float(got["B"].limit_amount) == 7_500.0 and got["B"].reason_codes == ["X"]
-    assert (got["C"].decision, float(got["C"].limit_amount)) == ("declined", 0.0)
-    assert got["C"].reason_codes == ["PD_ABOVE_CUTOFF", "HIGH_REFUND_RATE_90D"]
-    assert got["D"].reason_codes == ["NO_SALES_90D"]
-    assert got["E"].reason_codes == ["BELOW_MIN_LIMIT"]
-    assert float(got["F"].limit_amount) == MAX_LIMIT
-    assert {r.currency for r in got.values()} == {"CNY"}
+        {"entity_id": "A", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 30_000.0},  # 2 x 10,000
+        {"entity_id": "B", "segment": "offline_merchant", "pd": 0.05, "gmv_90d": 30_000.0, "drivers": ["X"]},
+        # voucher revenue (halved) beats 90 days of sales: 1 x 9,000
+        {"entity_id": "V", "segment": "offline_merchant", "pd": 0.05, "gmv_90d": 3_000.0,
+         "declared_monthly_revenue": 18_000.0},
+        # purchases from core brands: 90,000 x 0.5 / 3 = 15,000 a month, 2 months
+        {"entity_id": "D", "segment": "distributor", "pd": 0.01, "out_volume_90d": 90_000.0,
+         "core_brand_share_365d": 0.5, "gmv_90d": 1e9},  # sales are not a distributor's capacity
+        {"entity_id": "F", "segment": "farmer", "pd": 0.01, "declared_monthly_revenue": 10_550.0},  # 10,500
+    ]  # fmt: skip
+    got = {r.entity_id: r for r in apply_policy(policy_input(spark, rows), POLICY).collect()}
+    assert {e: float(r.limit_amount) for e, r in got.items()} == {
+        "A": 20_000.0, "B": 10_000.0, "V": 9_000.0, "D": 30_000.0, "F": 10_500.0,
+    }  # fmt: skip
+    assert {r.decision for r in got.values()} == {"approved"}
+    assert got["B"].reason_codes == ["X"] and got["A"].reason_codes == []
+    assert {(r.currency, r.policy_version) for r in got.values()} == {("CNY", "policy-test")}
+
+
+def test_policy_declines_caps_and_says_why(spark):
+    rows = [
+        {"entity_id": "HIGH", "segment": "offline_merchant", "pd": 0.30, "gmv_90d": 30_000.0,
+         "drivers": ["HIGH_REFUND_RATE_90D"]},
+        {"entity_id": "NONE", "segment": "offline_merchant", "pd": 0.01},
+        {"entity_id": "SMALL", "segment": "offline_merchant", "pd": 0.05, "gmv_90d": 1_500.0},  # 500 a month
+        {"entity_id": "NEW", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 30_000.0, "days_registered": 30.0},
+        {"entity_id": "LATE", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 30_000.0, "overdue": True},
+        {"entity_id": "BIG", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 9e7, "drivers": ["Y"]},
+    ]  # fmt: skip
+    got = {r.entity_id: r for r in apply_policy(policy_input(spark, rows), POLICY).collect()}
+    assert {e: r.reason_codes for e, r in got.items()} == {
+        "HIGH": ["PD_ABOVE_CUTOFF", "HIGH_REFUND_RATE_90D"],
+        "NONE": ["NO_CAPACITY"],
+        "SMALL": ["BELOW_MIN_LIMIT"],
+        "NEW": ["TOO_NEW"],
+        "LATE": ["ACTIVE_OVERDUE"],
+        "BIG": ["CAPPED_AT_MAX_LIMIT", "Y"],
+    }
+    assert {e for e, r in got.items() if r.decision == "declined"} == {"HIGH", "NONE", "SMALL", "NEW", "LATE"}
+    assert {float(r.limit_amount) for e, r in got.items() if e != "BIG"} == {0.0}
+    assert float(got["BIG"].limit_amount) == POLICY.max_limit
+
+
+def test_the_shipped_policy_sizes_every_borrowing_segment():
+    from jobs.simulate.population import BORROWER_SEGMENTS
+
+    policy = load_policy()
+    assert set(policy.capacity) == set(BORROWER_SEGMENTS)
+    assert policy.version and policy.pd_cutoff <= 0.5
 
 
 def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_path):
+    from pyspark.sql import functions as F
+
     from jobs.model.score import limits
 
     frame, spec = synthetic()
@@ -116,10 +176,11 @@ def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_p
         ("C", "online_merchant", *[None] * len(spec.names)),
     ]  # no payment history at all
     schema = "entity_id string, segment string, " + ", ".join(f"{n} double" for n in spec.names)
-    got = {r.entity_id: r for r in limits(spark.createDataFrame(rows, schema), model, spec, RUN).collect()}
+    frame = spark.createDataFrame(rows, schema).withColumn("overdue", F.lit(False))
+    got = {r.entity_id: r for r in limits(frame, model, spec, RUN).collect()}
     assert all(0 < r.pd < 1 for r in got.values())
     assert got["B"].pd > got["A"].pd
     assert {"LOW_SALES_90D", "HIGH_REFUND_RATE_90D"} & set(got["B"].reason_codes)
     assert set(got["B"].drivers) <= set(spec.reason_codes.values())
-    assert got["C"].decision == "declined" and "NO_SALES_90D" in got["C"].reason_codes
+    assert got["C"].decision == "declined" and "NO_CAPACITY" in got["C"].reason_codes
     assert {(r.model_version, r.as_of_date) for r in got.values()} == {("pd-test", RUN)}

@@ -1,42 +1,90 @@
-"""The limit policy: from a PD and the sales it rests on to a pre-approved limit, in rules a risk committee reads.
+"""The limit policy: from a PD and a business's capacity to a pre-approved limit, in rules a risk committee reads.
 
-- Decline when PD is above PD_CUTOFF, or when the business sold nothing in 90 days.
-- Otherwise offer LIMIT_MULTIPLE months of average sales (over 90 days), scaled down linearly as PD nears the
-  cutoff, capped at MAX_LIMIT, rounded down to ROUND_TO; an offer below MIN_LIMIT is declined.
-- Reason codes: the policy's own reasons first, then the features that raised this business's PD most.
+The rules live in `limit_policy.yaml`, versioned: a monthly capacity by segment (the largest of the segment's
+sources: sales, purchases from core brands, verified voucher revenue, ...), months of that capacity offered by PD band,
+hard rules (too new a business, a loan past due), the minimum, the cap and the rounding.
+Reason codes: the policy's own reasons first (why declined, or capped), then the features that raised PD most.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-POLICY_VERSION = "limit-policy-1"
-CURRENCY = "CNY"
-PD_CUTOFF = 0.15
-LIMIT_MULTIPLE = 1.5
-MIN_LIMIT = 1_000
-MAX_LIMIT = 300_000
-ROUND_TO = 100
+POLICY_FILE = Path(__file__).with_name("limit_policy.yaml")
 
 
-def apply_policy(scored: DataFrame) -> DataFrame:
-    """(entity_id, segment, pd, gmv_90d, drivers) -> limit_amount, decision, reason_codes, currency, policy_version."""
-    monthly_sales = F.coalesce(F.col("gmv_90d"), F.lit(0.0)) / 3
-    offer = F.least(F.lit(float(MAX_LIMIT)), monthly_sales * LIMIT_MULTIPLE * (1 - F.col("pd") / PD_CUTOFF))
-    rounded = F.floor(offer / ROUND_TO) * ROUND_TO
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    currency: str
+    capacity: dict[str, dict[str, str]]  # segment -> {source name: Spark SQL expression of a monthly amount}
+    pd_bands: list[dict]  # [{max_pd, months}], ascending max_pd
+    min_limit: float
+    max_limit: float
+    round_to: float
+    hard_rules: dict
+
+    @property
+    def pd_cutoff(self) -> float:
+        return self.pd_bands[-1]["max_pd"]
+
+
+def load_policy(path: Path = POLICY_FILE) -> Policy:
+    doc = yaml.safe_load(Path(path).read_text())
+    policy = Policy(**doc)
+    cutoffs = [band["max_pd"] for band in policy.pd_bands]
+    if not cutoffs or cutoffs != sorted(cutoffs):
+        raise ValueError(f"{path}: pd_bands must be non-empty and ordered by max_pd, got {cutoffs}")
+    return policy
+
+
+def monthly_capacity(policy: Policy) -> Column:
+    """The largest of the business's segment's capacity sources (a source it lacks counts as 0)."""
+    capacity = F  # F.when starts the chain of cases, Column.when adds to it
+    for segment, sources in policy.capacity.items():
+        amounts = [F.coalesce(F.expr(expr).cast("double"), F.lit(0.0)) for expr in sources.values()]
+        capacity = capacity.when(F.col("segment") == segment, F.greatest(F.lit(0.0), *amounts))
+    return capacity.otherwise(F.lit(0.0))
+
+
+def months_offered(policy: Policy) -> Column:
+    """Months of capacity offered: those of the first band whose max_pd the PD does not exceed."""
+    months = F  # as in monthly_capacity
+    for band in policy.pd_bands:
+        months = months.when(F.col("pd") <= band["max_pd"], F.lit(float(band["months"])))
+    return months.otherwise(F.lit(0.0))
+
+
+def apply_policy(scored: DataFrame, policy: Policy | None = None) -> DataFrame:
+    """(entity_id, segment, pd, drivers, days_registered, overdue, the capacity sources' columns) -> monthly_capacity,
+    limit_amount, decision, reason_codes, currency, policy_version."""
+    policy = policy or load_policy()
+    rules = policy.hard_rules
+    offer = F.col("monthly_capacity") * months_offered(policy)
+    rounded = F.floor(F.least(F.lit(float(policy.max_limit)), offer) / policy.round_to) * policy.round_to
+    eligible = (F.col("pd") <= policy.pd_cutoff) & (F.col("monthly_capacity") > 0)
     policy_reasons = F.array_compact(
         F.array(
-            F.when(F.col("pd") > PD_CUTOFF, F.lit("PD_ABOVE_CUTOFF")),
-            F.when(monthly_sales <= 0, F.lit("NO_SALES_90D")),
-            F.when((F.col("pd") <= PD_CUTOFF) & (monthly_sales > 0) & (rounded < MIN_LIMIT), F.lit("BELOW_MIN_LIMIT")),
+            F.when(F.col("pd") > policy.pd_cutoff, F.lit("PD_ABOVE_CUTOFF")),
+            F.when(F.lit(rules["decline_active_overdue"]) & F.col("overdue"), F.lit("ACTIVE_OVERDUE")),
+            F.when(F.col("days_registered") < rules["min_days_registered"], F.lit("TOO_NEW")),
+            F.when(F.col("monthly_capacity") <= 0, F.lit("NO_CAPACITY")),
+            F.when(eligible & (rounded < policy.min_limit), F.lit("BELOW_MIN_LIMIT")),
+            F.when(eligible & (offer > policy.max_limit), F.lit("CAPPED_AT_MAX_LIMIT")),
         )
     )
-    approved = F.size(policy_reasons) == 0
+    declined = F.array_remove(policy_reasons, "CAPPED_AT_MAX_LIMIT")
+    approved = F.size(declined) == 0
     return (
-        scored.withColumn("reason_codes", F.concat(policy_reasons, F.col("drivers")))
+        scored.withColumn("monthly_capacity", monthly_capacity(policy))
+        .withColumn("reason_codes", F.concat(policy_reasons, F.col("drivers")))
         .withColumn("decision", F.when(approved, "approved").otherwise("declined"))
         .withColumn("limit_amount", F.when(approved, rounded).otherwise(0).cast("decimal(18,2)"))
-        .withColumn("currency", F.lit(CURRENCY))
-        .withColumn("policy_version", F.lit(POLICY_VERSION))
+        .withColumn("currency", F.lit(policy.currency))
+        .withColumn("policy_version", F.lit(policy.version))
     )

@@ -1,7 +1,8 @@
 """The PD model: XGBoost (hist) trained on gold.training_set, validated on its latest observation dates,
 registered in gold.model_registry with its metrics and the path of its booster.
 
-Features, their monotone directions and their reason codes come from the feature contract (gold.feat_txn).
+Features, their monotone directions and their reason codes come from the feature contract (gold.feature_vector,
+which gathers the families' own contracts).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from jobs.model.training_set import with_features
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
-FEATURE_TABLE = "gold.feat_txn"
+FEATURE_TABLE = "gold.feature_vector"
 VALID_SHARE = 0.25  # the latest observation dates holding about this share of loans validate the model
 PARAMS = {
     "objective": "binary:logistic",

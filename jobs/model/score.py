@@ -10,19 +10,22 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
 from jobs import tables
+from jobs.features.feat_graph import delinquent_entities
 from jobs.model import pd_model
 from jobs.model.limit_policy import apply_policy
 from jobs.quality import validate
 from jobs.settings import Settings
 
 
-def scoring_frame(entities: DataFrame, features: DataFrame, as_of: dt.date) -> DataFrame:
-    """Every borrower (not the brands) registered by `as_of`, with its features as of `as_of` (null where it has
-    none)."""
-    borrowers = entities.where((F.col("registered_date") <= F.lit(as_of)) & (F.col("segment") != "brand"))
-    known = borrowers.select("entity_id", "segment")
-    return known.join(
-        features.where(F.col("as_of_date") == F.lit(as_of)).drop("as_of_date", "computed_at"), "entity_id", "left"
+def scoring_frame(vectors: DataFrame, loan_events: DataFrame, as_of: dt.date) -> DataFrame:
+    """Every borrower's feature vector as of `as_of` (the vectors hold every borrower registered by then), and
+    `overdue`: whether it has a loan past due then."""
+    overdue = delinquent_entities(loan_events, as_of).withColumn("overdue", F.lit(True))
+    return (
+        vectors.where(F.col("as_of_date") == F.lit(as_of))
+        .drop("as_of_date", "computed_at")
+        .join(overdue, "entity_id", "left")
+        .fillna(False, ["overdue"])
     )
 
 
@@ -48,13 +51,13 @@ def limits(frame: DataFrame, model: dict, spec: pd_model.FeatureSpec, as_of: dt.
 
 def run(spark, settings: Settings, as_of: dt.date) -> int:
     """Score every entity as of `as_of`, gate the result, replace that date's limits; returns rows written."""
-    features = tables.read(spark, settings, "gold.feat_txn")
-    if features.where(F.col("as_of_date") == F.lit(as_of)).limit(1).count() == 0:
+    vectors = tables.read(spark, settings, pd_model.FEATURE_TABLE)
+    if vectors.where(F.col("as_of_date") == F.lit(as_of)).limit(1).count() == 0:
         raise pd_model.ModelError(
-            f"gold.feat_txn has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`"
+            f"{pd_model.FEATURE_TABLE} has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`"
         )
     model = pd_model.current_model(spark, settings, as_of)
-    frame = scoring_frame(tables.read(spark, settings, "silver.entities"), features, as_of)
+    frame = scoring_frame(vectors, tables.read(spark, settings, "silver.loan_events"), as_of)
     result = limits(frame, model, pd_model.feature_spec(), as_of).persist()
     validate(result, "gold.preapproved_limits")  # table-level: a failure stops the run before anything is written
     tables.replace_where(spark, settings, "gold.preapproved_limits", result, f"as_of_date = '{as_of.isoformat()}'")

@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.features import feat_txn
+from jobs.features import feature_vector
 from jobs.settings import Settings
 
 HORIZON_DAYS = 365  # "bad": 90+ days past due within 12 months after the snapshot
@@ -33,17 +33,14 @@ def labelled_loans(events: DataFrame, label_as_of: dt.date, horizon_days: int = 
 
 
 def run(spark, settings: Settings, label_as_of: dt.date) -> int:
-    """Write the labels known at `label_as_of` and the feature snapshots missing at their obs_dates; returns the
+    """Write the labels known at `label_as_of` and the feature vectors missing at their obs_dates; returns the
     labelled rows."""
     labels = labelled_loans(tables.read(spark, settings, "silver.loan_events"), label_as_of)
     tables.replace_where(spark, settings, "gold.training_set", labels, f"label_as_of = '{label_as_of.isoformat()}'")
     written = tables.read(spark, settings, "gold.training_set").where(F.col("label_as_of") == F.lit(label_as_of))
-    # snapshots already computed (by an earlier night or training) are kept as they were: never recomputed from
-    # data that arrived later, and never overwriting the features tonight's limits were scored on
-    done = tables.read(spark, settings, "gold.feat_txn").select(F.col("as_of_date").alias("obs_date")).distinct()
-    missing = [r.obs_date for r in written.select("obs_date").distinct().join(done, "obs_date", "left_anti").collect()]
-    if missing:
-        feat_txn.run(spark, settings, missing)
+    # vectors already assembled (by an earlier night or training) are kept as they were: never recomputed from data
+    # that arrived later, and never overwriting the features tonight's limits were scored on
+    feature_vector.backfill(spark, settings, [r.obs_date for r in written.select("obs_date").distinct().collect()])
     return written.count()
 
 

@@ -185,27 +185,31 @@ def flag_reuse(batch: DataFrame, stored: DataFrame) -> DataFrame:
 
 
 def run(spark, settings: Settings, arrived_dates: list[dt.date] | None = None) -> int:
-    """Read, verify and MERGE the documents that arrived on `arrived_dates` (all documents when None); returns the
-    rows written. Rows failing a row-level expectation are left out (logged); a table-level failure stops the run."""
+    """Read, verify and MERGE the documents that arrived on `arrived_dates` (when None: every document not read yet,
+    or changed since it was read); returns the rows written. Rows failing a row-level expectation are left out
+    (logged, and tried again next time); a table-level failure stops the run."""
     from jobs.pii import token_key
 
     docs = documents(tables.read(spark, settings, "silver.voucher_documents"))
     if arrived_dates:
         docs = docs.where(F.col("arrived_date").isin([d.isoformat() for d in arrived_dates]))
+    else:
+        read = tables.read(spark, settings, TABLE).select("voucher_id", "pdf_checksum")
+        docs = docs.join(read, ["voucher_id", "pdf_checksum"], "left_anti")
     context = with_context(
         docs,
         tables.read(spark, settings, "silver.entities"),
         tables.read(spark, settings, "silver.txn_daily"),
         tables.read(spark, settings, "silver.trade_records"),
     )
-    batch = read_on_executors(context, token_key(settings)).persist()
+    # materialised once: the files are read once, and the MERGE below cannot change what was read or compared
+    batch = read_on_executors(context, token_key(settings)).localCheckpoint()
     if batch.isEmpty():
         return 0
-    result = flag_reuse(batch, tables.read(spark, settings, TABLE))
+    result = flag_reuse(batch, tables.read(spark, settings, TABLE)).localCheckpoint()
     gate = quality.validate(result, TABLE)
     if gate.failed:
         log.warning("%s: left out rows that failed: %s", TABLE, gate.failed)
     tables.merge(spark, settings, TABLE, gate.passed)
     written = gate.passed.count()
-    batch.unpersist()
     return written

@@ -1,0 +1,112 @@
+"""gold.feature_vector: what the PD model sees, every borrower x snapshot date, one column set per data family.
+
+Each family (the contract's `families`: name -> feature table) is joined point in time: the family's latest snapshot
+dated at or before the as-of date and at most MAX_AGE_DAYS older. A business the family knows nothing about keeps
+nulls there and `has_<family>` = 0, so the model can tell "no trade seen" from "little trade".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs import tables
+from jobs.catalog import contract
+from jobs.ingest.source import in_list
+from jobs.settings import Settings
+
+TABLE = "gold.feature_vector"
+MAX_AGE_DAYS = 31  # a month: the graph is snapshotted at month ends for training
+
+
+def families() -> dict[str, str]:
+    """Data family name -> its feature table, from the contract."""
+    return contract(TABLE).extra["families"]
+
+
+def borrowers(entities: DataFrame, snapshots: DataFrame) -> DataFrame:
+    """Every borrower (not the brands) registered by each snapshot date: (entity_id, as_of_date, segment,
+    days_registered)."""
+    known = entities.where(F.col("segment") != "brand").select("entity_id", "segment", "registered_date")
+    return (
+        known.crossJoin(F.broadcast(snapshots))
+        .where(F.col("registered_date") <= F.col("as_of_date"))
+        .withColumn("days_registered", F.datediff("as_of_date", "registered_date").cast("double"))
+        .drop("registered_date")
+    )
+
+
+def latest_snapshots(family: DataFrame, snapshots: DataFrame, max_age_days: int = MAX_AGE_DAYS) -> DataFrame:
+    """(as_of_date, family_date): the family's latest snapshot at or before each date, no more than max_age_days
+    older; dates without one are left out."""
+    dates = family.select(F.col("as_of_date").alias("family_date")).distinct()
+    fresh = (F.col("family_date") <= F.col("as_of_date")) & (
+        F.col("family_date") >= F.date_sub("as_of_date", max_age_days)
+    )
+    latest = F.max("family_date").alias("family_date")
+    return snapshots.join(F.broadcast(dates), fresh).groupBy("as_of_date").agg(latest)
+
+
+def with_family(vectors: DataFrame, name: str, family: DataFrame, snapshots: DataFrame) -> DataFrame:
+    """Join one family's features (the feature columns of its contract) and its `has_<name>` indicator."""
+    columns = [c.name for c in contract(families()[name]).features]
+    rows = family.select("entity_id", F.col("as_of_date").alias("family_date"), *columns).withColumn(
+        f"has_{name}", F.lit(1)
+    )
+    return (
+        vectors.join(F.broadcast(latest_snapshots(family, snapshots)), "as_of_date", "left")
+        .join(rows, ["entity_id", "family_date"], "left")
+        .drop("family_date")
+        .fillna(0, subset=[f"has_{name}"])
+    )
+
+
+def feature_vectors(entities: DataFrame, family_tables: dict[str, DataFrame], snapshots: DataFrame) -> DataFrame:
+    """silver.entities and each family's feature table x snapshot dates -> gold.feature_vector rows."""
+    vectors = borrowers(entities, snapshots)
+    for name, family in family_tables.items():
+        vectors = with_family(vectors, name, family, snapshots)
+    return vectors.withColumn("computed_at", F.current_timestamp())
+
+
+def month_end(day: dt.date) -> dt.date:
+    """`day` when it ends its month, else the last day of the month before."""
+    return day if (day + dt.timedelta(days=1)).day == 1 else day.replace(day=1) - dt.timedelta(days=1)
+
+
+def snapshot_dates(spark, settings: Settings, fqn: str) -> set[dt.date]:
+    return {r.as_of_date for r in tables.read(spark, settings, fqn).select("as_of_date").distinct().collect()}
+
+
+def backfill(spark, settings: Settings, as_of_dates: list[dt.date]) -> list[dt.date]:
+    """Vectors for past dates (training snapshots) that have none yet; returns those dates. Missing family snapshots
+    are computed first (the graph's at month ends); one that exists is never recomputed from data that arrived later,
+    nor is a vector that exists."""
+    from jobs.features import feat_graph, feat_txn, feat_voucher
+
+    todo = sorted(set(as_of_dates) - snapshot_dates(spark, settings, TABLE))
+    if not todo:
+        return []
+    for family, fqn in ((feat_txn, "gold.feat_txn"), (feat_voucher, "gold.feat_voucher")):
+        if missing := sorted(set(todo) - snapshot_dates(spark, settings, fqn)):
+            family.run(spark, settings, missing)
+    for day in sorted({month_end(d) for d in todo} - snapshot_dates(spark, settings, "gold.feat_graph")):
+        feat_graph.run(spark, settings, day)
+    run(spark, settings, todo)
+    return todo
+
+
+def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
+    """Assemble and write the vectors for `as_of_dates` (each replaces its own partition); returns rows written."""
+    dates = sorted(set(as_of_dates))
+    snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
+    window = (F.col("as_of_date") >= F.lit(dates[0] - dt.timedelta(days=MAX_AGE_DAYS))) & (
+        F.col("as_of_date") <= F.lit(dates[-1])
+    )
+    family_tables = {name: tables.read(spark, settings, fqn).where(window) for name, fqn in families().items()}
+    vectors = feature_vectors(tables.read(spark, settings, "silver.entities"), family_tables, snapshots)
+    where = in_list("as_of_date", [d.isoformat() for d in dates])
+    tables.replace_where(spark, settings, TABLE, vectors, where)
+    return tables.read(spark, settings, TABLE).where(where).count()
