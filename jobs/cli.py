@@ -98,12 +98,17 @@ def cmd_features(a) -> int:
 def cmd_train(a) -> int:
     if a.table:
         return cmd_train_own_table(a)
-    if not a.as_of:
-        raise ValueError("train needs --as-of (or --table FILE --label COLUMN to cross-validate your own table)")
     from jobs import pipeline
 
+    if a.rollback:
+        restored = pipeline.rollback_model()
+        print(f"rolled back: {restored['model_version']} (trained as of {restored['trained_as_of']}) scores again")
+        return 0
+    if not a.as_of:
+        raise ValueError("train needs --as-of (or --rollback, or --table FILE --label COLUMN for your own table)")
     row = pipeline.train(a.as_of)
-    print(json.dumps({k: row[k] for k in ("model_version", "train_rows", "valid_rows", "valid_auc", "valid_brier")}))
+    shown = ("model_version", "status", "decision", "train_rows", "valid_rows", "valid_auc", "valid_ks", "valid_brier")
+    print(json.dumps({k: row[k] for k in shown}))
     return 0
 
 
@@ -283,6 +288,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--positive", help="with --table: the label value that means bad (default: bad/default/yes/1)")
     s.add_argument("--folds", type=positive_int, default=5, help="with --table: cross-validation folds")
     s.add_argument("--json", action="store_true", help="with --table: print the metrics as JSON")
+    s.add_argument("--rollback", action="store_true", help="withdraw the newest champion; the one before scores again")
 
     s = command("publish", cmd_publish, "publish a date's limits to the serving store (atomic swap)")
     s.add_argument("--as-of", type=iso_date, help="YYYY-MM-DD")

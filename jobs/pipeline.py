@@ -73,6 +73,14 @@ def train(as_of: dt.date, settings: Settings | None = None) -> dict:
     return pd_model.train(spark, settings, as_of)
 
 
+def rollback_model(settings: Settings | None = None) -> dict:
+    """Withdraw the newest champion PD model; returns the one that scores again."""
+    from jobs.model import pd_model
+
+    settings = settings or load_settings()
+    return pd_model.rollback(_spark(settings), settings)
+
+
 def ensure_model(as_of: dt.date, settings: Settings | None = None) -> str:
     """The model to score with: the registered one, or a first one trained now when none exists yet."""
     from jobs.model import pd_model

@@ -24,6 +24,7 @@ class Settings:
     spark_driver_memory: str = "4g"
     spark_extra_packages: tuple[str, ...] = ()
     pii_token_key: str = ""
+    challenger_margin: float = 0.005
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -50,4 +51,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_extra_packages=tuple(p.strip() for p in env.get("SPARK_EXTRA_PACKAGES", "").split(",") if p.strip()),
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
         pii_token_key=env.get("PII_TOKEN_KEY", ""),
+        challenger_margin=float(env.get("CHALLENGER_MIN_AUC_GAIN", "0.005")),
     )

@@ -66,8 +66,8 @@ def test_fit_learns_and_respects_monotone_sales():
 
     frame, spec = synthetic()
     booster, metrics = pd_model.fit(frame, spec)
-    assert metrics["valid_auc"] > 0.65
-    assert 0 < metrics["valid_brier"] < 0.25
+    assert metrics["valid"]["auc"] > 0.65
+    assert 0 < metrics["valid"]["brier"] < 0.25
     probe = pd.DataFrame([frame[spec.names].median()] * 50)
     probe["gmv_90d"] = np.linspace(100, 200_000, 50)
     pds = booster.predict(xgb.DMatrix(probe[spec.names], feature_names=spec.names))
@@ -88,6 +88,44 @@ POLICY = Policy(
     round_to=100,
     hard_rules={"min_days_registered": 90, "decline_active_overdue": True},
 )
+
+
+def test_evaluate_by_hand():
+    bad = np.array([0, 0, 0, 1, 0, 1, 1, 1])
+    pd_ = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.6, 0.7, 0.8])
+    m = pd_model.evaluate(bad, pd_, pd.Series(list("baabbbaa")))
+    assert m["auc"] == pytest.approx(15 / 16) and m["gini"] == pytest.approx(7 / 8)
+    assert m["ks"] == pytest.approx(0.75)  # at 0.6: 3 of 4 bads above, no good
+    assert m["brier"] == pytest.approx(np.mean((pd_ - bad) ** 2))
+    assert [(c["mean_pd"], c["bad_rate"]) for c in m["calibration"]][:2] == [(0.1, 0.0), (0.2, 0.0)]
+    assert m["segments"]["a"]["auc"] == 1.0 and m["segments"]["b"]["auc"] == pytest.approx(3 / 4)
+    assert pd_model.evaluate(np.zeros(3), np.array([0.1, 0.2, 0.3]))["auc"] is None  # one class: no AUC
+
+
+def registered(frame, spec, tmp_path, name, **params):
+    """Fit and save a booster as a registry row would hold it."""
+    booster, metrics = pd_model.fit(frame, spec)
+    path = tmp_path / f"{name}.json"
+    booster.save_model(str(path))
+    return {"model_version": name, "features": spec.names, "best_iteration": metrics["best_iteration"],
+            "booster_path": str(path)}, metrics  # fmt: skip
+
+
+def test_a_challenger_replaces_the_champion_only_by_the_margin(tmp_path):
+    frame, spec = synthetic()
+    valid = frame[pd_model.time_split(frame["obs_date"])]
+    weak_spec = pd_model.FeatureSpec(
+        [n for n in spec.names if n not in ("gmv_90d", "refund_rate_90d")], [0] * (len(spec.names) - 2), {}
+    )
+    weak, _ = registered(frame, weak_spec, tmp_path, "weak")
+    strong, metrics = registered(frame, spec, tmp_path, "strong")
+    auc = metrics["valid"]["auc"]
+    promoted, why = pd_model.challenge(weak, "strong", auc, valid, margin=0.005)
+    assert promoted and why.startswith("replaces weak: AUC")
+    promoted, why = pd_model.challenge(strong, "weak", auc - 0.001, valid, margin=0.005)  # no better than the champion
+    assert not promoted and why.startswith("does not replace strong")
+    assert pd_model.challenge(None, "strong", auc, valid, 0.005) == (True, "no champion as of this date")
+    assert pd_model.challenge(strong, "strong", auc, valid, 0.005)[0]  # the same model trained again stays champion
 
 
 def policy_input(spark, rows):
@@ -184,3 +222,31 @@ def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_p
     assert set(got["B"].drivers) <= set(spec.reason_codes.values())
     assert got["C"].decision == "declined" and "NO_CAPACITY" in got["C"].reason_codes
     assert {(r.model_version, r.as_of_date) for r in got.values()} == {("pd-test", RUN)}
+
+
+def test_scoring_uses_the_newest_champion_and_rollback_restores_the_one_before(spark, settings):
+    from jobs import tables
+    from jobs.catalog import contract
+
+    registry = contract("gold.model_registry")
+
+    def row(version, trained_as_of, status):
+        base = {c.name: None for c in registry.columns}
+        filled = {"features": [], "train_rows": 1, "valid_rows": 1, "train_bad_rate": 0.1, "best_iteration": 1}
+        texts = ("algorithm", "params", "valid_metrics", "input_versions", "booster_path", "decision")
+        when = dt.datetime(2026, 1, 1)
+        return {**base, **filled, **dict.fromkeys(texts, "{}"), "model_version": version,
+                "trained_as_of": trained_as_of, "trained_at": when, "status": status}  # fmt: skip
+
+    d = dt.date
+    rows = [row("m1", d(2026, 1, 1), "champion"), row("m2", d(2026, 2, 1), "champion"),
+            row("m3", d(2026, 3, 1), "challenger")]  # fmt: skip
+    tables.merge(spark, settings, registry.fqn, spark.createDataFrame(rows, registry.struct_type()))
+    assert pd_model.current_model(spark, settings, d(2026, 3, 15))["model_version"] == "m2"  # never a challenger
+    assert pd_model.current_model(spark, settings, d(2026, 1, 15))["model_version"] == "m1"
+    assert pd_model.rollback(spark, settings)["model_version"] == "m1"
+    assert pd_model.current_model(spark, settings, d(2026, 3, 15))["model_version"] == "m1"
+    statuses = {r.model_version: r.status for r in tables.read(spark, settings, registry.fqn).collect()}
+    assert statuses == {"m1": "champion", "m2": "rolled_back", "m3": "challenger"}
+    with pytest.raises(pd_model.ModelError, match="no earlier champion"):
+        pd_model.rollback(spark, settings)

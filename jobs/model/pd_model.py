@@ -1,5 +1,7 @@
 """The PD model: XGBoost (hist) trained on gold.training_set, validated on its latest observation dates,
-registered in gold.model_registry with its metrics and the path of its booster.
+registered in gold.model_registry with its metrics, the Delta versions of its inputs and the path of its booster. A new
+model becomes the champion (the one scoring) only if it beats the champion on the same validation window by the
+margin CHALLENGER_MIN_AUC_GAIN sets; `rollback` withdraws the newest champion.
 
 Features, their monotone directions and their reason codes come from the feature contract (gold.feature_vector,
 which gathers the families' own contracts).
@@ -38,6 +40,7 @@ PARAMS = {
     "seed": 7,
     "nthread": 2,
 }
+CHAMPION, CHALLENGER, ROLLED_BACK = "champion", "challenger", "rolled_back"  # gold.model_registry.status
 MAX_ROUNDS = 600
 EARLY_STOPPING_ROUNDS = 40
 
@@ -73,10 +76,48 @@ def time_split(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> pd.Ser
     return obs_dates.isin(valid_dates)
 
 
+def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None) -> dict:
+    """AUC, Gini, KS, Brier, calibration by decile of PD (mean PD against the realised bad rate) and the same per
+    segment; AUC, Gini and KS are None where a slice has one class only."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+
+    bad, pd_ = np.asarray(bad), np.asarray(pd_)
+    both = len(np.unique(bad)) == 2
+    auc = float(roc_auc_score(bad, pd_)) if both else None
+    fpr, tpr, _ = roc_curve(bad, pd_) if both else (None, None, None)
+    deciles = pd.qcut(pd.Series(pd_).rank(method="first"), min(10, len(pd_)), labels=False)
+    by_decile = pd.DataFrame({"decile": deciles + 1, "pd": pd_, "bad": bad}).groupby("decile")
+    metrics = {
+        "rows": int(len(bad)),
+        "bads": int(bad.sum()),
+        "auc": auc,
+        "gini": 2 * auc - 1 if both else None,
+        "ks": float(np.max(tpr - fpr)) if both else None,
+        "brier": float(brier_score_loss(bad, pd_)),
+        "calibration": [
+            {
+                "decile": int(d),
+                "rows": int(len(g)),
+                "mean_pd": float(g["pd"].mean()),
+                "bad_rate": float(g["bad"].mean()),
+            }
+            for d, g in by_decile
+        ],
+    }
+    if segments is not None:
+        segments = np.asarray(segments)
+        metrics["segments"] = {
+            str(seg): {
+                k: v for k, v in evaluate(bad[segments == seg], pd_[segments == seg]).items() if k != "calibration"
+            }
+            for seg in sorted(set(segments))
+        }
+    return metrics
+
+
 def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
     """Train on the earlier dates, stop early on the later ones; returns the booster and its validation metrics."""
     import xgboost as xgb
-    from sklearn.metrics import brier_score_loss, roc_auc_score
 
     valid = time_split(frame["obs_date"])
     train, test = frame[~valid], frame[valid]
@@ -92,13 +133,11 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
         verbose_eval=False,
     )
     predicted = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
-    both_classes = test["bad"].nunique() == 2
     metrics = {
         "train_rows": len(train),
         "valid_rows": len(test),
         "train_bad_rate": float(train["bad"].mean()),
-        "valid_auc": float(roc_auc_score(test["bad"], predicted)) if both_classes else None,
-        "valid_brier": float(brier_score_loss(test["bad"], predicted)),
+        "valid": evaluate(test["bad"], predicted, test["segment"] if "segment" in test else None),
         "best_iteration": int(booster.best_iteration),
         "params": params,
     }
@@ -120,22 +159,65 @@ def training_frame(spark, settings: Settings, as_of: dt.date, spec: FeatureSpec)
     return frame.sort_values(["obs_date", "loan_id"]).reset_index(drop=True)
 
 
-def validation_predictions(spark, settings: Settings, model: dict) -> pd.DataFrame:
-    """The registered model's validation window again: `bad` and the model's `pd` for each loan in it."""
+def model_spec(model: dict) -> FeatureSpec:
+    """The feature spec a registered model was trained with (its own features, in its order)."""
+    spec = feature_spec()
+    known = dict(zip(spec.names, spec.monotone, strict=True))
+    missing = [n for n in model["features"] if n not in known]
+    if missing:
+        raise ModelError(f"model {model['model_version']} needs features the contract no longer has: {missing[:5]}")
+    names = list(model["features"])
+    return FeatureSpec(names, [known[n] for n in names], {n: spec.reason_codes[n] for n in names})
+
+
+def predict(model: dict, frame: pd.DataFrame) -> np.ndarray:
+    """A registered model's PD for each row of `frame`."""
     import xgboost as xgb
 
-    spec = feature_spec()
-    frame = training_frame(spark, settings, model["trained_as_of"], spec)
-    valid = frame[time_split(frame["obs_date"])]
+    spec = model_spec(model)
     booster = xgb.Booster()
     booster.load_model(model["booster_path"])
-    matrix = xgb.DMatrix(valid[spec.names], feature_names=spec.names)
-    pd_ = booster.predict(matrix, iteration_range=(0, model["best_iteration"] + 1))
-    return pd.DataFrame({"bad": valid["bad"].to_numpy(), "pd": pd_})
+    matrix = xgb.DMatrix(frame[spec.names].astype("float64"), feature_names=spec.names)
+    return booster.predict(matrix, iteration_range=(0, model["best_iteration"] + 1))
+
+
+def validation_predictions(spark, settings: Settings, model: dict) -> pd.DataFrame:
+    """The registered model's validation window again: `bad` and the model's `pd` for each loan in it."""
+    frame = training_frame(spark, settings, model["trained_as_of"], model_spec(model))
+    valid = frame[time_split(frame["obs_date"])]
+    return pd.DataFrame({"bad": valid["bad"].to_numpy(), "pd": predict(model, valid)})
+
+
+def challenge(champion: dict | None, version: str, auc: float | None, valid: pd.DataFrame, margin: float):
+    """(promote?, why): a challenger replaces the champion only if its AUC beats the champion's on the same
+    validation loans by at least `margin`."""
+    if champion is None:
+        return True, "no champion as of this date"
+    rival = champion["model_version"]
+    if rival == version:
+        return True, "the champion again: same labels, features and parameters"
+    try:
+        champion_auc = evaluate(valid["bad"], predict(champion, valid))["auc"]
+    except (ModelError, KeyError) as e:
+        return True, f"champion {rival} cannot score tonight's features ({e})"
+    if auc is None or champion_auc is None:
+        return False, f"champion {rival} kept: the validation window holds one class only"
+    gain = auc - champion_auc
+    verdict = "replaces" if gain >= margin else "does not replace"
+    why = f"{verdict} {rival}: AUC {auc:.4f} against {champion_auc:.4f} on the same {len(valid)} loans"
+    return gain >= margin, f"{why} (gain {gain:+.4f}, margin {margin})"
+
+
+def table_version(spark, settings: Settings, fqn: str) -> int:
+    """The Delta version a table is at: what a model was trained on, to reproduce it."""
+    from delta.tables import DeltaTable
+
+    return DeltaTable.forPath(spark, contract(fqn).path(settings)).history(1).first()["version"]
 
 
 def train(spark, settings: Settings, as_of: dt.date) -> dict:
-    """Train on the labels known at `as_of`, save the booster, register it; returns the registry row."""
+    """Train on the labels known at `as_of`, save the booster, register it as champion if it beats the champion as of
+    `as_of` on the same validation window (else as a challenger); returns the registry row."""
     spec = feature_spec()
     frame = training_frame(spark, settings, as_of, spec)
     booster, metrics = fit(frame, spec)
@@ -147,6 +229,11 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
     path = Path(settings.model_dir) / f"{version}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(path))
+    valid = metrics["valid"]
+    promoted, why = challenge(
+        champion(spark, settings, as_of), version, valid["auc"], frame[time_split(frame["obs_date"])],
+        settings.challenger_margin,
+    )  # fmt: skip
     row = {
         "model_version": version,
         "trained_as_of": as_of,
@@ -156,32 +243,60 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
         "train_rows": metrics["train_rows"],
         "valid_rows": metrics["valid_rows"],
         "train_bad_rate": metrics["train_bad_rate"],
-        "valid_auc": metrics["valid_auc"],
-        "valid_brier": metrics["valid_brier"],
+        "valid_auc": valid["auc"],
+        "valid_gini": valid["gini"],
+        "valid_ks": valid["ks"],
+        "valid_brier": valid["brier"],
+        "valid_metrics": json.dumps(valid),
         "best_iteration": metrics["best_iteration"],
         "params": json.dumps(metrics["params"], sort_keys=True),
+        "input_versions": json.dumps(
+            {fqn: table_version(spark, settings, fqn) for fqn in ("gold.training_set", FEATURE_TABLE)}
+        ),
         "booster_path": str(path),
+        "status": CHAMPION if promoted else CHALLENGER,
+        "decision": why,
     }
     registry = contract("gold.model_registry")
     tables.merge(spark, settings, registry.fqn, spark.createDataFrame([row], registry.struct_type()))
-    log.info("trained %s: %s", version, {k: metrics[k] for k in ("train_rows", "valid_rows", "valid_auc")})
+    log.info("trained %s (%s): %s", version, row["status"], why)
     return row
 
 
-def current_model(spark, settings: Settings, as_of: dt.date) -> dict:
-    """The newest registered model trained as of `as_of` or earlier."""
+def champions(spark, settings: Settings, as_of: dt.date | None = None) -> list[dict]:
+    """The champions trained as of `as_of` or earlier (all when None), newest first."""
     from pyspark.sql import functions as F
 
-    rows = (
-        tables.read(spark, settings, "gold.model_registry")
-        .where(F.col("trained_as_of") <= F.lit(as_of))
-        .orderBy(F.col("trained_as_of").desc(), F.col("trained_at").desc())
-        .limit(1)
-        .collect()
-    )
-    if not rows:
+    rows = tables.read(spark, settings, "gold.model_registry").where(F.col("status") == CHAMPION)
+    if as_of is not None:
+        rows = rows.where(F.col("trained_as_of") <= F.lit(as_of))
+    return [r.asDict() for r in rows.orderBy(F.col("trained_as_of").desc(), F.col("trained_at").desc()).collect()]
+
+
+def champion(spark, settings: Settings, as_of: dt.date) -> dict | None:
+    found = champions(spark, settings, as_of)
+    return found[0] if found else None
+
+
+def current_model(spark, settings: Settings, as_of: dt.date) -> dict:
+    """The model to score with as of `as_of`: the newest champion trained as of `as_of` or earlier."""
+    model = champion(spark, settings, as_of)
+    if model is None:
         raise ModelError(f"no PD model trained as of {as_of} or earlier: run `helicopter train --as-of {as_of}`")
-    return rows[0].asDict()
+    return model
+
+
+def rollback(spark, settings: Settings) -> dict:
+    """Withdraw the newest champion (status rolled_back); the champion before it scores again. Returns that one."""
+    found = champions(spark, settings)
+    if len(found) < 2:
+        raise ModelError(f"no earlier champion to restore: the registry holds {len(found)} champion(s)")
+    newest, restored = found[:2]
+    withdrawn = {**newest, "status": ROLLED_BACK, "decision": f"rolled back; {restored['model_version']} restored"}
+    registry = contract("gold.model_registry")
+    tables.merge(spark, settings, registry.fqn, spark.createDataFrame([withdrawn], registry.struct_type()))
+    log.warning("rolled back %s: %s is the champion again", newest["model_version"], restored["model_version"])
+    return restored
 
 
 def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, best_iteration: int, top: int = 3):

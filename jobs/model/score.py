@@ -58,7 +58,7 @@ def run(spark, settings: Settings, as_of: dt.date) -> int:
         )
     model = pd_model.current_model(spark, settings, as_of)
     frame = scoring_frame(vectors, tables.read(spark, settings, "silver.loan_events"), as_of)
-    result = limits(frame, model, pd_model.feature_spec(), as_of).persist()
+    result = limits(frame, model, pd_model.model_spec(model), as_of).persist()
     validate(result, "gold.preapproved_limits")  # table-level: a failure stops the run before anything is written
     tables.replace_where(spark, settings, "gold.preapproved_limits", result, f"as_of_date = '{as_of.isoformat()}'")
     result.unpersist()
