@@ -54,6 +54,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.features
+	$(BIN)/python -m bench.graph
 	$(BIN)/python -m bench.simulate
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 

@@ -9,12 +9,16 @@ Edges are DataFrames of (src, dst[, weight]); vertices are the ids that appear i
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 DAMPING = 0.85
 MAX_ITERATIONS = 100
 TOLERANCE = 1e-4  # bound on the L1 error of the ranks when PageRank stops
+
+log = logging.getLogger(__name__)
 
 
 def vertices_of(edges: DataFrame) -> DataFrame:
@@ -45,7 +49,9 @@ def pagerank(edges: DataFrame, damping: float = DAMPING, max_iterations: int = M
     shares = transition_shares(edges).localCheckpoint()
     teleport = (1 - damping) / n
     x = vertices.withColumn("x", F.lit(teleport)).localCheckpoint()
+    iterations = 0
     for _ in range(max_iterations):
+        iterations += 1
         received = (
             x.join(shares, x["id"] == shares["src"])
             .groupBy(F.col("dst").alias("id"))
@@ -61,6 +67,7 @@ def pagerank(edges: DataFrame, damping: float = DAMPING, max_iterations: int = M
         x = step.drop("previous")
         if change * damping / (1 - damping) <= TOLERANCE * total:  # the error left is at most the change x d / (1 - d)
             break
+    log.info("%s: %d vertices, %d iterations", "pagerank", n, iterations)
     total = x.agg(F.sum("x")).first()[0]
     return x.select("id", (F.col("x") / total).alias("pagerank"))
 
@@ -71,7 +78,9 @@ def connected_components(edges: DataFrame, max_iterations: int = MAX_ITERATIONS)
     links = edges.select("src", "dst").union(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
     links = links.distinct().localCheckpoint()
     labels = vertices_of(edges).withColumn("component", F.col("id")).localCheckpoint()
+    iterations = 0
     for _ in range(max_iterations):
+        iterations += 1
         offered = (
             labels.join(links, labels["id"] == links["src"])
             .groupBy(F.col("dst").alias("id"))
@@ -89,6 +98,7 @@ def connected_components(edges: DataFrame, max_iterations: int = MAX_ITERATIONS)
         labels = step.drop("changed")
         if step.where("changed").isEmpty():
             break
+    log.info("%s: %d iterations", "connected_components", iterations)
     return labels
 
 
