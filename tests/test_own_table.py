@@ -56,4 +56,4 @@ def test_the_cli_says_what_is_missing_in_one_line(tmp_path, capsys):
     assert cli.main(["train"]) == 1
     errors = capsys.readouterr().err.splitlines()
     assert errors[0].startswith("error: ") and "no such file" in errors[0]
-    assert errors[1] == "error: train needs --as-of (or --table FILE --label COLUMN to cross-validate your own table)"
+    assert errors[1] == "error: train needs --as-of (or --rollback, or --table FILE --label COLUMN for your own table)"
