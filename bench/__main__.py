@@ -57,7 +57,7 @@ def run(entities: int, days: int, repeats: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="helicopter-bench-"))
     os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
     os.environ["SERVING_URL"] = f"sqlite:///{work}/serving.db"
-    from jobs import pipeline
+    from jobs import pipeline, tables
     from jobs.serve import store
     from jobs.settings import load_settings
     from jobs.simulate.world import WorldSpec, simulate
@@ -75,19 +75,19 @@ def run(entities: int, days: int, repeats: int) -> dict:
     stages["ingest"] = {"seconds": t, "rows": sum(c["bronze_rows"] for c in counts)}
     t, _ = timed(lambda: pipeline.ingest(landing), repeats)
     stages["ingest_nothing_new"] = {"seconds": t, "rows": 0}
-    for name, fn in (
-        ("features", lambda: pipeline.features(as_of)),
-        ("train", lambda: pipeline.train(as_of)),
-        ("score", lambda: pipeline.score(as_of)),
-        ("publish", lambda: pipeline.publish(as_of)),
+    for name, fn, rows_of in (  # rows: feature vectors, training loans, limits scored, limits published
+        ("features", lambda: pipeline.features(as_of), lambda r: r["gold.feature_vector"]),
+        ("train", lambda: pipeline.train(as_of), lambda r: r["train_rows"] + r["valid_rows"]),
+        ("score", lambda: pipeline.score(as_of), lambda r: r),
+        ("publish", lambda: pipeline.publish(as_of), lambda r: r["rows"]),
     ):
         t, result = timed(fn, repeats)
-        rows = result if isinstance(result, int) else result.get("rows", result.get("train_rows"))
-        stages[name] = {"seconds": t, "rows": rows}
+        stages[name] = {"seconds": t, "rows": rows_of(result)}
     eng = store.engine(load_settings().serving_url)
-    ids = [f"E{i:06d}" for i in range(1, entities + 1)]
+    limits = tables.read(get_spark(load_settings()), load_settings(), "gold.preapproved_limits")
+    ids = [r.entity_id for r in limits.select("entity_id").limit(1000).collect()]  # scored borrowers, not brands
     latencies = []
-    for entity_id in ids[:1000]:
+    for entity_id in ids:
         start = time.perf_counter()
         store.lookup(eng, entity_id)
         latencies.append(time.perf_counter() - start)
