@@ -79,30 +79,21 @@ def time_split(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> pd.Ser
 def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None) -> dict:
     """AUC, Gini, KS, Brier, calibration by decile of PD (mean PD against the realised bad rate) and the same per
     segment; AUC, Gini and KS are None where a slice has one class only."""
-    from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    from jobs.night_report import calibration, ks_statistic
 
     bad, pd_ = np.asarray(bad), np.asarray(pd_)
     both = len(np.unique(bad)) == 2
     auc = float(roc_auc_score(bad, pd_)) if both else None
-    fpr, tpr, _ = roc_curve(bad, pd_) if both else (None, None, None)
-    deciles = pd.qcut(pd.Series(pd_).rank(method="first"), min(10, len(pd_)), labels=False)
-    by_decile = pd.DataFrame({"decile": deciles + 1, "pd": pd_, "bad": bad}).groupby("decile")
     metrics = {
         "rows": int(len(bad)),
         "bads": int(bad.sum()),
         "auc": auc,
         "gini": 2 * auc - 1 if both else None,
-        "ks": float(np.max(tpr - fpr)) if both else None,
+        "ks": ks_statistic(bad, pd_) if both else None,
         "brier": float(brier_score_loss(bad, pd_)),
-        "calibration": [
-            {
-                "decile": int(d),
-                "rows": int(len(g)),
-                "mean_pd": float(g["pd"].mean()),
-                "bad_rate": float(g["bad"].mean()),
-            }
-            for d, g in by_decile
-        ],
+        "calibration": calibration(bad, pd_).reset_index().to_dict("records"),
     }
     if segments is not None:
         segments = np.asarray(segments)
