@@ -1,0 +1,144 @@
+"""What grows on each parcel, from its season curve: a multi-class XGBoost model trained on the parcels whose farmers
+declared a crop the model knows.
+
+Trained each night on that night's season features (every parcel then at the same stage of the season), so a July
+snapshot is judged by a model of July curves. A parcel's detected crop comes from 5-fold cross-validation: the model
+that names it never saw its own declaration, so a wrong declaration shows as a mismatch instead of being learnt.
+Accuracy, per-class F1, Cohen's kappa and the confusion matrix of those held-out predictions (against the declared
+crops) are recorded with the model in gold.crop_model_registry; the model fitted on every labelled parcel is saved
+beside them and names the parcels whose crop nobody declared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from jobs.features.parcel_season import CURVE_DOYS
+from jobs.settings import Settings
+
+REGISTRY = "gold.crop_model_registry"
+KNOWN_CROPS = ("corn", "soybean", "rice", "spring_wheat", "barley")
+PHENOLOGY = ("green_up_doy", "peak_ndvi", "peak_doy", "senescence_doy", "season_length_days", "ndvi_integral")
+FEATURES = tuple(f"ndvi_doy{d}" for d in CURVE_DOYS) + PHENOLOGY
+MIN_CLEAR_OBSERVATIONS = 3  # a curve with fewer clear scenes teaches nothing
+MIN_PER_CLASS = 5  # a crop with fewer labelled parcels is left out of the model
+FOLDS = 5
+PARAMS = {"n_estimators": 200, "max_depth": 4, "learning_rate": 0.08, "tree_method": "hist", "n_jobs": 2}
+log = logging.getLogger(__name__)
+
+
+def design(seasons: pd.DataFrame) -> pd.DataFrame:
+    """The model's matrix: the season curve at CURVE_DOYS and the phenology, as floats (NaN where unseen)."""
+    curve = pd.DataFrame(
+        [list(c) if c is not None else [None] * len(CURVE_DOYS) for c in seasons["ndvi_curve"]],
+        columns=FEATURES[: len(CURVE_DOYS)],
+        index=seasons.index,
+    )
+    return pd.concat([curve, seasons[list(PHENOLOGY)]], axis=1).astype(float)
+
+
+def labelled(seasons: pd.DataFrame) -> pd.DataFrame:
+    """Parcels with a known declared crop and enough clear scenes, of the crops with at least MIN_PER_CLASS."""
+    ok = seasons[seasons["declared_crop"].isin(KNOWN_CROPS) & (seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS)]
+    counts = ok["declared_crop"].value_counts()
+    return ok[ok["declared_crop"].isin(counts[counts >= MIN_PER_CLASS].index)]
+
+
+def metrics(declared: np.ndarray, detected: np.ndarray, classes: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(declared, detected)),
+        "kappa": float(cohen_kappa_score(declared, detected)),
+        "f1": dict(zip(classes, map(float, f1_score(declared, detected, labels=classes, average=None)))),
+        "confusion": {"labels": classes, "matrix": confusion_matrix(declared, detected, labels=classes).tolist()},
+    }
+
+
+def fit_and_detect(seasons: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, dict, object] | None:
+    """(detections per parcel: detected_crop and its probability; metrics; the model fitted on every labelled parcel)
+    or None when fewer than two crops have enough labelled parcels."""
+    import xgboost as xgb
+    from sklearn.model_selection import StratifiedKFold
+
+    train = labelled(seasons)
+    classes = sorted(train["declared_crop"].unique())
+    if len(classes) < 2:
+        return None
+    y = train["declared_crop"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    x = design(train)
+    held_out = np.zeros((len(train), len(classes)))
+    folds = StratifiedKFold(min(FOLDS, int(np.bincount(y).min())), shuffle=True, random_state=seed)
+    for fit_rows, test_rows in folds.split(x, y):
+        fold = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(x.iloc[fit_rows], y[fit_rows])
+        held_out[test_rows] = fold.predict_proba(x.iloc[test_rows])
+    model = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(x, y)
+    proba = pd.DataFrame(model.predict_proba(design(seasons)), index=seasons.index)
+    proba.loc[train.index] = held_out
+    names = np.array(classes)
+    detections = pd.DataFrame(
+        {
+            "parcel_id": seasons["parcel_id"],
+            "detected_crop": names[proba.to_numpy().argmax(axis=1)],
+            "detected_crop_probability": proba.max(axis=1),
+        }
+    )
+    seen = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS
+    detections.loc[~seen, ["detected_crop", "detected_crop_probability"]] = None
+    scores = metrics(train["declared_crop"].to_numpy(), names[held_out.argmax(axis=1)], classes) | {
+        "parcels": len(train),
+        "classes": classes,
+    }
+    return detections, scores, model
+
+
+def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores: dict, model) -> dict:
+    """Save the model and write its registry row (one per snapshot date: a rerun replaces it)."""
+    from jobs import tables
+    from jobs.catalog import contract
+
+    version = f"crop-{as_of.isoformat()}"
+    artifact = Path(settings.model_dir) / "crop" / f"{version}.json"
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    model.save_model(artifact)
+    row = {
+        "model_version": version,
+        "as_of_date": as_of,
+        "season_year": season_year,
+        "trained_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        "parcels": scores["parcels"],
+        "classes": scores["classes"],
+        "accuracy": scores["accuracy"],
+        "kappa": scores["kappa"],
+        "f1_by_class": json.dumps(scores["f1"]),
+        "confusion": json.dumps(scores["confusion"]),
+        "features": list(FEATURES),
+        "params": json.dumps(PARAMS),
+        "artifact_path": str(artifact),
+    }
+    frame = spark.createDataFrame([row], contract(REGISTRY).struct_type())
+    tables.merge(spark, settings, REGISTRY, frame)
+    log.info(
+        "crop model %s: accuracy %.3f, kappa %.3f on %d parcels", version, row["accuracy"], row["kappa"], row["parcels"]
+    )
+    return row
+
+
+def detect(spark, settings: Settings, seasons: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Detected crop per parcel of one snapshot (`seasons` with declared_crop): trains and registers the night's
+    model; without enough labelled parcels every detection is null."""
+    found = fit_and_detect(seasons)
+    if found is None:
+        log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
+        return pd.DataFrame(
+            {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None}
+        )
+    detections, scores, model = found
+    register(spark, settings, as_of, int(seasons["season_year"].iloc[0]), scores, model)
+    return detections
