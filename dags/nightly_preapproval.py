@@ -25,8 +25,9 @@ from jobs import orchestration as orch
 ### Nightly pre-approval
 Runs at 02:00 UTC and computes the limits **as of the day before**:
 `ingest` (every landing source -> bronze -> silver, gated by Great Expectations, rejects to `quarantine.*`)
--> `features` (`silver.vouchers`, `silver.trade_edges`, `gold.feat_txn`, `gold.feat_graph`, `gold.feat_voucher`, then
-`gold.feature_vector`) -> `ensure_model` (the registered PD model; trains the first one if none)
+-> `features` (`silver.vouchers`, `silver.parcel_observations`, `silver.trade_edges`, `gold.feat_txn`,
+`gold.feat_graph`, `gold.feat_voucher`, `gold.parcel_season` and `gold.feat_farm`, then `gold.feature_vector`)
+-> `ensure_model` (the registered PD model; trains the first one if none)
 -> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store)
 -> `report` (`$LAKEHOUSE_ROOT/reports/night-<as_of>.html`: limits, drift, model validation, data quality).
 Every step is idempotent: clear and rerun any task. The same chain runs as `helicopter run --landing DIR --as-of D`.
@@ -45,14 +46,20 @@ def nightly_preapproval():
             orch.table_asset(fqn)
             for fqn in (
                 "silver.vouchers",
+                "silver.parcel_observations",
                 "silver.trade_edges",
                 "gold.feat_txn",
                 "gold.feat_graph",
                 "gold.feat_voucher",
+                "gold.parcel_season",
+                "gold.feat_farm",
                 "gold.feature_vector",
             )
         ],
-        doc_md="Read new vouchers, rebuild the trade edges, compute every feature family and the feature vectors.",
+        doc_md=(
+            "Read new vouchers, observe new scenes over the parcels, rebuild the trade edges, compute every feature"
+            " family (the farm's with the night's crop model) and the feature vectors."
+        ),
     )
     def features() -> dict:
         return orch.run_step("features", as_of=orch.as_of_from(get_current_context()))

@@ -44,19 +44,29 @@ def ingest(
 
 
 def features(as_of: dt.date, settings: Settings | None = None) -> dict[str, int]:
-    """Tonight's documents read, trade edges, each family's features as of `as_of`, and the feature vectors the model
-    reads; returns the rows written per table."""
-    from jobs.features import feat_graph, feat_txn, feat_voucher, feature_vector, trade_edges
+    """Tonight's documents read, scenes observed, trade edges, each family's features as of `as_of`, and the feature
+    vectors the model reads; returns the rows written per table."""
+    from jobs.features import (
+        feat_farm,
+        feat_graph,
+        feat_txn,
+        feat_voucher,
+        feature_vector,
+        parcel_observations,
+        trade_edges,
+    )
     from jobs.vouchers import silver_vouchers
 
     settings = settings or load_settings()
     spark = _spark(settings)
     steps = {
         "silver.vouchers": lambda: silver_vouchers.run(spark, settings),  # the documents not read yet
+        "silver.parcel_observations": lambda: parcel_observations.run(spark, settings),  # the pairs not seen yet
         "silver.trade_edges": lambda: trade_edges.run(spark, settings, as_of),
         "gold.feat_txn": lambda: feat_txn.run(spark, settings, [as_of]),
         "gold.feat_graph": lambda: feat_graph.run(spark, settings, as_of),
         "gold.feat_voucher": lambda: feat_voucher.run(spark, settings, [as_of]),
+        "gold.feat_farm": lambda: feat_farm.run(spark, settings, [as_of]),  # with gold.parcel_season
         "gold.feature_vector": lambda: feature_vector.run(spark, settings, [as_of]),
     }
     return {table: step() for table, step in steps.items()}

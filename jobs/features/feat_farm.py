@@ -65,7 +65,9 @@ def valued(seasons: DataFrame, crops: dict) -> DataFrame:
     )
     same_crop = Window.partitionBy("as_of_date", "_region", "valued_crop")
     median = F.percentile_approx(F.when(seen, F.col("ndvi_integral")), 0.5).over(same_crop)
-    vigour = F.least(F.greatest(F.col("ndvi_integral") / median, F.lit(VIGOUR_RANGE[0])), F.lit(VIGOUR_RANGE[1]))
+    vigour = F.least(
+        F.greatest(F.try_divide(F.col("ndvi_integral"), median), F.lit(VIGOUR_RANGE[0])), F.lit(VIGOUR_RANGE[1])
+    )
     measured = F.when(seen, F.col("planted_share") * F.col("area_m2_drawn"))
     typical = table_lookup("valued_crop", {c: v["yield_t_per_ha"] for c, v in table.items()})
     price = table_lookup("valued_crop", {c: v["price_per_t"] for c, v in table.items()})
@@ -74,7 +76,7 @@ def valued(seasons: DataFrame, crops: dict) -> DataFrame:
         .withColumn("vigour_index", F.when(seen & F.col("valued_crop").isNotNull(), vigour))
         .drop("_region")
         .withColumn("measured_area_m2", measured)
-        .withColumn("area_ratio", F.col("measured_area_m2") / F.col("declared_area_m2"))
+        .withColumn("area_ratio", F.try_divide(F.col("measured_area_m2"), F.col("declared_area_m2")))
         .withColumn("over_declared", F.col("area_ratio") < OVER_DECLARED)
         .withColumn("expected_yield_t_per_ha", typical * F.col("vigour_index"))
         .withColumn("harvest_value", F.col("expected_yield_t_per_ha") * F.col("measured_area_m2") / 10_000 * price)
@@ -84,33 +86,35 @@ def valued(seasons: DataFrame, crops: dict) -> DataFrame:
 
 
 def per_farmer(parcels: DataFrame) -> DataFrame:
-    """gold.feat_farm rows: each farmer's parcels summed, as of each snapshot."""
+    """gold.feat_farm rows: each farmer's parcels summed, as of each snapshot (a ratio without a denominator is
+    null)."""
     seen = F.col("measured_area_m2").isNotNull()
     total = F.sum("measured_area_m2")
+
+    def share(part, whole):
+        return F.try_divide(F.coalesce(part, F.lit(0.0)), whole)
+
     mix = [
-        (F.coalesce(F.sum(F.when(F.col("valued_crop") == c, F.col("measured_area_m2"))), F.lit(0.0)) / total).alias(
-            f"share_{c}"
-        )
+        share(F.sum(F.when(F.col("valued_crop") == c, F.col("measured_area_m2"))), total).alias(f"share_{c}")
         for c in crop_model.KNOWN_CROPS
     ]
+    detected = F.count(F.when(F.col("detected_crop").isNotNull(), 1))
+    vigour_area = F.sum(F.when(F.col("vigour_index").isNotNull(), F.col("measured_area_m2")))
     return (
         parcels.groupBy("entity_id", "as_of_date")
         .agg(
             F.count("*").cast("double").alias("parcels"),
             F.sum("declared_area_m2").alias("declared_area_m2"),
             total.alias("measured_area_m2"),
-            (total / F.sum(F.when(seen, F.col("declared_area_m2")))).alias("area_ratio"),
+            F.try_divide(total, F.sum(F.when(seen, F.col("declared_area_m2")))).alias("area_ratio"),
             F.count(F.when(F.col("over_declared"), 1)).cast("double").alias("over_declared_parcels"),
-            (F.count(F.when(F.col("crop_mismatch"), 1)) / F.count(F.when(F.col("detected_crop").isNotNull(), 1))).alias(
-                "crop_mismatch_share"
-            ),
+            share(F.count(F.when(F.col("crop_mismatch"), 1)), detected).alias("crop_mismatch_share"),
             *mix,
-            (
-                F.sum(F.col("vigour_index") * F.col("measured_area_m2"))
-                / F.sum(F.when(F.col("vigour_index").isNotNull(), F.col("measured_area_m2")))
-            ).alias("vigour_index"),
+            F.try_divide(F.sum(F.col("vigour_index") * F.col("measured_area_m2")), vigour_area).alias("vigour_index"),
             F.sum("harvest_value").alias("expected_harvest_value"),
-            (F.sum(F.when(seen, F.col("declared_area_m2"))) / F.sum("declared_area_m2")).alias("observation_coverage"),
+            share(F.sum(F.when(seen, F.col("declared_area_m2"))), F.sum("declared_area_m2")).alias(
+                "observation_coverage"
+            ),
             F.max("season_year").alias("season_year"),
             F.first("crops_version").alias("crops_version"),
         )

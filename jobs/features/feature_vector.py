@@ -82,9 +82,9 @@ def snapshot_dates(spark, settings: Settings, fqn: str) -> set[dt.date]:
 
 def backfill(spark, settings: Settings, as_of_dates: list[dt.date]) -> list[dt.date]:
     """Vectors for past dates (training snapshots) that have none yet; returns those dates. Missing family snapshots
-    are computed first (the graph's at month ends); one that exists is never recomputed from data that arrived later,
-    nor is a vector that exists."""
-    from jobs.features import feat_graph, feat_txn, feat_voucher
+    are computed first (the graph's and the farm's at month ends); one that exists is never recomputed from data that
+    arrived later, nor is a vector that exists."""
+    from jobs.features import feat_farm, feat_graph, feat_txn, feat_voucher
 
     todo = sorted(set(as_of_dates) - snapshot_dates(spark, settings, TABLE))
     if not todo:
@@ -92,8 +92,11 @@ def backfill(spark, settings: Settings, as_of_dates: list[dt.date]) -> list[dt.d
     for family, fqn in ((feat_txn, "gold.feat_txn"), (feat_voucher, "gold.feat_voucher")):
         if missing := sorted(set(todo) - snapshot_dates(spark, settings, fqn)):
             family.run(spark, settings, missing)
-    for day in sorted({month_end(d) for d in todo} - snapshot_dates(spark, settings, "gold.feat_graph")):
+    month_ends = {month_end(d) for d in todo}
+    for day in sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_graph")):
         feat_graph.run(spark, settings, day)
+    if farm_missing := sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_farm")):
+        feat_farm.run(spark, settings, farm_missing)
     run(spark, settings, todo)
     return todo
 
