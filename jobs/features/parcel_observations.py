@@ -199,6 +199,7 @@ def observe(pairs: DataFrame) -> DataFrame:
     def observe_group(group: pd.DataFrame) -> pd.DataFrame:
         first = group.iloc[0]
         scene = {f: first[f] for f in scene_fields} | {"bands": list(first["bands"])}
+        scene["scale"] = None if pd.isna(first["scale"]) else float(first["scale"])  # a null scale arrives as NaN
         stats = pd.DataFrame(observe_scene(scene, group))
         out = group[["parcel_id", "geometry_checksum", *carried]].merge(stats, on="parcel_id")
         out = out.assign(scene_id=first["scene_id"], tif_checksum=first["tif_checksum"])
