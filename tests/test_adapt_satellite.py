@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -43,19 +44,20 @@ def parcels(out: pathlib.Path, prefix: str) -> list[dict]:
     return found
 
 
-def assert_parcels_inside(features: list[dict], bounds: list[float], crs) -> None:
-    """Valid EPSG:4326 polygons (longitude, latitude) that lie inside the scene once projected to its CRS."""
+def assert_parcels_inside(features: list[dict], bounds: list[float], crs, crops: set[str]) -> None:
+    """Valid simple EPSG:4326 polygons (longitude, latitude) that lie inside the scene once projected to its CRS,
+    each declaring one of `crops`."""
     assert features
     scene = shapely.box(*bounds)
     for f in features:
         lonlat = shapely.geometry.shape(f["geometry"])
         lon_min, lat_min, lon_max, lat_max = lonlat.bounds
-        assert lonlat.geom_type == "Polygon" and lonlat.is_valid and lonlat.exterior.is_ccw
+        assert lonlat.geom_type == "Polygon" and lonlat.is_valid and lonlat.exterior.is_ccw and not lonlat.interiors
         assert -180 <= lon_min <= lon_max <= 180 and -90 <= lat_min <= lat_max <= 90
         projected = shapely.geometry.shape(rasterio.warp.transform_geom("EPSG:4326", crs, f["geometry"]))
         assert scene.contains(projected)
         assert projected.area == pytest.approx(f["properties"]["declared_area_m2"], rel=1e-3, abs=0.5)
-        assert f["properties"]["declared_crop"] == "unknown"
+        assert f["properties"]["declared_crop"] in crops
 
 
 def test_absent_datasets_are_skipped(tmp_path):
@@ -102,8 +104,13 @@ def test_parcels_are_valid_lonlat_polygons_inside_their_scene(landing):
     [(_, sentinel)] = scenes(out, "S2_20150711*.tif")
     [(_, landsat)] = scenes(out, "LC08_*.tif")
     slovenia = parcels(out, "SI-")
-    assert len(slovenia) == 4  # the cultivated-land polygons inside the patch
-    assert_parcels_inside(slovenia, sentinel["bounds"], "EPSG:32633")
+    # the cultivated land, grassland and forest polygons inside the patch, less four grassland ones with holes
+    assert Counter(f["properties"]["declared_crop"] for f in slovenia) == {
+        "cultivated land": 4,
+        "grassland": 13,
+        "forest": 4,
+    }
+    assert_parcels_inside(slovenia, sentinel["bounds"], "EPSG:32633", {"cultivated land", "grassland", "forest"})
     parana = parcels(out, "PR-")
     assert len(parana) == 1
-    assert_parcels_inside(parana, landsat["bounds"], "EPSG:32621")
+    assert_parcels_inside(parana, landsat["bounds"], "EPSG:32621", {"unknown"})

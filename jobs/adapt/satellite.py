@@ -5,13 +5,15 @@ Two public datasets from `../shared/data` (see its README):
 - `sentinel2_ndvi_slovenia/TestEOPatch`: 68 Sentinel-2 L1C acquisitions over 1 km2 of central Slovenia, delivered
   by eo-learn as NDVI arrays (no reflectance bands) with an s2cloudless cloud mask. Each acquisition becomes one
   GeoTIFF of two int16 bands, NDVI x10000 and CLM (1 = cloud), in the patch's own CRS (EPSG:32633); the cultivated
-  land polygons of its land-use layer become parcels, one farmer each.
+  land, grassland and forest polygons of its land-use layer that lie inside the patch become parcels, one farmer
+  each, their declared crop the land-use class (a polygon with holes is left out: a parcel is a simple polygon).
 - `landsat8_parana`: one Landsat-8 L1TP scene on the Parana / Paraguay border, bands B2, B3, B4 (blue, green, red,
   quantised DN, no near-infrared). They become one three-band GeoTIFF as they are (EPSG:32621); the `crop` polygon
   of the labelled polygons becomes a parcel.
 
-Parcels are written as RFC 7946 GeoJSON in EPSG:4326, their declared crop `unknown` and their declared area the
-polygon's area in its source CRS. Nothing is invented: what a source does not give is null or says so.
+Parcels are written as RFC 7946 GeoJSON in EPSG:4326, their declared crop the land-use class where the source has
+one (Slovenia) and `unknown` where it has none (Parana), their declared area the polygon's area in its source CRS.
+Nothing is invented: what a source does not give is null or says so.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ SLOVENIA = "sentinel2_ndvi_slovenia"
 PARANA = "landsat8_parana"
 LANDSAT_SCENE = "LC08_L1TP_224078_20200518_20200518_01_RT"
 NDVI_NODATA = -32768
+LAND_USE_PARCELS = ("cultivated land", "grassland", "forest")  # the Slovenian land-use classes written as parcels
 
 
 def write_json(path: pathlib.Path, doc: dict) -> None:
@@ -60,10 +63,10 @@ def sidecar(scene_id: str, tile_id: str, when: str, precision: str, cloud: float
     } | rest
 
 
-def parcel_features(polygons, crs, prefix: str, drawn: list[str]) -> list[dict]:
+def parcel_features(polygons, crs, prefix: str, drawn: list[str], crops: list[str]) -> list[dict]:
     """GeoJSON Features (EPSG:4326, counter-clockwise exterior rings) of one farmer per polygon."""
     features = []
-    for i, (polygon, day) in enumerate(zip(polygons, drawn), start=1):
+    for i, (polygon, day, crop) in enumerate(zip(polygons, drawn, crops, strict=True), start=1):
         lonlat = shapely.geometry.shape(
             rasterio.warp.transform_geom(crs, "EPSG:4326", shapely.geometry.mapping(polygon))
         )
@@ -74,7 +77,7 @@ def parcel_features(polygons, crs, prefix: str, drawn: list[str]) -> list[dict]:
                 "properties": {
                     "parcel_id": f"{prefix}-P{i:04d}",
                     "entity_id": f"{prefix}-{i:04d}",
-                    "declared_crop": "unknown",
+                    "declared_crop": crop,
                     "declared_area_m2": round(float(polygon.area), 1),
                     "drawn_date": day,
                 },
@@ -91,7 +94,8 @@ def write_parcels(features: list[dict], path: pathlib.Path) -> None:
 
 
 def adapt_slovenia(folder: pathlib.Path, out: pathlib.Path) -> int:
-    """One NDVI + cloud-mask GeoTIFF (and sidecar) per acquisition, and the cultivated-land parcels; files written."""
+    """One NDVI + cloud-mask GeoTIFF (and sidecar) per acquisition, and the cultivated land, grassland and forest
+    parcels; files written."""
     box = json.loads((folder / "bbox.geojson").read_text())
     crs = box["crs"]["properties"]["name"]
     left, bottom, right, top = shapely.geometry.shape(box).bounds
@@ -137,12 +141,17 @@ def adapt_slovenia(folder: pathlib.Path, out: pathlib.Path) -> int:
         write_json(folder_out / f"{scene_id}.json", meta)
         written += 2
 
-    _, _, geometry, fields = read_vector(folder / "vector_timeless" / "LULC.gpkg", columns=["DATE", "LULC_NAME"])
+    info, _, geometry, fields = read_vector(folder / "vector_timeless" / "LULC.gpkg", columns=["DATE", "LULC_NAME"])
+    field = dict(zip(info["fields"], fields))  # pyogrio returns the columns in the file's order
     polygons = shapely.from_wkb(geometry)
-    keep = (fields[1] == "cultivated land") & shapely.within(polygons, shapely.box(left, bottom, right, top))
-    drawn = [str(d) for d in fields[0][keep]]
+    keep = (
+        np.isin(field["LULC_NAME"], LAND_USE_PARCELS)
+        & shapely.within(polygons, shapely.box(left, bottom, right, top))
+        & (shapely.get_num_interior_rings(polygons) == 0)
+    )
+    drawn = [str(d) for d in field["DATE"][keep]]
     if keep.any():
-        features = parcel_features(polygons[keep], crs, "SI", drawn)
+        features = parcel_features(polygons[keep], crs, "SI", drawn, [str(c) for c in field["LULC_NAME"][keep]])
         write_parcels(features, out / "landing" / "parcels" / f"dt={max(drawn)}" / "parcels.geojson")
         written += 1
     return written
@@ -189,7 +198,7 @@ def adapt_parana(folder: pathlib.Path, out: pathlib.Path) -> int:
     _, _, geometry, fields = read_vector(folder / f"{LANDSAT_SCENE}_polygons.gpkg", columns=["name"])
     crops = shapely.from_wkb(geometry)[fields[0] == "crop"]
     # The polygons were labelled on this scene and carry no date of their own: the scene's date stands for it.
-    features = parcel_features(crops, info_crs, "PR", [day.isoformat()] * len(crops))
+    features = parcel_features(crops, info_crs, "PR", [day.isoformat()] * len(crops), ["unknown"] * len(crops))
     write_parcels(features, out / "landing" / "parcels" / f"dt={day.isoformat()}" / "parcels.geojson")
     return 3
 
