@@ -21,6 +21,11 @@ def family_rows(spark, fqn, rows):
     )
 
 
+FARM = {"parcels": 1.0, "declared_area_m2": 9.0, "measured_area_m2": 8.0, "over_declared_parcels": 0.0,
+        "expected_harvest_value": 5.0, "observation_coverage": 1.0, "season_year": 2025,
+        "crops_version": "c"}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def vectors(spark):
     entities = spark.createDataFrame(
@@ -55,6 +60,7 @@ def vectors(spark):
             "gold.feat_voucher",
             [{"entity_id": "A", "as_of_date": AS_OF + dt.timedelta(days=1), "documents": 3.0}],  # after the date
         ),
+        "farm": family_rows(spark, "gold.feat_farm", [{"entity_id": "B", "as_of_date": AS_OF, **FARM}]),
     }
     snapshots = spark.createDataFrame([(AS_OF,)], "as_of_date date")
     return {r.entity_id: r for r in feature_vectors(entities, families, snapshots).collect()}
@@ -69,6 +75,7 @@ def test_each_family_is_its_latest_snapshot_at_or_before_the_date(vectors):
     a, b = vectors["A"], vectors["B"]
     assert (a.has_transactions, a.gmv_90d) == (1, 9000.0)
     assert (b.has_trade, b.out_volume_90d) == (1, 500.0)  # the February month end, not January's
+    assert (b.has_farm, b.expected_harvest_value, a.has_farm) == (1, 5.0, 0)
 
 
 def test_a_missing_stale_or_future_family_is_null_with_its_indicator_zero(vectors):
@@ -81,7 +88,7 @@ def test_a_missing_stale_or_future_family_is_null_with_its_indicator_zero(vector
 def test_the_vector_carries_every_family_feature_of_the_contract(vectors):
     names = contract("gold.feature_vector").column_names
     assert set(names) <= set(vectors["A"].asDict())
-    for fqn in ("gold.feat_txn", "gold.feat_graph", "gold.feat_voucher"):
+    for fqn in ("gold.feat_txn", "gold.feat_graph", "gold.feat_voucher", "gold.feat_farm"):
         assert {c.name for c in contract(fqn).features} <= set(names)
 
 
