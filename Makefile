@@ -56,6 +56,7 @@ bench: setup
 	$(BIN)/python -m bench.features
 	$(BIN)/python -m bench.graph
 	$(BIN)/python -m bench.simulate
+	$(BIN)/python -m bench.farm
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 
 lock:
