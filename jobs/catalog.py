@@ -85,8 +85,8 @@ def contract(fqn: str) -> Contract:
             inherited = tuple(replace(c, nullable=True) for c in inherited)
         columns.extend(inherited)
     columns.extend(Column(**c) for c in doc.get("columns", []))
-    for family in doc.get("families", {}).values():
-        columns.extend(contract(family).features)
+    for family in doc.get("families", {}).values():  # null where the business lacks the family
+        columns.extend(replace(c, nullable=True) for c in contract(family).features)
     names = [c.name for c in columns]
     if len(names) != len(set(names)):
         raise ValueError(f"contract {fqn} repeats a column: {names}")

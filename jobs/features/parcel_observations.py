@@ -103,9 +103,19 @@ def pixel_stats(layers: dict, inside: np.ndarray) -> dict:
     return row
 
 
+def pixel_window(bounds, transform, height: int, width: int) -> tuple[slice, slice]:
+    """(rows, cols) of the pixels a box (left, bottom, right, top, in the raster's CRS) covers, clipped to the
+    raster."""
+    (c0, r0), (c1, r1) = ~transform * (bounds[0], bounds[3]), ~transform * (bounds[2], bounds[1])
+    rows = slice(min(max(math.floor(r0), 0), height), min(max(math.ceil(r1), 0), height))
+    cols = slice(min(max(math.floor(c0), 0), width), min(max(math.ceil(c1), 0), width))
+    return rows, cols
+
+
 def observe_scene(scene: dict, parcels: pd.DataFrame) -> list[dict]:
     """One row of statistics per parcel of one scene: the scene's GeoTIFF is read once, over the window that holds
-    every parcel, and each parcel (GeoJSON, EPSG:4326) is projected into the scene's CRS."""
+    every parcel, and each parcel (GeoJSON, EPSG:4326) is projected into the scene's CRS and masked over its own
+    box."""
     import rasterio
     import rasterio.features
     import rasterio.warp
@@ -115,23 +125,24 @@ def observe_scene(scene: dict, parcels: pd.DataFrame) -> list[dict]:
     shapes = [rasterio.warp.transform_geom("EPSG:4326", scene["crs"], json.loads(g)) for g in parcels["geometry"]]
     bounds = np.array([shapely.geometry.shape(s).bounds for s in shapes])
     with rasterio.open(scene["tif_path"]) as src:
-        span = rasterio.windows.from_bounds(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0), src.transform)
-        col0, row0 = max(math.floor(span.col_off), 0), max(math.floor(span.row_off), 0)
-        col1 = min(math.ceil(span.col_off + span.width), src.width)
-        row1 = min(math.ceil(span.row_off + span.height), src.height)
-        span = rasterio.windows.Window(col0, row0, max(col1 - col0, 0), max(row1 - row0, 0))
+        rows, cols = pixel_window(
+            [*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)], src.transform, src.height, src.width
+        )
+        span = rasterio.windows.Window.from_slices(rows, cols)
         stack = src.read(window=span)
         transform = src.window_transform(span)
     layers = scene_layers(stack, band_roles(scene["platform"], scene["bands"]), scene["nodata"], scene["scale"])
-    rows = []
-    for shape, parcel in zip(shapes, parcels.itertuples(index=False)):
-        inside = (
-            ~rasterio.features.geometry_mask([shape], stack.shape[1:], transform)
-            if stack.size
-            else np.zeros(stack.shape[1:], bool)
-        )
-        rows.append({"parcel_id": parcel.parcel_id} | pixel_stats(layers, inside))
-    return rows
+    found = []
+    for shape, box, parcel in zip(shapes, bounds, parcels.itertuples(index=False)):
+        rows, cols = pixel_window(box, transform, *stack.shape[1:])
+        part = {k: None if v is None else v[rows, cols] for k, v in layers.items()}
+        shape_px = (rows.stop - rows.start, cols.stop - cols.start)
+        inside = np.zeros(shape_px, bool)
+        if inside.size:
+            offset = transform * rasterio.Affine.translation(cols.start, rows.start)
+            inside = ~rasterio.features.geometry_mask([shape], shape_px, offset)
+        found.append({"parcel_id": parcel.parcel_id} | pixel_stats(part, inside))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The growing season of each parcel as of a date: its NDVI curve with the cloud gaps filled, its phenology, and the
 planted area the pixels show.
 
-A snapshot as of D looks at the season of SEASON_MONTHS (April to October) of the latest year whose season had
+A snapshot as of D looks at the season (April to October) of the latest year whose season had
 reached July by D (so from January to June the farmer is judged on last year's harvest), and at the observations of
 silver.parcel_observations acquired and arrived by D. An observation counts when its mask leaves at least
 MIN_CLEAR_SHARE of the plot clear; a value far below both neighbours (the thin cloud edges a mask misses) is dropped.
@@ -55,6 +55,12 @@ def filled_curve(doy: np.ndarray, ndvi: np.ndarray, first: int, last: int) -> tu
     return grid, curve
 
 
+def crossing(grid: np.ndarray, curve: np.ndarray, i: int, level: float) -> float:
+    """The day between grid[i] and grid[i + 1] where the curve, linear between them, meets `level`."""
+    step = curve[i + 1] - curve[i]
+    return float(grid[i] + (level - curve[i]) / step * (grid[i + 1] - grid[i]))
+
+
 def phenology(grid: np.ndarray, curve: np.ndarray) -> dict:
     """Green-up day, peak NDVI and its day, senescence day, season length (days) and NDVI integral (NDVI x days
     above the curve's base) of a filled curve; None where the curve does not show it."""
@@ -75,10 +81,10 @@ def phenology(grid: np.ndarray, curve: np.ndarray) -> dict:
     }
     rising = np.flatnonzero(c[: top + 1] < half)
     falling = np.flatnonzero(c[top:] < half)
-    if rising.size:
-        out["green_up_doy"] = float(g[rising[-1] + 1])
+    if rising.size:  # crossings interpolated between grid days: the timing is what tells close crops apart
+        out["green_up_doy"] = crossing(g, c, rising[-1], half)
     if falling.size:
-        out["senescence_doy"] = float(g[top + falling[0]])
+        out["senescence_doy"] = crossing(g, c, top + falling[0] - 1, half)
     if rising.size and falling.size:
         out["season_length_days"] = out["senescence_doy"] - out["green_up_doy"]
     return out
@@ -87,11 +93,11 @@ def phenology(grid: np.ndarray, curve: np.ndarray) -> dict:
 def planted_share(obs: pd.DataFrame) -> float | None:
     """Share of the plot's pixels that are planted: the median over the clear, green scenes near the season's peak."""
     green = obs.dropna(subset=["green_pixel_count", "ndvi_p90"])
-    green = green[green["pixel_count"] > 0]
     if green.empty:
         return None
     near = green[green["ndvi_p90"] >= green["ndvi_p90"].max() - NEAR_PEAK]
-    return float((near["green_pixel_count"] / near["pixel_count"]).median())
+    clear = near["clear_pixel_count"].fillna(near["pixel_count"])  # green pixels are clear ones
+    return float((near["green_pixel_count"] / clear).median())
 
 
 def parcel_season(obs: pd.DataFrame, year: int, as_of: dt.date) -> dict:
@@ -150,8 +156,8 @@ def season_features(observations, parcels, snapshots):
     scenes have not seen yet gets zero observations and nulls."""
     from pyspark.sql import functions as F
 
-    columns = ["parcel_id", "as_of_date", "season_year", "acquisition_date", "pixel_count", "clear_share",
-               "ndvi_median", "ndvi_p90", "green_pixel_count"]  # fmt: skip
+    columns = ["parcel_id", "as_of_date", "season_year", "acquisition_date", "pixel_count", "clear_pixel_count",
+               "clear_share", "ndvi_median", "ndvi_p90", "green_pixel_count"]  # fmt: skip
     schema = f"parcel_id string, as_of_date date, season_year int, {SEASON_FIELDS}"
 
     def one(group: pd.DataFrame) -> pd.DataFrame:
