@@ -119,6 +119,11 @@ def test_phenology_of_a_crop_curve_with_a_missed_cloud():
     assert found["season_length_days"] == found["senescence_doy"] - found["green_up_doy"]
 
 
+def test_bare_soil_at_either_end_of_the_season_is_no_missed_cloud():
+    d, v = parcel_season.clean_series(np.arange(6) * 20 + 100, np.array([0.15, 0.6, 0.85, 0.3, 0.7, 0.2]))
+    assert v.tolist() == [0.15, 0.6, 0.85, 0.7, 0.2]  # only the interior dip goes
+
+
 def test_a_season_seen_to_july_is_not_extrapolated():
     days = np.arange(95, 190, 5)
     grid, curve = parcel_season.filled_curve(days.astype(float), corn_series(days), 91, 200)

@@ -51,7 +51,9 @@ def with_detections(seasons: DataFrame, detections: DataFrame) -> DataFrame:
         .withColumn("valued_crop", F.when(trusted, F.col("detected_crop")).when(known, F.col("declared_crop")))
         .withColumn(
             "crop_mismatch",
-            known & F.col("detected_crop").isNotNull() & (F.col("detected_crop") != F.col("declared_crop")),
+            F.coalesce("declared_in_model", F.lit(False))
+            & F.col("detected_crop").isNotNull()
+            & (F.col("detected_crop") != F.col("declared_crop")),
         )
     )
 
@@ -59,21 +61,20 @@ def with_detections(seasons: DataFrame, detections: DataFrame) -> DataFrame:
 def valued(seasons: DataFrame, crops: dict) -> DataFrame:
     """Measured area, area ratio, vigour against the region's same crop, expected yield and harvest value."""
     table = crops["crops"]
-    seen = F.col("clear_observations") >= crop_model.MIN_CLEAR_OBSERVATIONS
+    observed_enough = F.col("clear_observations") >= crop_model.MIN_CLEAR_OBSERVATIONS
     region = F.concat_ws(
         ":", F.floor(F.col("centroid_lat") / REGION_DEGREES), F.floor(F.col("centroid_lon") / REGION_DEGREES)
     )
     same_crop = Window.partitionBy("as_of_date", "_region", "valued_crop")
-    median = F.percentile_approx(F.when(seen, F.col("ndvi_integral")), 0.5).over(same_crop)
-    vigour = F.least(
-        F.greatest(F.try_divide(F.col("ndvi_integral"), median), F.lit(VIGOUR_RANGE[0])), F.lit(VIGOUR_RANGE[1])
-    )
-    measured = F.when(seen, F.col("planted_share") * F.col("area_m2_drawn"))
+    median = F.percentile_approx(F.when(observed_enough, F.col("ndvi_integral")), 0.5).over(same_crop)
+    ratio = F.try_divide(F.col("ndvi_integral"), median)
+    vigour = F.when(ratio.isNotNull(), F.least(F.greatest(ratio, F.lit(VIGOUR_RANGE[0])), F.lit(VIGOUR_RANGE[1])))
+    measured = F.when(observed_enough, F.col("planted_share") * F.col("area_m2_drawn"))
     typical = table_lookup("valued_crop", {c: v["yield_t_per_ha"] for c, v in table.items()})
     price = table_lookup("valued_crop", {c: v["price_per_t"] for c, v in table.items()})
     return (
         seasons.withColumn("_region", region)
-        .withColumn("vigour_index", F.when(seen & F.col("valued_crop").isNotNull(), vigour))
+        .withColumn("vigour_index", F.when(observed_enough & F.col("valued_crop").isNotNull(), vigour))
         .drop("_region")
         .withColumn("measured_area_m2", measured)
         .withColumn("area_ratio", F.try_divide(F.col("measured_area_m2"), F.col("declared_area_m2")))
@@ -88,7 +89,7 @@ def valued(seasons: DataFrame, crops: dict) -> DataFrame:
 def per_farmer(parcels: DataFrame) -> DataFrame:
     """gold.feat_farm rows: each farmer's parcels summed, as of each snapshot (a ratio without a denominator is
     null)."""
-    seen = F.col("measured_area_m2").isNotNull()
+    measured = F.col("measured_area_m2").isNotNull()
     total = F.sum("measured_area_m2")
 
     def share(part, whole):
@@ -98,7 +99,7 @@ def per_farmer(parcels: DataFrame) -> DataFrame:
         share(F.sum(F.when(F.col("valued_crop") == c, F.col("measured_area_m2"))), total).alias(f"share_{c}")
         for c in crop_model.KNOWN_CROPS
     ]
-    detected = F.count(F.when(F.col("detected_crop").isNotNull(), 1))
+    told = F.count(F.when(F.col("declared_in_model") & F.col("detected_crop").isNotNull(), 1))
     vigour_area = F.sum(F.when(F.col("vigour_index").isNotNull(), F.col("measured_area_m2")))
     return (
         parcels.groupBy("entity_id", "as_of_date")
@@ -106,19 +107,19 @@ def per_farmer(parcels: DataFrame) -> DataFrame:
             F.count("*").cast("double").alias("parcels"),
             F.sum("declared_area_m2").alias("declared_area_m2"),
             total.alias("measured_area_m2"),
-            F.try_divide(total, F.sum(F.when(seen, F.col("declared_area_m2")))).alias("area_ratio"),
+            F.try_divide(total, F.sum(F.when(measured, F.col("declared_area_m2")))).alias("area_ratio"),
             F.count(F.when(F.col("over_declared"), 1)).cast("double").alias("over_declared_parcels"),
-            share(F.count(F.when(F.col("crop_mismatch"), 1)), detected).alias("crop_mismatch_share"),
+            share(F.count(F.when(F.col("crop_mismatch"), 1)), told).alias("crop_mismatch_share"),
             *mix,
             F.try_divide(F.sum(F.col("vigour_index") * F.col("measured_area_m2")), vigour_area).alias("vigour_index"),
             F.sum("harvest_value").alias("expected_harvest_value"),
-            share(F.sum(F.when(seen, F.col("declared_area_m2"))), F.sum("declared_area_m2")).alias(
+            share(F.sum(F.when(measured, F.col("declared_area_m2"))), F.sum("declared_area_m2")).alias(
                 "observation_coverage"
             ),
             F.max("season_year").alias("season_year"),
             F.first("crops_version").alias("crops_version"),
         )
-        .fillna(0.0, subset=["expected_harvest_value", "measured_area_m2", "observation_coverage"])
+        .fillna(0.0, subset=["observation_coverage"])
         .withColumn("computed_at", F.current_timestamp())
     )
 
@@ -130,21 +131,23 @@ def detections(spark, settings: Settings, seasons: DataFrame, dates: list[dt.dat
         night = seasons.where(F.col("as_of_date") == F.lit(day)).toPandas()
         if len(night):
             frames.append(crop_model.detect(spark, settings, night, day).assign(as_of_date=day))
-    schema = "parcel_id string, detected_crop string, detected_crop_probability double, as_of_date date"
+    columns = ["parcel_id", "detected_crop", "detected_crop_probability", "declared_in_model", "as_of_date"]
+    schema = "parcel_id string, detected_crop string, detected_crop_probability double, declared_in_model boolean"
+    schema += ", as_of_date date"
     if not frames:
         return spark.createDataFrame([], schema)
     import pandas as pd
 
-    return spark.createDataFrame(
-        pd.concat(frames)[["parcel_id", "detected_crop", "detected_crop_probability", "as_of_date"]], schema
-    )
+    return spark.createDataFrame(pd.concat(frames)[columns].astype(object).where(lambda f: f.notna(), None), schema)
 
 
 def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute gold.parcel_season and gold.feat_farm for `as_of_dates` (each replaces its own dates); returns the
     feat_farm rows written."""
     dates = sorted(set(as_of_dates))
-    snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
+    snapshots = spark.createDataFrame(
+        [(d, parcel_season.season_year(d)) for d in dates], "as_of_date date, season_year int"
+    )
     parcels = tables.read(spark, settings, "silver.parcels").select(
         "parcel_id", "entity_id", "declared_crop", "declared_area_m2", "area_m2_drawn", "centroid_lon",
         "centroid_lat", "arrived_date",

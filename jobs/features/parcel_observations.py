@@ -53,7 +53,7 @@ def scene_layers(stack: np.ndarray, roles: dict[str, int], nodata: float, scale:
     """From a (bands, rows, cols) window: `valid` pixels (no band at nodata), `clear` ones (None without a mask),
     and `ndvi` and `evi` (None where the bands do not allow it) as float arrays."""
     data = stack.astype(np.float64)
-    valid = np.all(stack != nodata, axis=0)
+    valid = ~np.isnan(data).any(axis=0) if np.isnan(nodata) else np.all(stack != nodata, axis=0)
     clear = None
     if "scl" in roles:
         clear = ~np.isin(stack[roles["scl"]], SCL_NOT_CLEAR)

@@ -37,9 +37,9 @@ def clean_series(doy: np.ndarray, ndvi: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Observations sorted by day, one per day (the mean), with dips below both neighbours by DIP dropped."""
     frame = pd.DataFrame({"doy": doy, "ndvi": ndvi}).groupby("doy", as_index=False)["ndvi"].mean()
     d, v = frame["doy"].to_numpy(float), frame["ndvi"].to_numpy(float)
-    if len(v) >= 3:
-        left, right = np.r_[v[1], v[:-1]], np.r_[v[1:], v[-2]]
-        keep = ~((v < left - DIP) & (v < right - DIP))
+    if len(v) >= 3:  # the ends have one neighbour: bare soil before green-up is no dip
+        keep = np.ones(len(v), bool)
+        keep[1:-1] = ~((v[1:-1] < v[:-2] - DIP) & (v[1:-1] < v[2:] - DIP))
         d, v = d[keep], v[keep]
     return d, v
 
@@ -130,19 +130,12 @@ SEASON_FIELDS = (
 )
 
 
-def season_year_of(as_of):
-    """`season_year` as a Spark column."""
-    from pyspark.sql import functions as F
-
-    return F.when(F.month(as_of) >= JUDGED_FROM_MONTH, F.year(as_of)).otherwise(F.year(as_of) - 1)
-
-
 def seen_by(observations, snapshots):
-    """Pair each snapshot with the observations of its season that it may see (acquired and arrived by it)."""
+    """Pair each snapshot (as_of_date, season_year) with the observations of its season that it may see (acquired
+    and arrived by it)."""
     from pyspark.sql import functions as F
 
-    s = snapshots.withColumn("season_year", season_year_of("as_of_date"))
-    s = s.withColumn("_start", F.make_date("season_year", *map(F.lit, SEASON_START)))
+    s = snapshots.withColumn("_start", F.make_date("season_year", *map(F.lit, SEASON_START)))
     seen = (
         (F.col("acquisition_date") <= F.col("as_of_date"))
         & (F.col("arrived_date") <= F.col("as_of_date"))
@@ -160,17 +153,15 @@ def season_features(observations, parcels, snapshots):
                "clear_share", "ndvi_median", "ndvi_p90", "green_pixel_count"]  # fmt: skip
     schema = f"parcel_id string, as_of_date date, season_year int, {SEASON_FIELDS}"
 
-    def one(group: pd.DataFrame) -> pd.DataFrame:
+    def season_of_group(group: pd.DataFrame) -> pd.DataFrame:
         first = group.iloc[0]
         row = parcel_season(group, int(first["season_year"]), first["as_of_date"])
         return pd.DataFrame([{"parcel_id": first["parcel_id"], "as_of_date": first["as_of_date"],
                               "season_year": int(first["season_year"]), **row}])  # fmt: skip
 
     seen = seen_by(observations, snapshots).select(*columns)
-    seasons = seen.groupBy("parcel_id", "as_of_date").applyInPandas(one, schema)
+    seasons = seen.groupBy("parcel_id", "as_of_date").applyInPandas(season_of_group, schema)
     known = parcels.join(F.broadcast(snapshots), F.col("arrived_date") <= F.col("as_of_date")).drop("arrived_date")
-    return (
-        known.join(seasons.drop("season_year"), ["parcel_id", "as_of_date"], "left")
-        .withColumn("season_year", season_year_of("as_of_date"))
-        .fillna(0, subset=["observations", "clear_observations"])
+    return known.join(seasons.drop("season_year"), ["parcel_id", "as_of_date"], "left").fillna(
+        0, subset=["observations", "clear_observations"]
     )

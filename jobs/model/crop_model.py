@@ -62,7 +62,8 @@ def metrics(declared: np.ndarray, detected: np.ndarray, classes: list[str]) -> d
 
 
 def fit_and_detect(seasons: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, dict, object] | None:
-    """(detections per parcel: detected_crop and its probability; metrics; the model fitted on every labelled parcel)
+    """(detections per parcel: detected_crop, its probability and whether the declared crop is one the model knows;
+    metrics; the model fitted on every labelled parcel)
     or None when fewer than two crops have enough labelled parcels."""
     import xgboost as xgb
     from sklearn.model_selection import StratifiedKFold
@@ -82,15 +83,15 @@ def fit_and_detect(seasons: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, 
     proba = pd.DataFrame(model.predict_proba(design(seasons)), index=seasons.index)
     proba.loc[train.index] = held_out
     names = np.array(classes)
+    observed = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS
     detections = pd.DataFrame(
         {
             "parcel_id": seasons["parcel_id"],
-            "detected_crop": names[proba.to_numpy().argmax(axis=1)],
-            "detected_crop_probability": proba.max(axis=1),
+            "detected_crop": pd.Series(names[proba.to_numpy().argmax(axis=1)], index=seasons.index).where(observed),
+            "detected_crop_probability": proba.max(axis=1).astype(object).where(observed, None),
+            "declared_in_model": seasons["declared_crop"].isin(classes),  # a mismatch is only told for these
         }
     )
-    seen = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS
-    detections.loc[~seen, ["detected_crop", "detected_crop_probability"]] = None
     scores = metrics(train["declared_crop"].to_numpy(), names[held_out.argmax(axis=1)], classes) | {
         "parcels": len(train),
         "classes": classes,
@@ -137,8 +138,9 @@ def detect(spark, settings: Settings, seasons: pd.DataFrame, as_of: dt.date) -> 
     if found is None:
         log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
         return pd.DataFrame(
-            {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None}
-        )
+            {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None,
+             "declared_in_model": False}
+        )  # fmt: skip
     detections, scores, model = found
     register(spark, settings, as_of, int(seasons["season_year"].iloc[0]), scores, model)
     return detections
