@@ -223,6 +223,8 @@ def test_farm_features_through_the_lakehouse(spark, settings, tmp_path):
 
     assert parcel_observations.run(spark, settings) == 6
     assert parcel_observations.run(spark, settings) == 0  # nothing new: nothing read again
+    write_silver(spark, settings, "silver.scenes", [scenes[0] | {"tif_checksum": "sha-redelivered"}])
+    assert parcel_observations.run(spark, settings) == 1  # a re-delivered scene is read again, and only it
     observed = tables.read(spark, settings, "silver.parcel_observations").toPandas()
     assert set(observed["pixel_count"]) == {24} and set(observed["green_pixel_count"].dropna()) == {12}
 

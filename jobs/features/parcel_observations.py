@@ -6,8 +6,10 @@ reads the window its parcels cover, projects each parcel into the scene's CRS, a
 fall inside it. NDVI comes from the red and near-infrared bands (or a delivered NDVI band), EVI where the blue band
 is there too and the bands are reflectances; the scene's mask (SCL or CLM) says which pixels are cloud.
 
-Incremental: a pair already observed with the same GeoTIFF (checksum) and the same drawn plot (geometry checksum)
-is not read again; a re-delivered scene or a re-drawn plot is, and replaces its rows (MERGE on the keys).
+Incremental: only new or re-delivered scenes and new or re-drawn plots are paired, and a pair already observed with
+the same GeoTIFF (checksum) and the same drawn plot (geometry checksum) is not read again; a re-delivered scene or a
+re-drawn plot is, and replaces its rows (MERGE on the keys). A scene over no plot, or a plot under no scene, is paired
+again each night (cheaply: nothing meets).
 """
 
 from __future__ import annotations
@@ -187,6 +189,21 @@ def scene_parcel_pairs(scenes: DataFrame, parcels: DataFrame) -> DataFrame:
     return s.join(p, meet).select("*", arrived).drop("s_box", "p_box", "scene_arrived_date", "parcel_arrived_date")
 
 
+def candidate_pairs(scenes: DataFrame, parcels: DataFrame, observed: DataFrame) -> DataFrame:
+    """The pairs a night has to look at: new or re-delivered scenes x every parcel, and every scene x new or
+    re-drawn plots, so the footprint join grows with the night's deliveries, not with the archive."""
+    seen_scenes = observed.select("scene_id", "tif_checksum").distinct()
+    seen_plots = observed.select("parcel_id", "geometry_checksum").distinct()
+    new_scenes = scenes.join(seen_scenes, ["scene_id", "tif_checksum"], "left_anti")
+    new_plots = parcels.withColumn("geometry_checksum", F.sha2("geometry", 256)).join(
+        seen_plots, ["parcel_id", "geometry_checksum"], "left_anti"
+    )
+    pairs = scene_parcel_pairs(new_scenes, parcels).unionByName(
+        scene_parcel_pairs(scenes, new_plots.drop("geometry_checksum"))
+    )
+    return pairs.dropDuplicates(["scene_id", "parcel_id"])
+
+
 def not_observed(pairs: DataFrame, observed: DataFrame) -> DataFrame:
     """The pairs whose scene file or drawn plot differs from what was observed before (or never was)."""
     keys = ["scene_id", "parcel_id", "tif_checksum", "geometry_checksum"]
@@ -228,8 +245,8 @@ def run(spark, settings: Settings) -> int:
     """Observe every (scene, parcel) pair not observed yet (or whose scene or plot changed); returns rows written."""
     scenes = tables.read(spark, settings, "silver.scenes")
     parcels = tables.read(spark, settings, "silver.parcels")
-    pairs = scene_parcel_pairs(scenes, parcels)
-    todo = not_observed(pairs, tables.read(spark, settings, TABLE))
+    observed = tables.read(spark, settings, TABLE)
+    todo = not_observed(candidate_pairs(scenes, parcels, observed), observed)
     todo = todo.localCheckpoint()
     rows = todo.count()
     if rows:
