@@ -124,13 +124,15 @@ def per_farmer(parcels: DataFrame) -> DataFrame:
     )
 
 
-def detections(spark, settings: Settings, seasons: DataFrame, dates: list[dt.date]) -> DataFrame:
-    """The night's crop model for each snapshot date (trained on the driver: one row per parcel)."""
-    frames = []
-    for day in dates:
-        night = seasons.where(F.col("as_of_date") == F.lit(day)).toPandas()
-        if len(night):
-            frames.append(crop_model.detect(spark, settings, night, day).assign(as_of_date=day))
+def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
+    """The night's crop model for each snapshot date (trained on the driver: one row per parcel). The seasons are
+    collected once, with the columns the model reads."""
+    needed = ["parcel_id", "as_of_date", "season_year", "declared_crop", "clear_observations", "ndvi_curve",
+              *crop_model.PHENOLOGY]  # fmt: skip
+    frames = [
+        crop_model.detect(spark, settings, night.reset_index(drop=True), day).assign(as_of_date=day)
+        for day, night in seasons.select(*needed).toPandas().groupby("as_of_date")
+    ]
     columns = ["parcel_id", "detected_crop", "detected_crop_probability", "declared_in_model", "as_of_date"]
     schema = "parcel_id string, detected_crop string, detected_crop_probability double, declared_in_model boolean"
     schema += ", as_of_date date"
@@ -154,7 +156,7 @@ def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     )  # fmt: skip
     observations = tables.read(spark, settings, "silver.parcel_observations")
     seasons = parcel_season.season_features(observations, parcels, snapshots).localCheckpoint()
-    found = detections(spark, settings, seasons, dates)
+    found = detections(spark, settings, seasons)
     parcels_valued = seasons.transform(with_detections, found).transform(valued, load_crops())
     parcels_valued = parcels_valued.withColumn("computed_at", F.current_timestamp()).localCheckpoint()
     where = in_list("as_of_date", [d.isoformat() for d in dates])
