@@ -30,6 +30,8 @@ Runs at 02:00 UTC and computes the limits **as of the day before**:
 -> `ensure_model` (the registered PD model; trains the first one if none)
 -> `score` (`gold.preapproved_limits`, gated) -> `publish` (atomic swap into the serving store)
 -> `report` (`$LAKEHOUSE_ROOT/reports/night-<as_of>.html`: limits, drift, model validation, data quality).
+`ingest` loads every file that has landed, so the chain stands alone; the `ingest_<source>` DAGs serve late files and
+backfills (a file is loaded once, by whichever runs first).
 Every step is idempotent: clear and rerun any task. The same chain runs as `helicopter run --landing DIR --as-of D`.
 With `HELICOPTER_TASK_RUNNER=spark-submit` each task submits its step to `SPARK_MASTER` with `spark-submit`, so the
 Airflow worker never hosts Spark; the default runs it in the task's own process.

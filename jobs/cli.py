@@ -82,7 +82,7 @@ def cmd_adapt(a) -> int:
 def cmd_ingest(a) -> int:
     from jobs import pipeline
 
-    for counts in pipeline.ingest(a.landing, [a.source] if a.source else None):
+    for counts in pipeline.ingest(a.landing, [a.source] if a.source else None, through=a.through):
         print(json.dumps(counts))
     return 0
 
@@ -272,6 +272,7 @@ def parser() -> argparse.ArgumentParser:
     s = command("ingest", cmd_ingest, "load new landing files into bronze and silver")
     s.add_argument("--landing", type=existing_dir, required=True, help="landing folder (<source>/dt=YYYY-MM-DD/...)")
     s.add_argument("--source", help="one source only (default: all)")
+    s.add_argument("--through", type=iso_date, help="only dt= folders up to this day, YYYY-MM-DD (default: all)")
 
     for name, fn, help_ in (
         ("features", cmd_features, "compute every feature family and the feature vectors as of a date"),

@@ -14,6 +14,19 @@ log = logging.getLogger(__name__)
 TAGS = {"helicopter", "nightly", "training", "ingest", "serving"}  # the known set the integrity test checks
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
+# The silver tables each landing source writes, in the order a nightly run loads them: the outlets of its ingest DAG.
+# jobs.ingest.sources.SOURCES says the same but imports Spark, which a DAG file must not; tests/test_dag_integrity.py
+# keeps the two equal.
+INGEST_OUTLETS = {
+    "entities": ("silver.entities",),
+    "transactions": ("silver.transactions", "silver.txn_daily"),
+    "trade": ("silver.trade_records",),
+    "parcels": ("silver.parcels",),
+    "tiles": ("silver.scenes",),
+    "vouchers": ("silver.voucher_documents",),
+    "outcomes": ("silver.loan_events",),
+}
+
 
 def on_failure(context) -> None:
     """Say what failed, for which date, and where to look."""
@@ -77,6 +90,22 @@ def run_step(step: str, **kwargs):
     from jobs import pipeline
 
     return getattr(pipeline, step)(**kwargs)
+
+
+def ingest_schedule(source: str):
+    """A per-source ingest DAG's schedule: daily, over data intervals, so the run for logical date D starts when D is
+    over (01:00 UTC the day after, before the nightly run at 02:00) and loads the `dt=` folders up to D. The entity
+    registry goes first (00:30): the other sources' entity ids are checked against it."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable("30 0 * * *" if source == "entities" else "0 1 * * *", timezone="UTC")
+
+
+def through_from(context) -> dt.date:
+    """The last landing day a per-source ingest run loads: its logical date's day, or for a run without one
+    (triggered by hand) the day it runs."""
+    run_date = context.get("logical_date") or context["dag_run"].run_after
+    return dt.date.fromisoformat(run_date.date().isoformat())  # a plain date, not pendulum
 
 
 def landing_from(context) -> str:

@@ -27,9 +27,14 @@ def new_run_id(prefix: str = "run") -> str:
 
 
 def ingest(
-    landing: str, sources: list[str] | None = None, run_id: str | None = None, settings: Settings | None = None
+    landing: str,
+    sources: list[str] | None = None,
+    run_id: str | None = None,
+    settings: Settings | None = None,
+    through: dt.date | None = None,
 ) -> list[dict]:
-    """Load new landing files of each source (all by default) into bronze and silver; returns the batch counts."""
+    """Load new landing files of each source (all by default; with `through`, only those in `dt=` folders up to that
+    day) into bronze and silver; returns the batch counts."""
     from jobs.ingest.landing import LandingError
     from jobs.ingest.source import ingest as ingest_source
     from jobs.ingest.sources import SOURCES
@@ -40,7 +45,9 @@ def ingest(
         raise LandingError(f"unknown source {unknown[0]!r}; known: {', '.join(SOURCES)}")
     run_id = run_id or new_run_id("ingest")
     spark = _spark(settings)
-    return [asdict(ingest_source(spark, settings, landing, SOURCES[name], run_id)) for name in (sources or SOURCES)]
+    return [
+        asdict(ingest_source(spark, settings, landing, SOURCES[name], run_id, through)) for name in (sources or SOURCES)
+    ]
 
 
 def features(as_of: dt.date, settings: Settings | None = None) -> dict[str, int]:

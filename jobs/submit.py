@@ -64,8 +64,9 @@ def _main(step: str, arguments: str) -> None:
     from jobs import pipeline
 
     kwargs = json.loads(arguments)
-    if "as_of" in kwargs:
-        kwargs["as_of"] = dt.date.fromisoformat(kwargs["as_of"])
+    for name in ("as_of", "through"):  # the dates a step takes
+        if kwargs.get(name):
+            kwargs[name] = dt.date.fromisoformat(kwargs[name])
     print(json.dumps(getattr(pipeline, step)(**kwargs), default=str))
 
 

@@ -146,6 +146,12 @@ def test_a_missing_landing_folder_exits_2_naming_it(env):
     assert "/does/not/exist" in done.stderr.strip().splitlines()[-1]
 
 
+def test_a_bad_ingest_through_date_exits_2_naming_it(env, tmp_path):
+    done = helicopter(env, "ingest", "--landing", str(tmp_path), "--through", "2026-02-30")
+    assert done.returncode == 2
+    assert "2026-02-30" in done.stderr.strip().splitlines()[-1]
+
+
 def test_simulate_with_zero_entities_exits_2(env, tmp_path):
     done = helicopter(
         env,

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from jobs import orchestration
+from jobs.ingest.sources import SOURCES
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
-EXPECTED_DAG_IDS = {"nightly_preapproval", "weekly_pd_training"}
+INGEST_DAG_IDS = {f"ingest_{source}" for source in SOURCES}
+EXPECTED_DAG_IDS = {"nightly_preapproval", "weekly_pd_training", *INGEST_DAG_IDS}
 NIGHTLY_CHAIN = ["ingest", "features", "ensure_model", "score", "publish", "report"]
 HEAVY = ("pyspark", "xgboost", "great_expectations")
 
@@ -35,7 +37,7 @@ def test_every_dag_file_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
 
 
-def test_the_nightly_and_training_dags_are_present(dagbag):
+def test_the_nightly_training_and_per_source_ingest_dags_are_present(dagbag):
     assert EXPECTED_DAG_IDS <= set(dagbag.dag_ids)
     assert len(dagbag.dags) >= len(list(DAGS.glob("*.py")))  # every file holds at least one DAG
 
@@ -78,6 +80,47 @@ def test_nightly_tasks_form_the_chain_ingest_features_model_score_publish(dagbag
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
     assert dag.get_task("report").downstream_task_ids == set()
     assert dag.get_task("ingest").upstream_task_ids == set()
+
+
+def test_the_ingest_outlets_name_what_each_source_writes():
+    # the DAG files read orchestration.INGEST_OUTLETS (no Spark); jobs.ingest.sources is the truth
+    assert list(orchestration.INGEST_OUTLETS) == list(SOURCES)
+    for name, source in SOURCES.items():
+        silver = orchestration.INGEST_OUTLETS[name]
+        assert silver[0] == source.silver
+        assert (len(silver) > 1) == (source.after_merge is not None), name  # transactions also keep txn_daily
+
+
+def test_every_source_has_a_thin_ingest_dag_with_its_silver_tables_as_outlets(dagbag):
+    for name, silver in orchestration.INGEST_OUTLETS.items():
+        dag = dagbag.dags[f"ingest_{name}"]
+        assert dag.task_ids == ["ingest"] and "ingest" in dag.tags, name
+        assert dag.max_active_runs == 1 and "landing" in dag.params, name
+        assert dag.get_task("ingest").max_active_tis_per_dag == 1, name  # backfill runs too: one load at a time
+        outlets = dag.get_task("ingest").outlets
+        assert [a.uri for a in outlets] == [orchestration.table_asset(t).uri for t in silver], name
+        assert [a.extra["table"] for a in outlets] == list(silver), name
+
+
+def test_the_ingest_runs_for_a_day_start_when_it_is_over_and_before_the_nightly_run(dagbag):
+    day = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    nightly_start = first_run(dagbag.dags["nightly_preapproval"], day).run_after
+    for dag_id in INGEST_DAG_IDS:
+        run = first_run(dagbag.dags[dag_id], day)
+        assert run.logical_date.date() == day.date(), dag_id  # the run for the 1st: dt= folders up to the 1st
+        assert day + dt.timedelta(days=1) <= run.run_after < nightly_start + dt.timedelta(days=1), dag_id
+    assert orchestration.through_from({"logical_date": day + dt.timedelta(hours=1)}) == day.date()
+
+
+def first_run(dag, earliest: dt.datetime):
+    """The scheduler's first run of `dag` from `earliest` on (the DAG file's timetable, as the scheduler reads it)."""
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    restriction = TimeRestriction(earliest=earliest, latest=None, catchup=True)
+    return coerce_to_core_timetable(dag.timetable).next_dagrun_info(
+        last_automated_data_interval=None, restriction=restriction
+    )
 
 
 IMPORT_ALL = """

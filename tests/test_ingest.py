@@ -183,6 +183,22 @@ def test_landing_discovery_and_ledger(tmp_path):
         discover(tmp_path, "transactions")
 
 
+def test_discovery_through_a_day_takes_only_the_folders_up_to_it(tmp_path):
+    for day in ("2026-01-01", "2026-01-02", "2026-01-03"):
+        (tmp_path / "trade" / f"dt={day}").mkdir(parents=True)
+        (tmp_path / "trade" / f"dt={day}" / "trade.csv").write_text(f"{day}\n")
+
+    def days(through):
+        return [f.dt.isoformat() for f in discover(tmp_path, "trade", through=through)]
+
+    assert days(None) == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert days(dt.date(2026, 1, 2)) == ["2026-01-01", "2026-01-02"]
+    assert days(dt.date(2025, 12, 31)) == []
+    (tmp_path / "trade" / "2026-01-04").mkdir()  # a misnamed folder is an error whatever the day
+    with pytest.raises(LandingError, match="not a dt=YYYY-MM-DD folder"):
+        discover(tmp_path, "trade", through=dt.date(2026, 1, 1))
+
+
 def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
     landing.write("outcomes", "2026-01-01", "loan_id,entity_id,event_date,event_type,amount")
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[3], DAY1[4])  # both rows rejected

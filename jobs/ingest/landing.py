@@ -37,9 +37,13 @@ def sha256(path: Path) -> str:
 
 
 def discover(
-    landing_root: str | Path, source: str, known: dict[str, tuple[int, int, str]] | None = None
+    landing_root: str | Path,
+    source: str,
+    known: dict[str, tuple[int, int, str]] | None = None,
+    through: dt.date | None = None,
 ) -> list[LandingFile]:
-    """Every file under `<landing_root>/<source>/dt=YYYY-MM-DD/`, in delivery order.
+    """Every file under `<landing_root>/<source>/dt=YYYY-MM-DD/`, in delivery order; with `through`, only the days up
+    to it (the files that had arrived by then: what a backfill's run for that day loads).
 
     `known` maps a file name to the (size, modification time in ns, checksum) it was loaded with: a file that still has
     that size and time keeps that checksum unread, so a night costs the new files, not every file ever delivered."""
@@ -59,6 +63,8 @@ def discover(
             day = dt.date.fromisoformat(match.group(1))
         except ValueError as e:
             raise LandingError(f"{day_dir}: {e}") from None
+        if through is not None and day > through:
+            continue
         for f in sorted(p for p in day_dir.iterdir() if p.is_file() and not p.name.startswith((".", "_"))):
             name, stat = f.relative_to(root).as_posix(), f.stat()
             size, modified, checksum = known.get(name, (None, None, None))

@@ -199,8 +199,11 @@ def month_partitions(column: str) -> Callable[[DataFrame], str | None]:
     return months_of
 
 
-def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id: str) -> BatchCounts:
-    """Load every landing file of `source` not yet in the ledger; returns the batch's reconciliation."""
+def ingest(
+    spark, settings: Settings, landing_root: str, source: Source, run_id: str, through: dt.date | None = None
+) -> BatchCounts:
+    """Load every landing file of `source` (in `dt=` folders up to `through`, when given) not yet in the ledger;
+    returns the batch's reconciliation."""
     ledger = (
         tables.read(spark, settings, "bronze.file_ledger")
         .where(F.col("source") == source.name)
@@ -209,7 +212,7 @@ def ingest(spark, settings: Settings, landing_root: str, source: Source, run_id:
     )
     oldest_first = sorted(ledger, key=lambda r: r.ingested_at)  # a name loaded twice: its last load wins below
     known = {r.file_name: (r.size_bytes, r.modified_ns, r.checksum) for r in oldest_first}
-    todo = unloaded(discover(landing_root, source.name, known), {(r.file_name, r.checksum) for r in ledger})
+    todo = unloaded(discover(landing_root, source.name, known, through), {(r.file_name, r.checksum) for r in ledger})
     if not todo:
         log.info("%s: no new landing files", source.name)
         return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
