@@ -49,7 +49,7 @@ demo: setup
 # the serving-store tests run on SQLite and on a real PostgreSQL server that .ci/postgres-up installs and starts
 test: setup
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
-	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q tests
+	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 tests
 
 bench: setup
 	$(BIN)/python -m bench

@@ -263,22 +263,15 @@ def true_curve_seasons(truth: pd.DataFrame, scene_dates: list[dt.date], noise_sd
     ndvi = ndvi + np.random.default_rng(SEED).normal(0.0, noise_sd, ndvi.shape) if noise_sd else ndvi
     start, end = parcel_season.season_window(AS_OF.year)
     first, last = start.timetuple().tm_yday, end.timetuple().tm_yday
-    rows = []
-    for curve_obs in ndvi:
-        grid, curve = parcel_season.filled_curve(doy, curve_obs, first, last)
-        at = np.interp(parcel_season.CURVE_DOYS, grid, curve, left=np.nan, right=np.nan)
-        curve_at = [None if np.isnan(x) else float(x) for x in at]
-        rows.append({"ndvi_curve": curve_at, **parcel_season.phenology(grid, curve)})
-    return pd.DataFrame(rows).assign(
-        parcel_id=truth["parcel_id"].to_numpy(), declared_crop=truth["crop"].to_numpy(), clear_observations=len(doy)
-    )
+    rows = [parcel_season.series_features(doy, curve_obs, first, last) for curve_obs in ndvi]
+    return pd.DataFrame(rows).assign(parcel_id=truth["parcel_id"].to_numpy(), declared_crop=truth["crop"].to_numpy())
 
 
 def trained_on_truth(seasons: pd.DataFrame) -> dict:
     """The crop model's features, folds and parameters with the true crops as labels: held-out scores."""
     from jobs.model.crop_model import fit_and_detect
 
-    _, scores, _ = fit_and_detect(seasons)
+    _, scores, *_ = fit_and_detect(seasons)
     return {k: scores[k] for k in ("accuracy", "kappa", "f1", "confusion", "parcels")}
 
 

@@ -17,7 +17,7 @@ from jobs import tables
 from jobs.catalog import contract
 from jobs.features import feat_farm, parcel_observations, parcel_season
 from jobs.features.parcel_observations import observe_scene, pixel_stats, scene_layers
-from jobs.model import crop_model
+from jobs.model import crop_model, crop_templates
 from jobs.simulate import farms
 
 UTM = "EPSG:32652"
@@ -148,18 +148,15 @@ def synthetic_seasons(per_crop: int = 25, seed: int = 3) -> pd.DataFrame:
             ndvi = farms.crop_ndvi(
                 np.full(len(days), farms.CROPS.index(crop)), days, np.ones(len(days)), rng.normal(0, 3)
             )
-            grid, curve = parcel_season.filled_curve(days.astype(float), ndvi + rng.normal(0, 0.02, len(days)), 91, 304)
-            at = np.interp(parcel_season.CURVE_DOYS, grid, curve)
-            features = {"ndvi_curve": list(at), **parcel_season.phenology(grid, curve)}
-            rows.append({"parcel_id": f"{crop}-{i}", "declared_crop": crop, "season_year": 2025,
-                         "clear_observations": len(days), **features})  # fmt: skip
+            features = parcel_season.series_features(days, ndvi + rng.normal(0, 0.02, len(days)), 91, 304)
+            rows.append({"parcel_id": f"{crop}-{i}", "declared_crop": crop, "season_year": 2025, **features})
     return pd.DataFrame(rows)
 
 
 def test_crop_model_names_the_crop_a_farmer_declared_wrongly():
     seasons = synthetic_seasons()
     seasons.loc[seasons["parcel_id"] == "corn-1", "declared_crop"] = "rice"  # a typical corn curve
-    detections, scores, _ = crop_model.fit_and_detect(seasons)
+    detections, scores, *_ = crop_model.fit_and_detect(seasons)
     found = detections.set_index("parcel_id")["detected_crop"]
     assert found["corn-1"] == "corn"  # held out: the model that named it never saw the wrong label
     truth = seasons["parcel_id"].str.rsplit("-", n=1).str[0].to_numpy()
@@ -172,6 +169,33 @@ def test_crop_model_names_the_crop_a_farmer_declared_wrongly():
 def test_too_few_labelled_parcels_train_no_model():
     seasons = synthetic_seasons(per_crop=3)
     assert crop_model.fit_and_detect(seasons) is None
+
+
+def test_crop_templates_tell_apart_curves_one_day_of_season_length_apart(tmp_path):
+    """Spring wheat and barley as the simulator draws them: 3.5 days apart in timing, 1 in length, each parcel sown
+    up to a week early or late. Noise-free, the template match separates them whatever the sowing shift, which
+    timing alone cannot; the template of a crop recovers a parcel's shift; templates survive a save and load."""
+    rng = np.random.default_rng(5)
+    days = np.arange(95.0, 300.0, 5.0)
+    crops = np.repeat([farms.CROPS.index("spring_wheat"), farms.CROPS.index("barley")], 40)
+    shifts = rng.uniform(-7, 7, crops.size)
+    series = [
+        (days, farms.crop_ndvi(np.full(days.size, c), days, np.ones(days.size), s)) for c, s in zip(crops, shifts)
+    ]
+    labels = np.array(farms.CROPS, dtype=object)[crops]
+    templates = crop_templates.learn(series, labels)
+    assert templates.crops == ("barley", "spring_wheat")
+    matched = crop_templates.match(series, templates)
+    assert (np.array(templates.crops)[matched.argmax(axis=1)] == labels).all()
+
+    wheat = templates.curves[1]
+    late = crop_templates.best_fits(days, np.interp(days - 6.0, crop_templates.DAYS, wheat), wheat[None])
+    assert late[0][0] < 1e-6 and late[1][0] == 6.0
+
+    templates.save(tmp_path / "t.json")
+    again = crop_templates.Templates.load(tmp_path / "t.json")
+    assert again.crops == templates.crops and np.allclose(again.curves, templates.curves, atol=1e-5)
+    assert np.isnan(crop_templates.match([(days[:3], days[:3] * 0)], templates)).all()  # too few points to fit
 
 
 # ---------------------------------------------------------------------------------------------------------------

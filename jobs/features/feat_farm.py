@@ -127,7 +127,8 @@ def per_farmer(parcels: DataFrame) -> DataFrame:
 def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
     """The night's crop model for each snapshot date (trained on the driver: one row per parcel). The seasons are
     collected once, with the columns the model reads."""
-    needed = ["parcel_id", "as_of_date", "season_year", "declared_crop", "clear_observations", "ndvi_curve",
+    needed = ["parcel_id", "as_of_date", "season_year", "declared_crop", "clear_observations", "clear_doys",
+              "clear_ndvi", "ndvi_curve",
               *crop_model.PHENOLOGY]  # fmt: skip
     frames = [
         crop_model.detect(spark, settings, night.reset_index(drop=True), day).assign(as_of_date=day)

@@ -100,6 +100,21 @@ def planted_share(obs: pd.DataFrame) -> float | None:
     return float((near["green_pixel_count"] / clear).median())
 
 
+def series_features(doy: np.ndarray, ndvi: np.ndarray, first: int, last: int) -> dict:
+    """The clear observations (sorted, dips dropped), the filled curve at CURVE_DOYS and the phenology of a season
+    seen from day of year `first` to `last`."""
+    d, v = clean_series(doy, ndvi)
+    grid, curve = filled_curve(d, v, first, last)
+    at = np.interp(CURVE_DOYS, grid, curve, left=np.nan, right=np.nan)
+    return {
+        "clear_observations": int(len(d)),
+        "clear_doys": [int(x) for x in d],
+        "clear_ndvi": [round(float(x), 4) for x in v],
+        "ndvi_curve": [None if np.isnan(x) else round(float(x), 4) for x in at],
+        **phenology(grid, curve),
+    }
+
+
 def parcel_season(obs: pd.DataFrame, year: int, as_of: dt.date) -> dict:
     """Season features of one parcel from its observations (silver.parcel_observations rows seen by `as_of`)."""
     start, end = season_window(year)
@@ -107,16 +122,10 @@ def parcel_season(obs: pd.DataFrame, year: int, as_of: dt.date) -> dict:
     inside = obs[(obs["acquisition_date"] >= start) & (obs["acquisition_date"] <= end) & (obs["pixel_count"] > 0)]
     clear = inside[inside["clear_share"].fillna(1.0) >= MIN_CLEAR_SHARE].dropna(subset=["ndvi_median"])
     doy = pd.to_datetime(clear["acquisition_date"]).dt.dayofyear.to_numpy()
-    d, v = clean_series(doy, clear["ndvi_median"].to_numpy(float))
-    grid, curve = filled_curve(d, v, start.timetuple().tm_yday, end.timetuple().tm_yday)
-    at = (
-        np.interp(CURVE_DOYS, grid, curve, left=np.nan, right=np.nan) if grid.size else np.full(len(CURVE_DOYS), np.nan)
-    )
+    first, last = start.timetuple().tm_yday, end.timetuple().tm_yday
     return {
         "observations": int(len(inside)),
-        "clear_observations": int(len(d)),
-        "ndvi_curve": [None if np.isnan(x) else round(float(x), 4) for x in at],
-        **phenology(grid, curve),
+        **series_features(doy, clear["ndvi_median"].to_numpy(float), first, last),
         "planted_share": planted_share(clear),
     }
 
@@ -125,7 +134,8 @@ def parcel_season(obs: pd.DataFrame, year: int, as_of: dt.date) -> dict:
 # Every parcel and snapshot (Spark; one pandas group per parcel and snapshot, on the executors)
 
 SEASON_FIELDS = (
-    "observations int, clear_observations int, ndvi_curve array<double>, green_up_doy double, peak_ndvi double, "
+    "observations int, clear_observations int, clear_doys array<int>, clear_ndvi array<double>, "
+    "ndvi_curve array<double>, green_up_doy double, peak_ndvi double, "
     "peak_doy double, senescence_doy double, season_length_days double, ndvi_integral double, planted_share double"
 )
 

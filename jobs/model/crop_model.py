@@ -1,12 +1,13 @@
 """What grows on each parcel, from its season curve: a multi-class XGBoost model trained on the parcels whose farmers
-declared a crop the model knows.
+declared a crop the model knows. It reads the filled curve, the phenology and how closely the parcel's clear
+observations follow each crop's template curve (`crop_templates`, learnt from the same labelled parcels).
 
 Trained each night on that night's season features (every parcel then at the same stage of the season), so a July
 snapshot is judged by a model of July curves. A parcel's detected crop comes from 5-fold cross-validation: the model
 that names it never saw its own declaration, so a wrong declaration shows as a mismatch instead of being learnt.
 Accuracy, per-class F1, Cohen's kappa and the confusion matrix of those held-out predictions (against the declared
-crops) are recorded with the model in gold.crop_model_registry; the model fitted on every labelled parcel is saved
-beside them and names the parcels whose crop nobody declared.
+crops) are recorded with the model in gold.crop_model_registry; the model and templates fitted on every labelled
+parcel are saved beside them and name the parcels whose crop nobody declared.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.features.parcel_season import CURVE_DOYS
+from jobs.model import crop_templates
 from jobs.settings import Settings
 
 REGISTRY = "gold.crop_model_registry"
@@ -33,14 +35,28 @@ PARAMS = {"n_estimators": 200, "max_depth": 4, "learning_rate": 0.08, "tree_meth
 log = logging.getLogger(__name__)
 
 
-def design(seasons: pd.DataFrame) -> pd.DataFrame:
-    """The model's matrix: the season curve at CURVE_DOYS and the phenology, as floats (NaN where unseen)."""
+def series(seasons: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each parcel's clear observations (days of year, NDVI)."""
+    return [
+        (np.asarray(d if d is not None else [], float), np.asarray(v if v is not None else [], float))
+        for d, v in zip(seasons["clear_doys"], seasons["clear_ndvi"])
+    ]
+
+
+def design(seasons: pd.DataFrame, templates: crop_templates.Templates) -> pd.DataFrame:
+    """The model's matrix: the season curve at CURVE_DOYS, the phenology and the match to each crop's template, as
+    floats (NaN where unseen)."""
     curve = pd.DataFrame(
         [list(c) if c is not None else [None] * len(CURVE_DOYS) for c in seasons["ndvi_curve"]],
         columns=FEATURES[: len(CURVE_DOYS)],
         index=seasons.index,
     )
-    return pd.concat([curve, seasons[list(PHENOLOGY)]], axis=1).astype(float)
+    matched = pd.DataFrame(
+        crop_templates.match(series(seasons), templates),
+        columns=[f"match_{c}" for c in templates.crops],
+        index=seasons.index,
+    )
+    return pd.concat([curve, seasons[list(PHENOLOGY)], matched], axis=1).astype(float)
 
 
 def labelled(seasons: pd.DataFrame) -> pd.DataFrame:
@@ -61,9 +77,11 @@ def metrics(declared: np.ndarray, detected: np.ndarray, classes: list[str]) -> d
     }
 
 
-def fit_and_detect(seasons: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, dict, object] | None:
+def fit_and_detect(
+    seasons: pd.DataFrame, seed: int = 0
+) -> tuple[pd.DataFrame, dict, object, crop_templates.Templates] | None:
     """(detections per parcel: detected_crop, its probability and whether the declared crop is one the model knows;
-    metrics; the model fitted on every labelled parcel)
+    metrics; the model and the templates fitted on every labelled parcel)
     or None when fewer than two crops have enough labelled parcels."""
     import xgboost as xgb
     from sklearn.model_selection import StratifiedKFold
@@ -73,14 +91,16 @@ def fit_and_detect(seasons: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, 
     if len(classes) < 2:
         return None
     y = train["declared_crop"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    x = design(train)
+    labels, observed_series = train["declared_crop"].to_numpy(), series(train)
     held_out = np.zeros((len(train), len(classes)))
     folds = StratifiedKFold(min(FOLDS, int(np.bincount(y).min())), shuffle=True, random_state=seed)
-    for fit_rows, test_rows in folds.split(x, y):
-        fold = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(x.iloc[fit_rows], y[fit_rows])
-        held_out[test_rows] = fold.predict_proba(x.iloc[test_rows])
-    model = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(x, y)
-    proba = pd.DataFrame(model.predict_proba(design(seasons)), index=seasons.index)
+    for fit_rows, test_rows in folds.split(train, y):  # templates too are learnt on the fold's own parcels
+        templates = crop_templates.learn([observed_series[i] for i in fit_rows], labels[fit_rows])
+        fold = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(design(train.iloc[fit_rows], templates), y[fit_rows])
+        held_out[test_rows] = fold.predict_proba(design(train.iloc[test_rows], templates))
+    templates = crop_templates.learn(observed_series, labels)
+    model = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(design(train, templates), y)
+    proba = pd.DataFrame(model.predict_proba(design(seasons, templates)), index=seasons.index)
     proba.loc[train.index] = held_out
     names = np.array(classes)
     observed = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS
@@ -95,12 +115,14 @@ def fit_and_detect(seasons: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, 
     scores = metrics(train["declared_crop"].to_numpy(), names[held_out.argmax(axis=1)], classes) | {
         "parcels": len(train),
         "classes": classes,
+        "features": list(model.get_booster().feature_names),
     }
-    return detections, scores, model
+    return detections, scores, model, templates
 
 
-def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores: dict, model) -> dict:
-    """Save the model and write its registry row (one per snapshot date: a rerun replaces it)."""
+def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores: dict, model, templates) -> dict:
+    """Save the model (its crop templates beside it) and write its registry row (one per snapshot date: a rerun
+    replaces it)."""
     from jobs import tables
     from jobs.catalog import contract
 
@@ -108,6 +130,7 @@ def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores
     artifact = Path(settings.model_dir) / "crop" / f"{version}.json"
     artifact.parent.mkdir(parents=True, exist_ok=True)
     model.save_model(artifact)
+    templates.save(artifact.with_suffix(".templates.json"))
     row = {
         "model_version": version,
         "as_of_date": as_of,
@@ -119,7 +142,7 @@ def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores
         "kappa": scores["kappa"],
         "f1_by_class": json.dumps(scores["f1"]),
         "confusion": json.dumps(scores["confusion"]),
-        "features": list(FEATURES),
+        "features": scores["features"],
         "params": json.dumps(PARAMS),
         "artifact_path": str(artifact),
     }
@@ -141,6 +164,6 @@ def detect(spark, settings: Settings, seasons: pd.DataFrame, as_of: dt.date) -> 
             {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None,
              "declared_in_model": False}
         )  # fmt: skip
-    detections, scores, model = found
-    register(spark, settings, as_of, int(seasons["season_year"].iloc[0]), scores, model)
+    detections, scores, model, templates = found
+    register(spark, settings, as_of, int(seasons["season_year"].iloc[0]), scores, model, templates)
     return detections
