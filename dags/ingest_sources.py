@@ -6,13 +6,19 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from jobs import orchestration as orch
 
+REGISTRY_NOTE = """
+It first waits for `ingest_entities`' run of the same day (backfill that one over the range too): a row naming a
+business the registry does not hold goes to quarantine."""
+
 
 def ingest_dag(source: str, silver: tuple[str, ...]):
     tables = ", ".join(f"`{t}`" for t in silver)
+    after_registry = source in orch.NAMING_ENTITIES
+    note = REGISTRY_NOTE if after_registry else ""
 
     @dag(
         dag_id=f"ingest_{source}",
-        schedule=orch.ingest_schedule(source),
+        schedule=orch.ingest_schedule(),
         start_date=orch.START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -23,9 +29,9 @@ def ingest_dag(source: str, silver: tuple[str, ...]):
 ### Ingest {source}
 Loads the new files of `landing/{source}/` into `bronze.{source}` and {tables} (typed, deduplicated, gated by Great
 Expectations; rejects to `quarantine.{source}`, the batch's reconciliation to `silver.ingest_batches`).
-The run for logical date D starts when D is over and loads only the `dt=` folders up to D, so
-`airflow backfill create --dag-id ingest_{source} --from-date A --to-date B` replays the deliveries day by day;
-a file already in the ledger is never loaded again, so rerunning a day adds nothing.
+The run for logical date D starts when D is over (00:00 UTC the day after) and loads only the `dt=` folders up to D,
+so `airflow backfill create --dag-id ingest_{source} --from-date A --to-date B` replays the deliveries day by day;
+a file already in the ledger is never loaded again, so rerunning a day adds nothing.{note}
 The nightly pre-approval DAG ingests every source itself; this DAG serves late files and backfills.
 Same as `helicopter ingest --landing DIR --source {source} --through D`.
 """,
@@ -46,7 +52,9 @@ Same as `helicopter ingest --landing DIR --source {source} --through D`.
                 run_id=f"airflow-{ctx['run_id']}",
             )
 
-        ingest()
+        load = ingest()
+        if after_registry:
+            orch.registry_ingested() >> load
 
     return ingest_source()
 

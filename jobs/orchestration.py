@@ -26,6 +26,8 @@ INGEST_OUTLETS = {
     "vouchers": ("silver.voucher_documents",),
     "outcomes": ("silver.loan_events",),
 }
+# the sources whose rows name businesses of the registry (their Source.entity_columns): their DAGs wait for its ingest
+NAMING_ENTITIES = {"transactions", "trade", "parcels", "vouchers", "outcomes"}
 
 
 def on_failure(context) -> None:
@@ -92,13 +94,30 @@ def run_step(step: str, **kwargs):
     return getattr(pipeline, step)(**kwargs)
 
 
-def ingest_schedule(source: str):
-    """A per-source ingest DAG's schedule: daily, over data intervals, so the run for logical date D starts when D is
-    over (01:00 UTC the day after, before the nightly run at 02:00) and loads the `dt=` folders up to D. The entity
-    registry goes first (00:30): the other sources' entity ids are checked against it."""
+def ingest_schedule():
+    """A per-source ingest DAG's schedule: daily over data intervals from midnight UTC, so the run for logical date D
+    starts when D is over (00:00 the day after, two hours before the nightly run) and loads the `dt=` folders up to D;
+    `airflow backfill create --from-date A --to-date B` then makes one run for each day from A to B."""
     from airflow.sdk import CronDataIntervalTimetable
 
-    return CronDataIntervalTimetable("30 0 * * *" if source == "entities" else "0 1 * * *", timezone="UTC")
+    return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
+
+
+def registry_ingested():
+    """The first task of a source's ingest DAG whose entity ids are checked against the registry: wait until
+    `ingest_entities` has loaded the registry's files up to the same day (its run for the same logical date), so that
+    a business registered that day is known before its first rows are."""
+    from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+
+    return ExternalTaskSensor(
+        task_id="registry_ingested",
+        external_dag_id="ingest_entities",
+        external_task_id="ingest",
+        mode="reschedule",  # holds no worker slot while it waits
+        poke_interval=60,
+        timeout=6 * 3600,
+        doc_md="Wait for `ingest_entities`' run of the same day: the registry first, then its businesses' rows.",
+    )
 
 
 def through_from(context) -> dt.date:

@@ -89,12 +89,20 @@ def test_the_ingest_outlets_name_what_each_source_writes():
         silver = orchestration.INGEST_OUTLETS[name]
         assert silver[0] == source.silver
         assert (len(silver) > 1) == (source.after_merge is not None), name  # transactions also keep txn_daily
+        assert (name in orchestration.NAMING_ENTITIES) == bool(source.entity_columns), name
 
 
 def test_every_source_has_a_thin_ingest_dag_with_its_silver_tables_as_outlets(dagbag):
     for name, silver in orchestration.INGEST_OUTLETS.items():
         dag = dagbag.dags[f"ingest_{name}"]
-        assert dag.task_ids == ["ingest"] and "ingest" in dag.tags, name
+        assert "ingest" in dag.tags, name
+        if name in orchestration.NAMING_ENTITIES:  # the registry of the same day first
+            assert set(dag.task_ids) == {"registry_ingested", "ingest"}, name
+            sensor = dag.get_task("registry_ingested")
+            assert (sensor.external_dag_id, sensor.external_task_id) == ("ingest_entities", "ingest"), name
+            assert sensor.downstream_task_ids == {"ingest"}, name
+        else:
+            assert dag.task_ids == ["ingest"], name
         assert dag.max_active_runs == 1 and "landing" in dag.params, name
         assert dag.get_task("ingest").max_active_tis_per_dag == 1, name  # backfill runs too: one load at a time
         outlets = dag.get_task("ingest").outlets
@@ -107,7 +115,8 @@ def test_the_ingest_runs_for_a_day_start_when_it_is_over_and_before_the_nightly_
     nightly_start = first_run(dagbag.dags["nightly_preapproval"], day).run_after
     for dag_id in INGEST_DAG_IDS:
         run = first_run(dagbag.dags[dag_id], day)
-        assert run.logical_date.date() == day.date(), dag_id  # the run for the 1st: dt= folders up to the 1st
+        # the run for the 1st loads the dt= folders up to the 1st; at midnight, so a backfill's --to-date includes it
+        assert run.logical_date == day, dag_id
         assert day + dt.timedelta(days=1) <= run.run_after < nightly_start + dt.timedelta(days=1), dag_id
     assert orchestration.through_from({"logical_date": day + dt.timedelta(hours=1)}) == day.date()
 

@@ -23,7 +23,7 @@ def test_an_ingest_dag_loads_day_by_day_and_a_rerun_adds_nothing(spark, settings
     dag = DagBag(dag_folder=str(DAGS)).get_dag("ingest_entities")
 
     def run_for(day: int) -> None:  # LANDING_DIR (the settings fixture) is the DAG's default landing folder
-        assert dag.test(logical_date=dt.datetime(2026, 1, day, 0, 30, tzinfo=dt.UTC)).state == "success"
+        assert dag.test(logical_date=dt.datetime(2026, 1, day, tzinfo=dt.UTC)).state == "success"
 
     def loaded() -> tuple[list[str], int, list[int]]:
         ids = sorted(r.entity_id for r in tables.read(spark, settings, "silver.entities").collect())
