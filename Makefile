@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python -m bench.graph
 	$(BIN)/python -m bench.simulate
 	$(BIN)/python -m bench.farm
+	$(BIN)/python -m bench.training
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 
 lock:

@@ -25,6 +25,8 @@ class Settings:
     spark_extra_packages: tuple[str, ...] = ()
     pii_token_key: str = ""
     challenger_margin: float = 0.005
+    pd_training_backend: str = "auto"
+    pd_spark_training_rows: int = 1_000_000
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -33,6 +35,13 @@ class Settings:
 def _absolute(path: str) -> str:
     """Local paths become absolute; URIs (s3a://, abfss://, ...) are kept as they are."""
     return path if "://" in path else str(Path(path).expanduser().resolve())
+
+
+def _choice(env, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -52,4 +61,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
         pii_token_key=env.get("PII_TOKEN_KEY", ""),
         challenger_margin=float(env.get("CHALLENGER_MIN_AUC_GAIN", "0.005")),
+        pd_training_backend=_choice(env, "PD_TRAINING_BACKEND", "auto", ("local", "spark", "auto")),
+        pd_spark_training_rows=int(env.get("PD_SPARK_TRAINING_ROWS", "1000000")),
     )

@@ -65,15 +65,19 @@ def feature_spec(fqn: str = FEATURE_TABLE) -> FeatureSpec:
     )
 
 
-def time_split(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> pd.Series:
-    """True for validation rows: the latest observation dates, whole, holding at least `valid_share` of rows."""
+def validation_dates(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> list[dt.date]:
+    """The latest observation dates, whole, holding at least `valid_share` of rows (never all dates)."""
     per_date = obs_dates.value_counts().sort_index(ascending=False)
     if len(per_date) < 2:
         raise ModelError(f"need loans observed on at least two dates for a time-based validation, got {len(per_date)}")
     cumulative = per_date.cumsum() / per_date.sum()
     valid_dates = cumulative.index[: int(np.searchsorted(cumulative.values, valid_share) + 1)]
-    valid_dates = valid_dates[: len(per_date) - 1]  # always keep a date to train on
-    return obs_dates.isin(valid_dates)
+    return list(valid_dates[: len(per_date) - 1])  # always keep a date to train on
+
+
+def time_split(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> pd.Series:
+    """True for validation rows: those observed on the `validation_dates`."""
+    return obs_dates.isin(validation_dates(obs_dates, valid_share))
 
 
 def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None) -> dict:
@@ -106,16 +110,19 @@ def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None
     return metrics
 
 
-def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
-    """Train on the earlier dates, stop early on the later ones; returns the booster and its validation metrics."""
+def booster_params(spec: FeatureSpec) -> dict:
+    """PARAMS with the feature contract's monotone directions, in `spec`'s feature order."""
+    return {**PARAMS, "monotone_constraints": "(" + ",".join(map(str, spec.monotone)) + ")"}
+
+
+def local_booster(frame: pd.DataFrame, valid: pd.Series, spec: FeatureSpec, params: dict):
+    """`xgb.train` on the driver: learn on the rows not in `valid`, stop early on those in it."""
     import xgboost as xgb
 
-    valid = time_split(frame["obs_date"])
-    train, test = frame[~valid], frame[valid]
-    dtrain = xgb.DMatrix(train[spec.names], label=train["bad"], feature_names=spec.names)
-    dvalid = xgb.DMatrix(test[spec.names], label=test["bad"], feature_names=spec.names)
-    params = {**PARAMS, "monotone_constraints": "(" + ",".join(map(str, spec.monotone)) + ")"}
-    booster = xgb.train(
+    dtrain, dvalid = (
+        xgb.DMatrix(p[spec.names], label=p["bad"], feature_names=spec.names) for p in (frame[~valid], frame[valid])
+    )
+    return xgb.train(
         params,
         dtrain,
         MAX_ROUNDS,
@@ -123,6 +130,66 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
         early_stopping_rounds=EARLY_STOPPING_ROUNDS,
         verbose_eval=False,
     )
+
+
+def spark_workers(spark) -> int:
+    """One XGBoost worker per Spark task: the default parallelism, capped at the task slots (the cores; local[2]
+    has 2), since a barrier stage needs all its tasks running at once."""
+    from xgboost.spark.utils import _get_max_num_concurrent_tasks
+
+    sc = spark.sparkContext
+    return max(1, min(sc.defaultParallelism, _get_max_num_concurrent_tasks(sc)))
+
+
+def spark_estimator_params(params: dict) -> dict:
+    """Booster parameters under the names `SparkXGBClassifier` takes. It sets the objective itself (binary for a
+    0/1 label) and the threads from `spark.task.cpus`."""
+    renamed = {"eta": "learning_rate", "lambda": "reg_lambda", "seed": "random_state"}
+    return {renamed.get(k, k): v for k, v in params.items() if k not in ("objective", "nthread")}
+
+
+def spark_booster(rows, valid_dates: list[dt.date], spec: FeatureSpec, params: dict):
+    """The same training through `xgboost.spark` on a Spark DataFrame of the same rows (`bad`, `obs_date` and the
+    features): the rows observed on `valid_dates` are marked as validation and stop it early. Returns the booster
+    and the number of workers."""
+    from pyspark.sql import functions as F
+    from xgboost.spark import SparkXGBClassifier
+
+    data = rows.select(
+        *(F.col(n).cast("double") for n in spec.names),
+        F.col("bad").cast("int"),
+        F.col("obs_date").isin(valid_dates).alias("valid"),
+    )
+    workers = spark_workers(rows.sparkSession)
+    estimator = SparkXGBClassifier(
+        features_col=spec.names,
+        label_col="bad",
+        validation_indicator_col="valid",
+        num_workers=workers,
+        force_repartition=True,  # every worker gets both training and validation rows
+        n_estimators=MAX_ROUNDS,
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+        verbose=False,
+        **spark_estimator_params(params),
+    )
+    return estimator.fit(data).get_booster(), workers
+
+
+def fit(frame: pd.DataFrame, spec: FeatureSpec, rows=None) -> tuple[object, dict]:
+    """Train on the earlier dates, stop early on the later ones; returns the booster and its validation metrics.
+    On the driver with `xgb.train`, or, given `rows` (the same rows as a Spark DataFrame), through `xgboost.spark`
+    across the Spark tasks; the metrics come from the booster either way."""
+    import xgboost as xgb
+
+    valid = time_split(frame["obs_date"])
+    params = booster_params(spec)
+    if rows is None:
+        booster, backend = local_booster(frame, valid, spec, params), "local"
+    else:
+        booster, workers = spark_booster(rows, validation_dates(frame["obs_date"]), spec, params)
+        backend, params = "spark", {**params, "training_backend": "spark", "num_workers": workers}
+    train, test = frame[~valid], frame[valid]
+    dvalid = xgb.DMatrix(test[spec.names], feature_names=spec.names)
     predicted = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
     metrics = {
         "train_rows": len(train),
@@ -130,17 +197,30 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[object, dict]:
         "train_bad_rate": float(train["bad"].mean()),
         "valid": evaluate(test["bad"], predicted, test["segment"] if "segment" in test else None),
         "best_iteration": int(booster.best_iteration),
-        "params": params,
+        "backend": backend,
+        "params": params,  # a Spark-trained model's also name the backend, so it gets a version of its own
     }
     return booster, metrics
 
 
-def training_frame(spark, settings: Settings, as_of: dt.date, spec: FeatureSpec) -> pd.DataFrame:
-    """The labels known at `as_of` with their point-in-time features, in a stable order."""
+def training_backend(settings: Settings, rows: int) -> str:
+    """`local` or `spark`: PD_TRAINING_BACKEND, where `auto` means Spark from PD_SPARK_TRAINING_ROWS rows up."""
+    if settings.pd_training_backend == "auto":
+        return "spark" if rows >= settings.pd_spark_training_rows else "local"
+    return settings.pd_training_backend
+
+
+def training_rows(spark, settings: Settings, as_of: dt.date):
+    """The labels known at `as_of` with their point-in-time features (a Spark DataFrame)."""
     from pyspark.sql import functions as F
 
     labels = tables.read(spark, settings, "gold.training_set").where(F.col("label_as_of") == F.lit(as_of))
-    frame = with_features(labels, tables.read(spark, settings, FEATURE_TABLE)).toPandas()
+    return with_features(labels, tables.read(spark, settings, FEATURE_TABLE))
+
+
+def training_frame(spark, settings: Settings, as_of: dt.date, spec: FeatureSpec) -> pd.DataFrame:
+    """The training rows on the driver (pandas), in a stable order."""
+    frame = training_rows(spark, settings, as_of).toPandas()
     if frame.empty or frame["bad"].nunique() < 2:
         raise ModelError(
             f"no usable training set as of {as_of}: {len(frame)} matured loans "
@@ -211,7 +291,8 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
     `as_of` on the same validation window (else as a challenger); returns the registry row."""
     spec = feature_spec()
     frame = training_frame(spark, settings, as_of, spec)
-    booster, metrics = fit(frame, spec)
+    spark_rows = training_rows(spark, settings, as_of) if training_backend(settings, len(frame)) == "spark" else None
+    booster, metrics = fit(frame, spec, spark_rows)
     fingerprint = hashlib.sha256(  # the data (labels and features) and the parameters name the model
         pd.util.hash_pandas_object(frame[["loan_id", "bad", *spec.names]], index=False).values.tobytes()
         + json.dumps(metrics["params"], sort_keys=True).encode()
@@ -229,7 +310,7 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
         "model_version": version,
         "trained_as_of": as_of,
         "trained_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        "algorithm": "xgboost hist binary:logistic",
+        "algorithm": f"xgboost hist binary:logistic ({metrics['backend']} training)",
         "features": spec.names,
         "train_rows": metrics["train_rows"],
         "valid_rows": metrics["valid_rows"],
