@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from pathlib import Path
 
 import yaml
 from pyspark.sql import DataFrame, Window
@@ -26,7 +25,6 @@ from jobs.ingest.source import in_list
 from jobs.model import crop_model
 from jobs.settings import Settings
 
-CROPS_FILE = Path(__file__).with_name("crops.yaml")
 TRUST_DETECTION = 0.6  # a detected crop at least this probable is the one valued
 VIGOUR_RANGE = (0.5, 1.5)
 OVER_DECLARED = 0.85  # measured / declared area below this flags the parcel as over-declared
@@ -35,7 +33,7 @@ REGION_DEGREES = 1.0  # vigour is compared within cells of this many degrees of 
 
 @cache
 def load_crops() -> dict:
-    return yaml.safe_load(CROPS_FILE.read_text())
+    return yaml.safe_load(crop_model.CROPS_FILE.read_text())
 
 
 def table_lookup(column: str, values: dict[str, float]):

@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from jobs.features.parcel_season import CURVE_DOYS
 from jobs.model import crop_templates
 from jobs.settings import Settings
 
 REGISTRY = "gold.crop_model_registry"
-KNOWN_CROPS = ("corn", "soybean", "rice", "spring_wheat", "barley")
+CROPS_FILE = Path(__file__).parents[1] / "features" / "crops.yaml"  # the crops gold.feat_farm can value
+KNOWN_CROPS = tuple(yaml.safe_load(CROPS_FILE.read_text())["crops"])
 PHENOLOGY = ("green_up_doy", "peak_ndvi", "peak_doy", "senescence_doy", "season_length_days", "ndvi_integral")
 FEATURES = tuple(f"ndvi_doy{d}" for d in CURVE_DOYS) + PHENOLOGY
 MIN_CLEAR_OBSERVATIONS = 3  # a curve with fewer clear scenes teaches nothing
