@@ -43,6 +43,14 @@ def machine() -> dict:
     }
 
 
+def record(name: str, result: dict, markdown: str) -> None:
+    """Write a benchmark's results as bench/results/<name>.json and .md, and print the markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+
+
 def timed(fn, repeats: int) -> tuple[float, object]:
     """Median wall time of `repeats` calls (each call must be idempotent), and the last result."""
     times, result = [], None
@@ -141,10 +149,7 @@ def main() -> None:
         "machine": machine(),
         **run(a.entities, a.days, a.repeats),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{a.name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / f"{a.name}.md").write_text(markdown(result))
-    print(markdown(result))
+    record(a.name, result, markdown(result))
 
 
 if __name__ == "__main__":

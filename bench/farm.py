@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.__main__ import RESULTS, machine, timed
+from bench.__main__ import machine, record, timed
 
 START = dt.date(2025, 4, 15)
 DAYS = 180  # 36 scene dates, every REVISIT_DAYS
@@ -527,10 +527,7 @@ def main() -> None:
         "machine": machine(),
         **run(a.parcels, a.repeats),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "farm.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    (RESULTS / "farm.md").write_text(markdown(result))
-    print(markdown(result))
+    record("farm", result, markdown(result))
 
 
 if __name__ == "__main__":

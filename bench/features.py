@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import RESULTS, machine, timed
+from bench.__main__ import RESULTS, machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 GENERATED_DAYS = 400  # a little more than the features' lookback
@@ -334,10 +334,7 @@ def main() -> None:
         result |= {"engines_recorded": before.get("engines_recorded", before["recorded"]), "engines": before["engines"]}
     else:
         result |= {"engines_recorded": now, "engines": [engines(int(n), a.repeats) for n in a.sizes.split(",")]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "features.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "features.md").write_text(markdown(result))
-    print(markdown(result))
+    record("features", result, markdown(result))
 
 
 if __name__ == "__main__":

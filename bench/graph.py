@@ -38,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.__main__ import RESULTS, machine, timed
+from bench.__main__ import machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 MONTHS = 13
@@ -518,10 +518,7 @@ def main() -> None:
         "repeats": a.repeats,
         "sizes": sizes,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "graph.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "graph.md").write_text(markdown(result))
-    print(markdown(result))
+    record("graph", result, markdown(result))
 
 
 if __name__ == "__main__":

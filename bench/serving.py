@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import RESULTS, machine
+from bench.__main__ import machine, record
 from jobs.serve import store
 
 SEGMENTS = ("online_merchant", "offline_merchant", "farmer", "distributor", "store")
@@ -196,10 +196,7 @@ def main() -> None:
         "machine": machine(),
         "stores": stores,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "serving.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "serving.md").write_text(markdown(result))
-    print(markdown(result))
+    record("serving", result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import RESULTS, machine
+from bench.__main__ import machine, record
 
 START = dt.date(2025, 1, 1)
 REALISM_ENTITIES = 20_000
@@ -123,10 +123,7 @@ def main() -> None:
         "days": a.days,
         "sizes": [measured(int(n), a.days, work) for n in a.sizes.split(",")],
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "simulate.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    (RESULTS / "simulate.md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    record("simulate", result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.__main__ import RESULTS, machine, timed
+from bench.__main__ import machine, record, timed
 
 ROWS = 200_000
 
@@ -100,10 +99,7 @@ def main() -> None:
         "repeats": a.repeats,
         **run(a.rows, a.repeats),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "training.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "training.md").write_text(markdown(result))
-    print(markdown(result))
+    record("training", result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -101,8 +101,9 @@ def fit_and_detect(
         fold = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(design(train.iloc[fit_rows], templates), y[fit_rows])
         held_out[test_rows] = fold.predict_proba(design(train.iloc[test_rows], templates))
     templates = crop_templates.learn(observed_series, labels)
-    model = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(design(train, templates), y)
-    proba = pd.DataFrame(model.predict_proba(design(seasons, templates)), index=seasons.index)
+    x = design(seasons, templates)  # every parcel's matrix once: the labelled ones train, all are named
+    model = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(x.loc[train.index], y)
+    proba = pd.DataFrame(model.predict_proba(x), index=seasons.index)
     proba.loc[train.index] = held_out
     names = np.array(classes)
     observed = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS

@@ -218,9 +218,9 @@ def training_rows(spark, settings: Settings, as_of: dt.date):
     return with_features(labels, tables.read(spark, settings, FEATURE_TABLE))
 
 
-def training_frame(spark, settings: Settings, as_of: dt.date, spec: FeatureSpec) -> pd.DataFrame:
-    """The training rows on the driver (pandas), in a stable order."""
-    frame = training_rows(spark, settings, as_of).toPandas()
+def training_frame(rows, as_of: dt.date, spec: FeatureSpec) -> pd.DataFrame:
+    """The training rows (`training_rows`) on the driver (pandas), in a stable order."""
+    frame = rows.toPandas()
     if frame.empty or frame["bad"].nunique() < 2:
         raise ModelError(
             f"no usable training set as of {as_of}: {len(frame)} matured loans "
@@ -254,7 +254,8 @@ def predict(model: dict, frame: pd.DataFrame) -> np.ndarray:
 
 def validation_predictions(spark, settings: Settings, model: dict) -> pd.DataFrame:
     """The registered model's validation window again: `bad` and the model's `pd` for each loan in it."""
-    frame = training_frame(spark, settings, model["trained_as_of"], model_spec(model))
+    as_of = model["trained_as_of"]
+    frame = training_frame(training_rows(spark, settings, as_of), as_of, model_spec(model))
     valid = frame[time_split(frame["obs_date"])]
     return pd.DataFrame({"bad": valid["bad"].to_numpy(), "pd": predict(model, valid)})
 
@@ -290,9 +291,12 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
     """Train on the labels known at `as_of`, save the booster, register it as champion if it beats the champion as of
     `as_of` on the same validation window (else as a challenger); returns the registry row."""
     spec = feature_spec()
-    frame = training_frame(spark, settings, as_of, spec)
-    spark_rows = training_rows(spark, settings, as_of) if training_backend(settings, len(frame)) == "spark" else None
-    booster, metrics = fit(frame, spec, spark_rows)
+    rows = training_rows(spark, settings, as_of).persist()  # Spark training reads them again: not the query twice
+    try:
+        frame = training_frame(rows, as_of, spec)
+        booster, metrics = fit(frame, spec, rows if training_backend(settings, len(frame)) == "spark" else None)
+    finally:
+        rows.unpersist()
     fingerprint = hashlib.sha256(  # the data (labels and features) and the parameters name the model
         pd.util.hash_pandas_object(frame[["loan_id", "bad", *spec.names]], index=False).values.tobytes()
         + json.dumps(metrics["params"], sort_keys=True).encode()
