@@ -5,6 +5,7 @@ Transforms never branch on where they run: local, cluster and production differ 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ class Settings:
     challenger_margin: float = 0.005
     pd_training_backend: str = "auto"
     pd_spark_training_rows: int = 1_000_000
+    landing_max_file_bytes: int = 2_048_000_000  # a larger landing file is quarantined whole, unread
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -42,6 +44,17 @@ def _choice(env, name: str, default: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
     return value
+
+
+def _megabytes(env, name: str, default: str) -> int:
+    """A size in MB (10^6 bytes; fractions allowed), as bytes."""
+    try:
+        size = float(env.get(name, default))
+    except ValueError:
+        size = math.nan
+    if not 0 < size < math.inf:
+        raise ValueError(f"{name}={env.get(name)!r}: expected a size in MB above 0")
+    return int(size * 1_000_000)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -63,4 +76,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         challenger_margin=float(env.get("CHALLENGER_MIN_AUC_GAIN", "0.005")),
         pd_training_backend=_choice(env, "PD_TRAINING_BACKEND", "auto", ("local", "spark", "auto")),
         pd_spark_training_rows=int(env.get("PD_SPARK_TRAINING_ROWS", "1000000")),
+        landing_max_file_bytes=_megabytes(env, "LANDING_MAX_FILE_MB", "2048"),
     )

@@ -12,10 +12,11 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import pipeline, tables
-from jobs.ingest.landing import LandingError, discover, unloaded
+from jobs.ingest.landing import LandingError, discover, unloaded, unreachable
 from jobs.ingest.source import latest_per_key
 from jobs.ingest.transactions import daily_aggregates
 from jobs.pii import token_key
+from jobs.settings import load_settings
 from jobs.simulate.world import WorldSpec, simulate
 
 TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
@@ -199,6 +200,22 @@ def test_discovery_through_a_day_takes_only_the_folders_up_to_it(tmp_path):
         discover(tmp_path, "trade", through=dt.date(2026, 1, 1))
 
 
+def test_the_size_limit_is_set_in_mb_and_judged_on_any_file_unread(tmp_path):
+    assert load_settings({}).landing_max_file_bytes == 2_048_000_000
+    assert load_settings({"LANDING_MAX_FILE_MB": "0.5"}).landing_max_file_bytes == 500_000
+    for bad in ("0", "-1", "lots", "inf"):
+        with pytest.raises(ValueError, match="LANDING_MAX_FILE_MB"):
+            load_settings({"LANDING_MAX_FILE_MB": bad})
+    scene = tmp_path / "tiles" / "dt=2026-01-01" / "S1.tif"  # not CSV: judged by size before any reader opens it
+    scene.parent.mkdir(parents=True)
+    scene.write_bytes(b"\0" * 101)
+    [f] = discover(tmp_path, "tiles")
+    assert unreachable(f, tmp_path, 100) == (
+        "too large: 101 bytes, over the limit of 100 (LANDING_MAX_FILE_MB): not read"
+    )
+    assert unreachable(f, tmp_path, 101) is None
+
+
 def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
     landing.write("outcomes", "2026-01-01", "loan_id,entity_id,event_date,event_type,amount")
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[3], DAY1[4])  # both rows rejected
@@ -218,6 +235,7 @@ def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
 
 @pytest.mark.chaos
 def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spark, settings, landing):
+    settings = load_settings({**os.environ, "LANDING_MAX_FILE_MB": "0.001"})  # 1,000 bytes: "huge" on inline data
     landing.write("entities", "2026-01-01", ENTITY_HEADER, *REGISTRY)
     good = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], DAY1[1])
     landing.write(
@@ -237,10 +255,12 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], name="it's' OR '1'='1.csv")  # a name, not SQL
     cut = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY2[0], DAY1[2], name="truncated.csv")
     cut.write_bytes(cut.read_bytes()[:-25])  # the last line ends mid-field, as an interrupted upload leaves it
+    bulk = [f"H{i},E2,2026-01-01T09:00:00+08:00,1.00,CNY,online,p5,success" for i in range(20)]
+    huge = landing.write("transactions", "2026-01-01", TXN_HEADER, *bulk, name="huge.csv")
     counts = pipeline.ingest(str(landing.root), ["entities", "transactions"], settings=settings)[1]
     assert counts == {
-        "source": "transactions", "files": 7, "bronze_rows": 5, "accepted": 3, "duplicates": 1, "quarantined": 1,
-        "rejected_files": 4,
+        "source": "transactions", "files": 8, "bronze_rows": 5, "accepted": 3, "duplicates": 1, "quarantined": 1,
+        "rejected_files": 5,
     }  # fmt: skip
     reasons = {
         r._source_file.rsplit("/", 1)[1]: (r.stage, r.reason)
@@ -253,6 +273,10 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
         "file",
         f"not UTF-8: undecodable byte at offset {len(TXN_HEADER) + 1 + payer_in_latin1.index('ü')}",
     )
+    assert reasons["huge.csv"] == (
+        "file",
+        f"too large: {huge.stat().st_size:,} bytes, over the limit of 1,000 (LANDING_MAX_FILE_MB): not read",
+    )
     assert reasons["truncated.csv"][0] in ("parse", "gate")  # a row cut short: quarantined, its file loaded
     assert sorted(r.txn_id for r in tables.read(spark, settings, "silver.transactions").collect()) == ["T1", "T2", "T8"]
     statuses = {
@@ -261,12 +285,14 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
     }
     assert statuses == {"transactions.csv": "new", "swapped.csv": "rejected", "empty.csv": "rejected",
                         "latin1.csv": "rejected", "truncated.csv": "new", "link.csv": "rejected",
-                        "it's' OR '1'='1.csv": "new"}  # fmt: skip
+                        "it's' OR '1'='1.csv": "new", "huge.csv": "rejected"}  # fmt: skip
     assert good.exists()
-    # the sender fixes a file and delivers it again under its name: it loads as a correction
+    # the senders fix their files and deliver them again under their names (the huge one cut down under the limit):
+    # they load as corrections
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[2], name="swapped.csv")
+    landing.write("transactions", "2026-01-01", TXN_HEADER, *bulk[:2], name="huge.csv")
     again = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)[0]
-    assert (again["files"], again["accepted"], again["rejected_files"]) == (1, 1, 0)
+    assert (again["files"], again["accepted"], again["rejected_files"]) == (2, 3, 0)
 
 
 ROW_FAULTS = ("negative_amount", "absurd_amount", "unknown_currency", "bad_timestamp", "missing_entity_id")

@@ -74,17 +74,20 @@ def discover(
     return found
 
 
-def unreachable(f: LandingFile, landing_root: str | Path) -> str | None:
-    """Why the file must not be read at all, whatever its format (one line), or None."""
+def unreachable(f: LandingFile, landing_root: str | Path, max_bytes: int) -> str | None:
+    """Why the file must not be read at all, whatever its format (one line), or None. A file over `max_bytes`
+    (`LANDING_MAX_FILE_MB`) is not read: it was hashed once, for the ledger, and goes to quarantine whole."""
     if not Path(f.path).is_relative_to(Path(landing_root).resolve()):
         return "a link that leads outside the landing folder: not read"
+    if f.size_bytes > max_bytes:
+        return f"too large: {f.size_bytes:,} bytes, over the limit of {max_bytes:,} (LANDING_MAX_FILE_MB): not read"
     return None
 
 
-def problem(f: LandingFile, header: list[str], landing_root: str | Path) -> str | None:
+def problem(f: LandingFile, header: list[str], landing_root: str | Path, max_bytes: int) -> str | None:
     """Why the whole CSV file cannot be read as its contract says (one line), or None. Row-level faults are not judged
     here: a malformed or truncated line goes to quarantine with the rest of the file loaded."""
-    if reason := unreachable(f, landing_root):
+    if reason := unreachable(f, landing_root, max_bytes):
         return reason
     if f.size_bytes == 0:
         return "empty file: not even a header line"

@@ -165,15 +165,15 @@ def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> D
     )
 
 
-def read_batch(spark, source: Source, files: list[LandingFile], landing_root: str, run_id: str):
+def read_batch(spark, source: Source, files: list[LandingFile], landing_root: str, run_id: str, max_bytes: int):
     """The batch's landed rows (with `_file_problem`; None when no file can be read) and the files rejected whole,
     each with its one-line reason. CSV files are judged on the driver before Spark reads them (encoding, header);
     other readers judge each file as they read it, on the executors, so their rows are kept (persisted) meanwhile."""
     if source.read is None:
         columns = contract(f"landing.{source.name}").column_names
-        rejected = {f.name: reason for f in files if (reason := problem(f, columns, landing_root))}
+        rejected = {f.name: reason for f in files if (reason := problem(f, columns, landing_root, max_bytes))}
     else:
-        rejected = {f.name: reason for f in files if (reason := unreachable(f, landing_root))}
+        rejected = {f.name: reason for f in files if (reason := unreachable(f, landing_root, max_bytes))}
     readable = [f for f in files if f.name not in rejected]
     if not readable:
         return None, rejected
@@ -216,7 +216,9 @@ def ingest(
     if not todo:
         log.info("%s: no new landing files", source.name)
         return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
-    landed, rejected = read_batch(spark, source, [f for f, _ in todo], landing_root, run_id)
+    landed, rejected = read_batch(
+        spark, source, [f for f, _ in todo], landing_root, run_id, settings.landing_max_file_bytes
+    )
     for name, reason in rejected.items():
         log.warning("%s: %s goes to quarantine whole: %s", source.name, name, reason)
     for f, status in todo:
