@@ -12,7 +12,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: setup demo test bench lock airflow-db airflow-dags clean check-java
+.PHONY: setup demo test audit bench lock airflow-db airflow-dags clean check-java
 
 setup: $(VENV)/.installed $(VENV)/.jars
 
@@ -50,6 +50,10 @@ demo: setup
 test: setup
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
 	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 tests
+
+# the locked requirements against PyPI's known vulnerabilities (pip-audit); accepted ones are listed in .ci/audit
+audit: setup
+	.ci/audit
 
 bench: setup
 	$(BIN)/python -m bench
