@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,7 @@ class GateResult:
     rejected: object  # DataFrame of the failing rows, with a `reason` column
     checked: int  # expectations evaluated
     failed: list[str]  # "expectation(column): n rows" for each failed expectation
+    seconds: float  # spent validating (GX's metrics, and collecting the failing rows' keys)
 
 
 def suite_json(fqn: str) -> dict:
@@ -68,6 +70,7 @@ def validate(df, fqn: str) -> GateResult:
     """Run `fqn`'s suite on `df` (which must be unique on the table's keys)."""
     from pyspark.sql import functions as F
 
+    start = time.perf_counter()
     keys = list(contract(fqn).keys)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": df})
     result = batch.validate(
@@ -100,5 +103,6 @@ def validate(df, fqn: str) -> GateResult:
     helper_cols = [f"__key_{k}" for k in keys]
     rejected = keyed.join(reasons, on, "inner").drop(*helper_cols, *[reasons[k] for k in keys])
     passed = keyed.join(reasons, on, "left_anti").drop(*helper_cols)
-    log.info("%s: %d expectations, failed: %s", fqn, len(result.results), failed or "none")
-    return GateResult(fqn, passed, rejected, len(result.results), failed)
+    seconds = time.perf_counter() - start
+    log.info("%s: %d expectations in %.1f s, failed: %s", fqn, len(result.results), seconds, failed or "none")
+    return GateResult(fqn, passed, rejected, len(result.results), failed, seconds)

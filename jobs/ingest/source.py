@@ -263,10 +263,11 @@ def ingest(
     valid = typed.where("_reject_reason IS NULL")
     keys = list(contract(source.silver).keys)
     winners = latest_per_key(valid, keys).persist()
+    winner_rows = winners.count()  # materialised here, so the gate below is timed on its own
     rejects = parse_rejects.unionByName(
         quarantine_files(spark, [f for f, _ in todo if f.name in rejected], rejected, run_id)
     )
-    if winners.isEmpty():  # header-only files, or every row rejected: nothing to gate or merge
+    if winner_rows == 0:  # header-only files, or every row rejected: nothing to gate or merge
         accepted = winners
     else:
         gate = validate(winners, source.silver)
@@ -289,7 +290,7 @@ def ingest(
         files=len(todo),
         bronze_rows=sum(per_file.values()),
         accepted=accepted.count(),
-        duplicates=valid.count() - winners.count(),
+        duplicates=valid.count() - winner_rows,
         quarantined=tables.read(spark, settings, source.quarantine).where(batch_files).where("stage != 'file'").count(),
         rejected_files=len(rejected),
     )

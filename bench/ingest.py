@@ -1,0 +1,130 @@
+"""`python -m bench.ingest`: payment ingest throughput, and the share of it spent in the quality gates.
+
+For each size, a simulated world of one year whose merchants make about that many payments (bad rate 0.2%): its
+entities are ingested untimed, then every transactions file of the year in one batch, timed: landing -> bronze ->
+silver and `silver.txn_daily`, with the GX gate on the batch (`quality.validate`, timed on its own). Each size runs in
+its own process and lakehouse; repeats start from an empty lakehouse. Writes bench/results/ingest.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.__main__ import machine, record
+
+DAYS = 365
+PAYMENTS_PER_ENTITY_DAY = 2.4  # the simulator's average, bad rows and re-sent rows included
+
+
+def one_size(world: Path, repeats: int) -> dict:
+    """In this process: `repeats` first loads of the world's payments, each into an empty lakehouse."""
+    from jobs import pipeline
+    from jobs.ingest import source
+
+    gate_seconds = []
+    validate = source.validate
+
+    def timed_validate(df, fqn):  # the real gate, its time recorded
+        result = validate(df, fqn)
+        gate_seconds.append(result.seconds)
+        return result
+
+    source.validate = timed_validate
+    runs = []
+    for _ in range(repeats):
+        os.environ["LAKEHOUSE_ROOT"] = tempfile.mkdtemp(prefix="helicopter-bench-ingest-")
+        pipeline.ingest(str(world / "landing"), ["entities"])
+        gate_seconds.clear()
+        start = time.perf_counter()
+        (counts,) = pipeline.ingest(str(world / "landing"), ["transactions"])
+        runs.append({"seconds": time.perf_counter() - start, "gate_seconds": sum(gate_seconds), **counts})
+        shutil.rmtree(os.environ["LAKEHOUSE_ROOT"], ignore_errors=True)
+    seconds = statistics.median(r["seconds"] for r in runs)
+    gates = statistics.median(r["gate_seconds"] for r in runs)
+    last = runs[-1]
+    return {
+        "payments": last["bronze_rows"],
+        "files": last["files"],
+        "accepted": last["accepted"],
+        "duplicates": last["duplicates"],
+        "quarantined": last["quarantined"],
+        "repeats": repeats,
+        "seconds": seconds,
+        "gate_seconds": gates,
+        "gate_share": gates / seconds,
+        "rows_per_second": last["bronze_rows"] / seconds,
+        "runs": runs,
+    }
+
+
+def size_series(sizes: list[int], repeats: list[int]) -> list[dict]:
+    from jobs.simulate.world import WorldSpec, simulate
+
+    results = []
+    for payments, n in zip(sizes, repeats, strict=True):
+        work = Path(tempfile.mkdtemp(prefix="helicopter-bench-ingest-world-"))
+        entities = round(payments / (PAYMENTS_PER_ENTITY_DAY * DAYS))
+        simulate(WorldSpec(entities, DAYS, dt.date(2025, 5, 1), seed=7, bad_rate=0.002), work)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.ingest", "--one-size", str(work), "--repeats", str(n)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        results.append({"entities": entities, **json.loads(out.stdout.strip().splitlines()[-1])})
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        "# Ingest: payments per second, and the quality gates' share",
+        "",
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
+        f"delta-spark {m['delta-spark']}, GX {m['great-expectations']}. Recorded {r['recorded']}.",
+        "",
+        f"One year of a simulated world's payments ({DAYS} daily files, bad rate 0.2%) in one batch: landing -> "
+        "bronze -> silver.transactions and silver.txn_daily, into an empty lakehouse whose entities are loaded. "
+        "Median of the repeats; the gate is GX's suite on the batch (`quality.validate`).",
+        "",
+        "| payments | merchants | silver + duplicates + quarantined | repeats | ingest s | payments/s | gate s "
+        "| gate share |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in r["sizes"]:
+        lines.append(
+            f"| {s['payments']:,} | {s['entities']:,} | {s['accepted']:,} + {s['duplicates']:,} + "
+            f"{s['quarantined']:,} | {s['repeats']} | {s['seconds']:.1f} | {s['rows_per_second']:,.0f} | "
+            f"{s['gate_seconds']:.1f} | {s['gate_share']:.0%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    p.add_argument("--repeats", type=int, nargs="+", default=[3, 1], help="one per size")
+    p.add_argument("--one-size", type=Path, help=argparse.SUPPRESS)  # a world's folder: run in this process
+    a = p.parse_args()
+    if a.one_size:
+        print(json.dumps(one_size(a.one_size, a.repeats[0])))
+        return
+    result = {
+        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "sizes": size_series(a.sizes, a.repeats),
+    }
+    record("ingest", result, markdown(result))
+
+
+if __name__ == "__main__":
+    main()
