@@ -62,6 +62,8 @@ bench: setup
 	$(BIN)/python -m bench.simulate
 	$(BIN)/python -m bench.farm
 	$(BIN)/python -m bench.training
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.model
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 
 lock:

@@ -1,0 +1,246 @@
+"""`python -m bench.model`: the PD model on a simulated world, against the ceiling the world allows.
+
+A world of ENTITIES businesses over DAYS days is simulated, ingested, and the PD model trained as of its last day
+(`pipeline.train`: the labelled loans, their point-in-time feature vectors, XGBoost, the registry). Then, on the
+model's validation window (its latest observation dates):
+
+- AUC of the model against the oracle: the AUC of the simulator's true PDs on the same loans' drawn outcomes;
+- calibration by decile of predicted PD: mean PD against the realised default rate;
+- an ablation by data family: the same training on the transaction features alone, then adding the graph, the farm
+  and the voucher features, with the AUC of each segment;
+- scoring with reason codes: tonight's scoring frame repeated to SCORED entities (new ids), through
+  `score.limits` (PD, reason codes, limit policy), written to a Delta table; median of the repeats.
+
+Writes bench/results/model.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.__main__ import machine, record, timed
+
+ENTITIES = 20_000
+DAYS = 500
+SCORED = 100_000
+ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realised defaults
+FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
+FAMILY_SOURCES = {
+    "transactions": ("transactions",),
+    "trade": ("trade",),
+    "farm": ("parcels", "tiles"),
+    "vouchers": ("vouchers",),
+}
+
+
+def family_specs(without: list[str]) -> dict[str, object]:
+    """Feature specs of the ablation: transactions alone, then + graph, + farm, + vouchers (everything), leaving out
+    a family whose landing source was left out."""
+    from jobs.catalog import contract
+    from jobs.model import pd_model
+
+    full = pd_model.feature_spec()
+    family_features = {
+        f: {c.name for c in contract(t).features} for f, t in contract(pd_model.FEATURE_TABLE).extra["families"].items()
+    }
+    own = set(full.names).difference(*family_features.values())  # days_registered, the has_<family> indicators
+    kept = [f for f in FAMILIES if not set(FAMILY_SOURCES[f]) & set(without)]
+    specs = {}
+    for n in range(1, len(kept) + 1):
+        families = kept[:n]
+        indicators = {f"has_{f}" for f in family_features if f not in families}  # of the families left out
+        names = (own - indicators).union(*(family_features[f] for f in families))
+        keep = [i for i, name in enumerate(full.names) if name in names]
+        specs[" + ".join(families)] = pd_model.FeatureSpec(
+            [full.names[i] for i in keep], [full.monotone[i] for i in keep], full.reason_codes
+        )
+    return specs
+
+
+def against_oracle(frame, truth_pd, spec) -> dict:
+    """Train as the pipeline does; AUC and calibration on the validation window, beside the true PDs' AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    from jobs.model import pd_model
+
+    _, metrics = pd_model.fit(frame, spec)
+    valid = frame[pd_model.time_split(frame["obs_date"])]
+    oracle = float(roc_auc_score(valid["bad"], valid["entity_id"].map(truth_pd)))
+    deciles = [
+        {
+            **d,
+            "defaults": round(d["bad_rate"] * d["loans"]),
+            "gap": d["mean_pd"] / d["bad_rate"] - 1 if d["bad_rate"] else None,
+        }
+        for d in metrics["valid"]["calibration"]
+    ]
+    return {
+        "valid_loans": len(valid),
+        "valid_defaults": int(valid["bad"].sum()),
+        "auc": metrics["valid"]["auc"],
+        "oracle_auc": oracle,
+        "auc_share_of_oracle": metrics["valid"]["auc"] / oracle,
+        "calibration": deciles,
+        "segments": {s: m["auc"] for s, m in metrics["valid"].get("segments", {}).items()},
+        "best_iteration": metrics["best_iteration"],
+    }
+
+
+def scoring(spark, settings, as_of: dt.date, repeats: int) -> dict:
+    """`score.limits` on tonight's scoring frame repeated to SCORED rows, written to a Delta table."""
+    from pyspark.sql import functions as F
+
+    from jobs import tables
+    from jobs.model import pd_model, score
+
+    vectors = tables.read(spark, settings, pd_model.FEATURE_TABLE)
+    frame = score.scoring_frame(vectors, tables.read(spark, settings, "silver.loan_events"), as_of)
+    copies = -(-SCORED // frame.count())
+    frame = (
+        frame.crossJoin(spark.range(copies).withColumnRenamed("id", "copy"))
+        .withColumn("entity_id", F.concat_ws("-", "entity_id", F.col("copy").cast("string")))
+        .drop("copy")
+        .limit(SCORED)
+        .persist()
+    )
+    rows = frame.count()
+    model = pd_model.current_model(spark, settings, as_of)
+    out = str(Path(settings.lakehouse_root) / "bench_scored")
+
+    def run():
+        score.limits(frame, model, pd_model.model_spec(model), as_of).write.format("delta").mode("overwrite").save(out)
+
+    seconds, _ = timed(run, repeats)
+    written = spark.read.format("delta").load(out)
+    with_reasons = written.where(F.size("reason_codes") > 0).count()
+    return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "with_reason_codes": with_reasons}
+
+
+def run(entities: int, days: int, repeats: int, without: list[str], resume: Path | None = None) -> dict:
+    """Simulate (unless `resume` names the folder of an earlier run, whose world and lakehouse are reused: sources
+    already loaded load nothing again), ingest every landing source but those `without`, train, measure."""
+    work = resume or Path(tempfile.mkdtemp(prefix="helicopter-bench-model-"))
+    os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
+    import pyarrow.parquet as pq
+
+    from jobs import pipeline
+    from jobs.ingest.sources import SOURCES
+    from jobs.model import pd_model
+    from jobs.settings import load_settings
+    from jobs.simulate.world import WorldSpec, simulate
+    from jobs.spark_session import get_spark
+
+    stages = {}
+    spec = WorldSpec(entities, days, dt.date(2025, 1, 1), seed=7, bad_rate=0.002)
+    if resume is None:
+        start = time.perf_counter()
+        simulate(spec, work / "world")
+        stages["simulate"] = time.perf_counter() - start
+    as_of = spec.start + dt.timedelta(days=days - 1)
+    for source in [s for s in SOURCES if s not in without]:
+        start = time.perf_counter()
+        pipeline.ingest(str(work / "world" / "landing"), [source])
+        stages[f"ingest {source}"] = time.perf_counter() - start
+    for name, fn in (
+        ("features", lambda: pipeline.features(as_of)),
+        ("train", lambda: pipeline.train(as_of)),
+    ):
+        start = time.perf_counter()
+        fn()
+        stages[name] = time.perf_counter() - start
+    settings = load_settings()
+    spark = get_spark(settings)
+    truth = pq.read_table(work / "world" / "truth" / "entities.parquet", columns=["entity_id", "true_pd"]).to_pandas()
+    truth_pd = truth.set_index("entity_id")["true_pd"]
+    full = pd_model.feature_spec()
+    frame = pd_model.training_frame(pd_model.training_rows(spark, settings, as_of), as_of, full)
+    ablation = {name: against_oracle(frame, truth_pd, spec) for name, spec in family_specs(without).items()}
+    return {
+        "entities": entities,
+        "days": days,
+        "without": without,
+        "loans": len(frame),
+        "defaults": int(frame["bad"].sum()),
+        "stages_seconds": stages,
+        "model": list(ablation.values())[-1],
+        "ablation": {name: {k: r[k] for k in ("auc", "oracle_auc", "segments")} for name, r in ablation.items()},
+        "scoring": scoring(spark, settings, as_of, repeats),
+    }
+
+
+def markdown(r: dict) -> str:
+    m, model = r["machine"], r["model"]
+    judged = [d for d in model["calibration"] if d["defaults"] >= ENOUGH_DEFAULTS]
+    lines = [
+        "# The PD model against the oracle",
+        "",
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
+        f"xgboost {m['xgboost-cpu']}. Recorded {r['recorded']}.",
+        "",
+        f"A simulated world of {r['entities']:,} businesses over {r['days']} days"
+        + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
+        + " (stages timed in this run: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in r["stages_seconds"].items())
+        + f"); {r['loans']:,} matured loans, {r['defaults']:,} defaults. Validation window: "
+        f"{model['valid_loans']:,} loans, {model['valid_defaults']} defaults.",
+        "",
+        f"- AUC {model['auc']:.4f}, oracle (true PDs on the same loans) {model['oracle_auc']:.4f}: "
+        f"**{model['auc_share_of_oracle']:.3f} of the oracle**.",
+        f"- Calibration: {len(judged)} deciles with at least {ENOUGH_DEFAULTS} defaults, largest relative gap "
+        + (f"{max(abs(d['gap']) for d in judged):.1%}." if judged else "n/a."),
+        "",
+        "| decile | loans | defaults | mean PD | default rate | relative gap |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in model["calibration"]:
+        gap = f"{d['gap']:+.1%}" if d["gap"] is not None else "-"
+        lines.append(
+            f"| {d['decile']} | {d['loans']:,} | {d['defaults']} | {d['mean_pd']:.4f} | {d['bad_rate']:.4f} | {gap} |"
+        )
+    segments = sorted(model["segments"])
+    lines += [
+        "",
+        "## Ablation by data family (validation AUC, all and by segment)",
+        "",
+        "| features | all | " + " | ".join(segments) + " |",
+        "|---|---:|" + "---:|" * len(segments),
+    ]
+    for name, a in r["ablation"].items():
+        cells = [f"{a['segments'].get(s):.3f}" if a["segments"].get(s) is not None else "-" for s in segments]
+        lines.append(f"| {name} | {a['auc']:.4f} | " + " | ".join(cells) + " |")
+    s = r["scoring"]
+    lines += [
+        "",
+        "## Scoring with reason codes",
+        "",
+        f"{s['rows']:,} entities through `score.limits` (PD, reason codes, limit policy) into Delta: "
+        f"{s['seconds']:.1f} s (median of {r['repeats']}), {s['rows_per_second']:,.0f} entities/s; "
+        f"{s['with_reason_codes']:,} carry reason codes.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--entities", type=int, default=ENTITIES)
+    p.add_argument("--days", type=int, default=DAYS)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--without", nargs="*", default=[], help="landing sources not to ingest (their family is absent)")
+    p.add_argument("--resume", type=Path, help="the folder of an earlier run: reuse its world and lakehouse")
+    a = p.parse_args()
+    result = {
+        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "repeats": a.repeats,
+        **run(a.entities, a.days, a.repeats, a.without, a.resume),
+    }
+    record("model", result, markdown(result))
+
+
+if __name__ == "__main__":
+    main()
