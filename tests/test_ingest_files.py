@@ -14,8 +14,9 @@ from pyspark.sql import functions as F
 
 from jobs import pipeline, tables
 from jobs.ingest.file_units import group_units
-from jobs.ingest.landing import discover
+from jobs.ingest.landing import LandingFile, discover
 from jobs.ingest.parcels import geometry_facts, outside_lonlat, typed_parcels
+from jobs.ingest.source import of_files
 from jobs.ingest.tiles import typed_scenes
 from jobs.quality import suite_json
 from jobs.simulate.vouchers import load_taxonomy
@@ -277,3 +278,23 @@ def test_file_suites_pass_good_rows_and_reject_bad_ones(spark, fqn):
     gate = validate(frame, fqn)
     assert [(r[key], r.reason) for r in gate.rejected.collect()] == [("X2", reason)]
     assert [r[key] for r in gate.passed.collect()] == [GOOD_ROWS[fqn][key]]
+
+
+def test_a_batch_reads_back_the_rows_of_its_own_files(spark):
+    day, later = dt.date(2025, 6, 1), dt.date(2025, 6, 2)
+    bronze = spark.createDataFrame(
+        [
+            ("vouchers/dt=2025-06-01/V1.pdf", "new", day),
+            ("vouchers/dt=2025-06-01/V1.pdf", "old", day),  # an earlier delivery of the same name
+            ("vouchers/dt=2025-06-01/V2.pdf", "new", day),  # another file of the day, loaded before
+            ("vouchers/dt=2025-06-02/V3.pdf", "v3", later),
+        ],
+        "_source_file string, _file_checksum string, _dt date",
+    )
+    batch = [
+        LandingFile("vouchers", "vouchers/dt=2025-06-01/V1.pdf", "/landing/V1.pdf", day, "new", 1, 1),
+        LandingFile("vouchers", "vouchers/dt=2025-06-02/V3.pdf", "/landing/V3.pdf", later, "v3", 1, 1),
+    ]
+    rows = sorted((r._source_file, r._file_checksum) for r in of_files(bronze, batch).collect())
+    assert rows == [("vouchers/dt=2025-06-01/V1.pdf", "new"), ("vouchers/dt=2025-06-02/V3.pdf", "v3")]
+    assert of_files(bronze, []).count() == 0

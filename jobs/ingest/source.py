@@ -184,6 +184,19 @@ def read_batch(spark, source: Source, files: list[LandingFile], landing_root: st
     return landed, rejected | {r._source_file: r._file_problem for r in found}
 
 
+def of_files(df: DataFrame, files: list[LandingFile]) -> DataFrame:
+    """The rows of `df` (a bronze table) that came from `files`: their `_dt` partitions, then a broadcast semi-join
+    on (name, checksum). Not an IN list of the names: Parquet gets that as a filter it serializes again for every
+    file it opens, so a batch of many files (a PDF each) costs batch size x files read."""
+    if not files:
+        return df.where("false")
+    batch = df.sparkSession.createDataFrame(
+        [(f.name, f.checksum) for f in files], "_source_file string, _file_checksum string"
+    )
+    days = df.where(in_list("_dt", [f.dt.isoformat() for f in files]))
+    return days.join(F.broadcast(batch), ["_source_file", "_file_checksum"], "left_semi")
+
+
 def in_list(column: str, values) -> str:
     quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
     return f"`{column}` IN ({quoted})"
@@ -244,7 +257,7 @@ def ingest(
         tables.replace_where(spark, settings, source.bronze, landed.where("_file_problem IS NULL"), this_batch)
     if landed is not None:
         landed.unpersist()
-    bronze = tables.read(spark, settings, source.bronze).where(this_batch)
+    bronze = of_files(tables.read(spark, settings, source.bronze), files)
     personal = [c.name for c in contract(f"landing.{source.name}").columns if c.pii]
     if personal:  # from here on, personal data is tokens only: in silver, in quarantine, in logs
         key = token_key(settings)
