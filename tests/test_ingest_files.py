@@ -162,6 +162,32 @@ def test_units_group_a_document_with_its_sidecars(tmp_path):
     assert units["notes.txt"]["problem"].startswith("unexpected file")
 
 
+def test_a_unit_with_a_file_over_the_limit_is_not_opened(spark, tmp_path):
+    """A sidecar over LANDING_MAX_FILE_MB is quarantined, and its document with it, unopened; so is a document
+    delivered before whose corrected sidecar comes now. The rest of the batch is read."""
+    from jobs.ingest import vouchers
+    from jobs.ingest.source import read_batch
+
+    folder = tmp_path / "vouchers" / "dt=2025-06-01"
+    folder.mkdir(parents=True)
+    (folder / "V1.pdf").write_text("%PDF-1.4 small")
+    (folder / "V1.json").write_text("{" + " " * 2000 + "}")  # 2,002 bytes, over the limit of 1,000
+    (folder / "V2.pdf").write_text("%PDF-1.4 small, not a PDF")
+    (folder / "V2.json").write_text("{}")
+    (folder / "V3.pdf").write_bytes(b"%PDF" + b"\0" * 5000)  # delivered in an earlier batch
+    (folder / "V3.json").write_text("{}")
+    batch = [f for f in discover(tmp_path, "vouchers") if not f.name.endswith("V3.pdf")]
+
+    landed, rejected = read_batch(spark, vouchers.SOURCE, batch, str(tmp_path), "run-1", max_bytes=1000)
+    landed.unpersist()
+    reasons = {name.rsplit("/", 1)[1]: reason for name, reason in rejected.items()}
+    limit = "over the limit of 1,000 (LANDING_MAX_FILE_MB): not read"
+    assert reasons["V1.json"] == f"too large: 2,002 bytes, {limit}"
+    assert reasons["V1.pdf"] == f"its file V1.json is too large: 2,002 bytes, {limit}"
+    assert reasons["V3.json"] == f"its file V3.pdf is too large: 5,004 bytes, {limit}"
+    assert reasons["V2.pdf"].startswith("corrupt PDF")  # opened and read: the rest of the batch goes on
+
+
 def test_geometry_facts_measure_valid_polygons_in_their_utm_zone():
     square = {"type": "Polygon", "coordinates": [[[131.65, 47.37], [131.66, 47.37], [131.66, 47.38], [131.65, 47.38]]]}
     square["coordinates"][0].append(square["coordinates"][0][0])

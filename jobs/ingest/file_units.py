@@ -20,11 +20,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from jobs.catalog import contract
-from jobs.ingest.landing import LandingFile
+from jobs.ingest.landing import LandingFile, too_large
 
 UNIT_SCHEMA = (
     "unit string, folder string, _source_file string, _file_checksum string, _dt string, main_checksum string,"
-    " problem string"
+    " problem string, parts array<string>"
 )
 LINEAGE_READ = ("_source_file", "_file_checksum", "_dt", "_row_number", "_corrupt_record", "_file_problem")
 
@@ -61,6 +61,7 @@ def group_units(files: list[LandingFile], main: str, sidecars: tuple[str, ...] =
                 "_dt": f.dt.isoformat(),
                 "main_checksum": f.checksum if suffix == main else None,
                 "problem": None if suffix else f"unexpected file: expected {' with '.join((main, *sidecars))} files",
+                "parts": [key[1] + s for s in (main, *sidecars)] if suffix else [name],  # the files a reader opens
             }
     return list(units.values())
 
@@ -81,11 +82,21 @@ def read_sidecar(path: Path, missing: str) -> tuple[str, dict]:
     return text, doc
 
 
+def oversized_part(unit: dict, max_bytes: int) -> str | None:
+    """Why the unit must not be read: one of its files, in the batch or delivered before, is over the limit."""
+    for part in unit["parts"]:
+        path = Path(unit["folder"]) / part
+        if path.exists() and (reason := too_large(path.stat().st_size, max_bytes)):
+            return f"its file {part} is {reason}"
+    return None
+
+
 def read_units(
-    spark, units: list[dict], read_unit: Callable[[dict], list[dict]], bronze: str, run_id: str
+    spark, units: list[dict], read_unit: Callable[[dict], list[dict]], bronze: str, run_id: str, max_bytes: int
 ) -> DataFrame:
     """The units' bronze rows, read on the executors: `read_unit(unit)` returns the unit's rows (the bronze
-    contract's own columns, and `_corrupt_record` where a part cannot be read as a row) or raises FileProblem."""
+    contract's own columns, and `_corrupt_record` where a part cannot be read as a row) or raises FileProblem. A unit
+    with a file over `max_bytes` is not opened."""
     fields = [f for f in contract(bronze).struct_type().fields if not f.name.startswith("_")]
     out = StructType(
         [StructField(f.name, f.dataType, True) for f in fields]
@@ -101,8 +112,8 @@ def read_units(
             for unit in batch.to_dict("records"):
                 lineage = {k: unit[k] for k in ("_source_file", "_file_checksum", "_dt")}
                 try:
-                    if unit["problem"]:
-                        raise FileProblem(unit["problem"])
+                    if problem := unit["problem"] or oversized_part(unit, max_bytes):
+                        raise FileProblem(problem)
                     found = read_unit(unit)
                 except FileProblem as e:
                     rows.append({**lineage, "_row_number": 0, "_file_problem": str(e)})

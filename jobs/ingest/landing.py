@@ -74,14 +74,19 @@ def discover(
     return found
 
 
+def too_large(size_bytes: int, max_bytes: int) -> str | None:
+    """Why a file of `size_bytes` must not be read (over `LANDING_MAX_FILE_MB`), or None."""
+    if size_bytes > max_bytes:
+        return f"too large: {size_bytes:,} bytes, over the limit of {max_bytes:,} (LANDING_MAX_FILE_MB): not read"
+    return None
+
+
 def unreachable(f: LandingFile, landing_root: str | Path, max_bytes: int) -> str | None:
     """Why the file must not be read at all, whatever its format (one line), or None. A file over `max_bytes`
     (`LANDING_MAX_FILE_MB`) is not read: it was hashed once, for the ledger, and goes to quarantine whole."""
     if not Path(f.path).is_relative_to(Path(landing_root).resolve()):
         return "a link that leads outside the landing folder: not read"
-    if f.size_bytes > max_bytes:
-        return f"too large: {f.size_bytes:,} bytes, over the limit of {max_bytes:,} (LANDING_MAX_FILE_MB): not read"
-    return None
+    return too_large(f.size_bytes, max_bytes)
 
 
 def problem(f: LandingFile, header: list[str], landing_root: str | Path, max_bytes: int) -> str | None:

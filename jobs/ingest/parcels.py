@@ -76,9 +76,10 @@ def read_feature_collection(unit: dict) -> list[dict]:
     return rows
 
 
-def read_parcels(spark, files: list[LandingFile], run_id: str) -> DataFrame:
+def read_parcels(spark, files: list[LandingFile], run_id: str, max_bytes: int) -> DataFrame:
     """A `Source.read`: every feature of the batch's GeoJSON files, read on the executors."""
-    return read_units(spark, group_units(files, ".geojson"), read_feature_collection, "bronze.parcels", run_id)
+    units = group_units(files, ".geojson")
+    return read_units(spark, units, read_feature_collection, "bronze.parcels", run_id, max_bytes)
 
 
 def utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -39,8 +39,8 @@ class Source:
     prune: Callable[[DataFrame], str | None] = lambda batch: None  # target predicate that bounds the MERGE
     after_merge: Callable[..., None] | None = None  # (spark, settings, accepted rows) -> None
     entity_columns: tuple[str, ...] = ()  # columns that must name an entity of silver.entities
-    # (spark, batch files, run_id) -> bronze rows, each with `_file_problem` (why its file is rejected whole, or
-    # null); None: CSV in the landing contract
+    # (spark, batch files, run_id, max file bytes) -> bronze rows, each with `_file_problem` (why its file is
+    # rejected whole, or null); None: CSV in the landing contract
     read: Callable[..., DataFrame] | None = None
 
     @property
@@ -179,7 +179,7 @@ def read_batch(spark, source: Source, files: list[LandingFile], landing_root: st
         return None, rejected
     if source.read is None:
         return read_landing(spark, readable, source.name, run_id), rejected
-    landed = source.read(spark, readable, run_id).persist()
+    landed = source.read(spark, readable, run_id, max_bytes).persist()
     found = landed.where("_file_problem IS NOT NULL").select("_source_file", "_file_problem").distinct().collect()
     return landed, rejected | {r._source_file: r._file_problem for r in found}
 

@@ -62,9 +62,10 @@ def read_scene(unit: dict) -> list[dict]:
     return [{"sidecar": sidecar, "tif_path": str(tif), "tif_checksum": checksum, **header}]
 
 
-def read_tiles(spark, files: list[LandingFile], run_id: str) -> DataFrame:
+def read_tiles(spark, files: list[LandingFile], run_id: str, max_bytes: int) -> DataFrame:
     """A `Source.read`: one row per scene of the batch, its files opened and checked on the executors."""
-    return read_units(spark, group_units(files, ".tif", (".json",)), read_scene, "bronze.tiles", run_id)
+    units = group_units(files, ".tif", (".json",))
+    return read_units(spark, units, read_scene, "bronze.tiles", run_id, max_bytes)
 
 
 def typed_scenes(bronze: DataFrame) -> DataFrame:

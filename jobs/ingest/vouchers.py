@@ -70,10 +70,10 @@ def read_voucher(unit: dict) -> list[dict]:
     ]
 
 
-def read_vouchers(spark, files: list[LandingFile], run_id: str) -> DataFrame:
+def read_vouchers(spark, files: list[LandingFile], run_id: str, max_bytes: int) -> DataFrame:
     """A `Source.read`: one row per voucher of the batch, its files opened and checked on the executors."""
     units = group_units(files, ".pdf", (".json", ".ocr.json"))
-    return read_units(spark, units, read_voucher, "bronze.vouchers", run_id)
+    return read_units(spark, units, read_voucher, "bronze.vouchers", run_id, max_bytes)
 
 
 def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
