@@ -51,7 +51,8 @@ def one_night(landing: Path, history_days: int, repeats: int) -> dict:
     pipeline.ingest(str(landing))
     for folder in tonight:
         shutil.move(held / folder.parent.name / folder.name, folder)
-    tonight_rows = sum(len(f.read_text().splitlines()) - 1 for d in tonight for f in d.iterdir())
+    payments = landing / "transactions" / f"dt={AS_OF.isoformat()}"
+    tonight_rows = sum(len(f.read_text().splitlines()) - 1 for f in payments.glob("*.csv"))
 
     def ingest_tonight():  # a repeat first forgets tonight's files, like a rerun after a crash before the ledger
         spark.sql(f"DELETE FROM delta.`{ledger}` WHERE file_name LIKE '%dt={AS_OF.isoformat()}%'")
@@ -88,8 +89,10 @@ def history_series(entities: int, repeats: int) -> list[dict]:
         out = subprocess.run(
             [sys.executable, "-m", "bench.features", "--one-night", str(days), "--landing", str(landing),
              "--repeats", str(repeats)],
-            check=True, capture_output=True, text=True,
+            capture_output=True, text=True,
         )  # fmt: skip
+        if out.returncode:
+            sys.exit(f"the night on {days} days of history failed:\n{out.stderr[-3000:]}")
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     shutil.rmtree(work, ignore_errors=True)
     return runs
