@@ -163,6 +163,23 @@ def test_daily_aggregates_count_by_status(spark):
     assert r.distinct_payers == 1 and [(p.payer_token, p.gmv) for p in r.payer_sales] == [("p1", Decimal("15.00"))]
 
 
+def test_a_days_deliveries_carry_what_each_adds_to_the_day(spark):
+    day = dt.date(2026, 1, 1)
+    rows = [  # one business day delivered three times: a refund, then a sale by p1, then sales by p1 and p2
+        ("E1", dt.date(2026, 1, 1), Decimal("4.00"), "refund", "p1"),
+        ("E1", dt.date(2026, 1, 2), Decimal("10.00"), "success", "p1"),
+        ("E1", dt.date(2026, 1, 5), Decimal("5.00"), "success", "p1"),
+        ("E1", dt.date(2026, 1, 5), Decimal("15.00"), "success", "p2"),
+    ]
+    df = spark.createDataFrame(
+        rows, "entity_id string, arrived_date date, amount decimal(18,2), status string, payer_token string"
+    ).withColumns({"txn_date": F.lit(day), "txn_month": F.lit(day), "local_hour": F.lit(12), "channel": F.lit("qr")})
+    got = daily_aggregates(df).orderBy("arrived_date").collect()
+    assert [r.day_active_increment for r in got] == [0, 1, 0]
+    assert [r.day_payers_increment for r in got] == [0, 1, 1]
+    assert [r.day_gmv_squared_increment for r in got] == [0, 100, 30**2 - 10**2]  # the day's sales: 0, 10, 30
+
+
 def test_landing_discovery_and_ledger(tmp_path):
     with pytest.raises(LandingError, match="does not exist"):
         discover(tmp_path / "missing", "transactions")

@@ -2,7 +2,8 @@
 
 One transform serves scoring (one as-of date) and training or backfill (many): each snapshot sees only the payments
 dated at or before its as-of date that had arrived by it, within the LOOKBACK_DAYS before it. Every feature is an
-aggregate of per-day rows, so a snapshot reads at most LOOKBACK_DAYS of daily aggregates, however long the history.
+aggregate of daily delivery rows, so a snapshot reads at most LOOKBACK_DAYS of daily aggregates, however long the
+history, in one pass with one shuffle.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ WINDOWS = (7, 30, 90, 180, 365)
 SEASON_DAYS = 30  # the seasonal index compares these days with the same days a year earlier
 LOOKBACK_DAYS = 365 + SEASON_DAYS
 TREND_DAYS = 90  # volatility, trend, payer concentration, night and channel shares
-DAILY_MEASURES = ("gmv", "orders", "refunds", "chargebacks", "night_orders", "qr_orders")
 
 
 def seen_by(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
@@ -33,16 +33,9 @@ def seen_by(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     return daily.join(F.broadcast(snapshots), seen).withColumn("age", F.datediff("as_of_date", "txn_date"))
 
 
-def per_day(seen: DataFrame) -> DataFrame:
-    """One row per (entity_id, as_of_date, txn_date): the deliveries of a day added up, payers united."""
-    return seen.groupBy("entity_id", "as_of_date", "age").agg(
-        *[F.sum(m).alias(m) for m in DAILY_MEASURES],
-        F.theta_union_agg("payers").alias("payers"),
-    )
-
-
-def window_sums(days: DataFrame) -> DataFrame:
-    """Per (entity_id, as_of_date): the sums the features divide and compare."""
+def window_sums(seen: DataFrame) -> DataFrame:
+    """Per (entity_id, as_of_date): the sums the features divide and compare, straight from the deliveries seen (a
+    day's non-additive values through its deliveries' increments, see silver.txn_daily)."""
 
     def within(max_age: int, min_age: int = 0):
         return (F.col("age") >= min_age) & (F.col("age") < max_age)
@@ -51,7 +44,6 @@ def window_sums(days: DataFrame) -> DataFrame:
         return F.coalesce(F.sum(F.when(within(max_age, min_age), value)), F.lit(0)).cast("double")
 
     selling = F.col("orders") > 0
-    daily_payers = F.coalesce(F.theta_sketch_estimate("payers"), F.lit(0))
     gmv = F.col("gmv")  # decimal: sums are exact, so a snapshot is the same bits in any partitioning (cluster or not)
     sums = []
     for w in WINDOWS:
@@ -60,22 +52,22 @@ def window_sums(days: DataFrame) -> DataFrame:
             total(F.col("orders"), w).alias(f"orders_{w}d"),
             total(F.col("refunds"), w).alias(f"refunds_{w}d"),
             total(F.col("chargebacks"), w).alias(f"chargebacks_{w}d"),
-            total(selling.cast("int"), w).alias(f"active_days_{w}d"),
-            total(daily_payers, w).alias(f"payer_days_{w}d"),
+            total(F.col("day_active_increment"), w).alias(f"active_days_{w}d"),
+            total(F.col("day_payers_increment"), w).alias(f"payer_days_{w}d"),
         ]
-    # each day's payers go into one band's sketch (ages 0-6, 7-29, ...): a window's distinct payers are then the
+    # each delivery's payers go into one band's sketch (ages 0-6, 7-29, ...): a window's distinct payers are then the
     # union of its bands, so every daily sketch is merged once, not once per window
     bands = [
         F.theta_union_agg(F.when(within(w, shorter), F.col("payers"))).alias(f"payers_band_{w}d")
         for shorter, w in zip((0, *WINDOWS), WINDOWS)
     ]
-    return days.groupBy("entity_id", "as_of_date").agg(
+    return seen.groupBy("entity_id", "as_of_date").agg(
         *sums,
         *bands,
         total(gmv, 60, 30).alias("gmv_prev_30d"),
         total(gmv, 180, 90).alias("gmv_prev_90d"),
         total(gmv, LOOKBACK_DAYS, 365).alias("gmv_year_ago_30d"),
-        total(gmv * gmv, TREND_DAYS).alias("gmv_squares_90d"),
+        total(F.col("day_gmv_squared_increment"), TREND_DAYS).alias("gmv_squares_90d"),
         total(gmv * F.col("age"), TREND_DAYS).alias("gmv_age_90d"),
         total(F.col("night_orders"), TREND_DAYS).alias("night_orders_90d"),
         total(F.col("qr_orders"), TREND_DAYS).alias("qr_orders_90d"),
@@ -159,10 +151,9 @@ def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     read for the TREND_DAYS only."""
     dates = [r.as_of_date for r in snapshots.collect()]
     seen = seen_by(days_before(daily, dates, LOOKBACK_DAYS).drop("payer_sales"), snapshots)
-    days = per_day(seen.repartition("entity_id"))  # one shuffle serves both aggregations, both by entity
     concentration = payer_concentration(seen_by(days_before(daily, dates, TREND_DAYS), snapshots))
     return (
-        days.transform(window_sums)
+        window_sums(seen)
         .transform(distinct_payers)
         .join(concentration, ["entity_id", "as_of_date"], "left")
         .transform(derived)

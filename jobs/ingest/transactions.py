@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs import tables
@@ -57,8 +57,31 @@ def daily_aggregates(transactions: DataFrame) -> DataFrame:
         F.count(F.when(success & (F.col("channel") == "qr"), 1)).alias("qr_orders"),
         F.theta_sketch_agg(F.when(success, F.col("payer_token"))).alias("payers"),
     )
-    return totals.join(per_payer, ["entity_id", "txn_date", "arrived_date"], "left").withColumn(
-        "updated_at", F.current_timestamp()
+    return (
+        totals.join(per_payer, ["entity_id", "txn_date", "arrived_date"], "left")
+        .transform(day_increments)
+        .withColumn("updated_at", F.current_timestamp())
+    )
+
+
+def day_increments(deliveries: DataFrame) -> DataFrame:
+    """What each delivery adds to its business day's non-additive values (active or not, distinct payers, squared
+    sales), its day's earlier deliveries taken as known. The deliveries a snapshot may see are a day's first ones in
+    arrival order, so the sum of their increments is the day's value as it stood: a window's daily values add up
+    without grouping the deliveries by day first. Needs every delivery of the entity-days it is given."""
+    day = Window.partitionBy("entity_id", "txn_date").orderBy("arrived_date")
+
+    def increment(value, of_total):
+        so_far = F.sum(value).over(day)
+        return of_total(so_far) - of_total(so_far - F.col(value))
+
+    payers_so_far = F.coalesce(F.theta_sketch_estimate(F.theta_union_agg("payers").over(day)), F.lit(0))
+    return (
+        deliveries.withColumn("day_active_increment", increment("orders", lambda n: (n > 0).cast("int")))
+        .withColumn("day_gmv_squared_increment", increment("gmv", lambda g: g * g))
+        .withColumn("_payers_so_far", payers_so_far)
+        .withColumn("day_payers_increment", F.col("_payers_so_far") - F.lag("_payers_so_far", 1, 0).over(day))
+        .drop("_payers_so_far")
     )
 
 
