@@ -1,7 +1,11 @@
-"""`make bench`: time every stage of the nightly chain on a simulated world and record the results.
+"""`make bench`: time every stage of the nightly chain on simulated worlds of two sizes and record the results.
 
-Writes `bench/results/<name>.json` and `bench/results/<name>.md` with the machine, the versions, the median of the
-repeats of each stage, its throughput, and the driver's peak memory. Run: `python -m bench [--entities N] [--days D]`.
+Small is 1,000 businesses x 500 days (training included); medium is 100,000 businesses x 40 days, about 10 million
+payments and trade rows. Forty days is too short for a loan to mature, so medium's nightly scores with the champion
+trained on the small world (its registry row adopted), as a night scores with the week's model. Writes
+`bench/results/<size>.json` and `.md` (machine, versions, median of each stage's repeats, throughput, the driver's
+peak memory) and `bench/results/scaling.md`: each stage's rows per second at both sizes.
+Run: `python -m bench [--sizes small,medium]`, or one world of your own with `--entities N --days D --name NAME`.
 """
 
 from __future__ import annotations
@@ -61,31 +65,69 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def run(entities: int, days: int, repeats: int) -> dict:
+# entities, days, repeats, landing sources left out. Medium leaves the vouchers out: a world's first day brings every
+# business's past documents (about a million files at 100,000 businesses, hours at bench.vouchers' rate)
+SIZES = {"small": (1_000, 500, 3, ()), "medium": (100_000, 40, 1, ("vouchers",))}
+START = dt.date(2025, 5, 1)
+
+
+def adopt_champion(source_root: str) -> str:
+    """Copy the champion rows of the model registry under `source_root` into this run's lakehouse; returns the newest
+    one's version. The rows name their booster files, which stay where they are."""
+    from pyspark.sql import functions as F
+
+    from jobs import tables
+    from jobs.model.pd_model import CHAMPION
+    from jobs.settings import load_settings
+    from jobs.spark_session import get_spark
+
+    spark, here = get_spark(), load_settings()
+    there = load_settings({**os.environ, "LAKEHOUSE_ROOT": source_root})
+    rows = tables.read(spark, there, "gold.model_registry").where(F.col("status") == CHAMPION)
+    tables.merge(spark, here, "gold.model_registry", rows)
+    return rows.orderBy(F.col("trained_as_of").desc()).first().model_version
+
+
+def run(
+    entities: int,
+    days: int,
+    repeats: int,
+    without: tuple[str, ...] = (),
+    start: dt.date = START,
+    champion_from: str | None = None,
+) -> dict:
+    """Simulate a world from `start`, then time each stage on it, its landing sources but those `without`. With
+    `champion_from` (a lakehouse root), the night scores with that lakehouse's champion instead of training one."""
     work = Path(tempfile.mkdtemp(prefix="helicopter-bench-"))
     os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
     os.environ["SERVING_URL"] = f"sqlite:///{work}/serving.db"
     from jobs import pipeline, tables
+    from jobs.ingest.sources import SOURCES
     from jobs.serve import store
     from jobs.settings import load_settings
     from jobs.simulate.world import WorldSpec, simulate
     from jobs.spark_session import get_spark
 
-    spec = WorldSpec(entities=entities, days=days, start=dt.date(2025, 5, 1), seed=7, bad_rate=0.002)
+    spec = WorldSpec(entities=entities, days=days, start=start, seed=7, bad_rate=0.002)
     stages = {}
     t, world = timed(lambda: simulate(spec, work / "world"), 1)
     stages["simulate"] = {"seconds": t, "rows": world["transactions"]}
     as_of = dt.date.fromisoformat(world["end"])
     t, _ = timed(lambda: get_spark(load_settings()), 1)
     stages["spark_start"] = {"seconds": t, "rows": None}
-    landing = str(work / "world" / "landing")
-    t, counts = timed(lambda: pipeline.ingest(landing), 1)  # a rerun finds nothing new: time the first load only
-    stages["ingest"] = {"seconds": t, "rows": sum(c["bronze_rows"] for c in counts)}
-    t, _ = timed(lambda: pipeline.ingest(landing), repeats)
+    landing, sources = str(work / "world" / "landing"), [s for s in SOURCES if s not in without]
+    for source in sources:  # a rerun finds nothing new: time the first load only
+        t, (counts,) = timed(lambda source=source: pipeline.ingest(landing, [source]), 1)
+        stages[f"ingest {source}"] = {"seconds": t, "rows": counts["bronze_rows"]}
+    ingested = [s for name, s in stages.items() if name.startswith("ingest ")]
+    stages["ingest"] = {"seconds": sum(s["seconds"] for s in ingested), "rows": sum(s["rows"] for s in ingested)}
+    t, _ = timed(lambda: pipeline.ingest(landing, sources), repeats)
     stages["ingest_nothing_new"] = {"seconds": t, "rows": 0}
+    model = adopt_champion(champion_from) if champion_from else None
+    train = ("train", lambda: pipeline.train(as_of), lambda r: r["train_rows"] + r["valid_rows"])
     for name, fn, rows_of in (  # rows: feature vectors, training loans, limits scored, limits published
         ("features", lambda: pipeline.features(as_of), lambda r: r["gold.feature_vector"]),
-        ("train", lambda: pipeline.train(as_of), lambda r: r["train_rows"] + r["valid_rows"]),
+        *([train] if champion_from is None else []),
         ("score", lambda: pipeline.score(as_of), lambda r: r),
         ("publish", lambda: pipeline.publish(as_of), lambda r: r["rows"]),
     ):
@@ -109,6 +151,10 @@ def run(entities: int, days: int, repeats: int) -> dict:
     return {
         "entities": entities,
         "days": days,
+        "end": world["end"],
+        "lakehouse": os.environ["LAKEHOUSE_ROOT"],
+        "without": list(without),
+        "model": f"adopted {model} from {champion_from}" if champion_from else "trained on this world",
         "repeats": repeats,
         "stages": stages,
         "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -124,7 +170,9 @@ def markdown(result: dict) -> str:
         f"delta-spark {m['delta-spark']}, xgboost {m['xgboost-cpu']}, Airflow {m['apache-airflow']}, "
         f"GX {m['great-expectations']}.",
         f"World: {result['entities']:,} entities x {result['days']} days; median of {result['repeats']} repeats "
-        f"(ingest and simulate: one run). Driver peak RSS {result['driver_peak_rss_mb']} MB (the JVM is apart).",
+        f"(ingest and simulate: one run), as of {result['end']}. Driver peak RSS {result['driver_peak_rss_mb']} MB "
+        f"(the JVM is apart). PD model: {result['model']}."
+        + (f" Landing sources left out: {', '.join(result['without'])}." if result["without"] else ""),
         "",
         "| stage | seconds (median) | rows | rows/s |",
         "|---|---:|---:|---:|",
@@ -136,20 +184,64 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scaling(results: list[dict]) -> str:
+    """Each stage's rows per second at every size: how its time grows with its input."""
+    names = [r["name"] for r in results]
+    head = " | ".join(f"{n}: rows | {n}: s | {n}: rows/s" for n in names)
+    lines = [
+        "# How each stage's time grows with its input",
+        "",
+        f"Recorded {results[-1]['recorded']} ({results[-1]['machine']['cores']} cores). Worlds: "
+        + "; ".join(f"{r['name']} {r['entities']:,} entities x {r['days']} days" for r in results)
+        + ". Rows per second that hold as the input grows mean the stage's time grows linearly.",
+        "",
+        f"| stage | {head} |",
+        "|---|" + "---:|" * 3 * len(results),
+    ]
+    for stage in dict.fromkeys(name for r in results for name in r["stages"]):  # every stage, in order
+        cells = []
+        for r in results:
+            s = r["stages"].get(stage)
+            cells += (
+                ["-", "-", "-"]
+                if s is None
+                else [
+                    f"{s['rows']:,}" if s["rows"] else "-",
+                    f"{s['seconds']:.2f}",
+                    f"{s['rows_per_second']:,}" if s["rows_per_second"] else "-",
+                ]
+            )
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--entities", type=int, default=1000)
+    p.add_argument("--sizes", default="small,medium", help="named sizes, run in order: " + ", ".join(SIZES))
+    p.add_argument("--entities", type=int, help="one world of your own instead (trains its own model)")
     p.add_argument("--days", type=int, default=500)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--name", default="small")
+    p.add_argument("--name", default="custom")
     a = p.parse_args()
-    result = {
-        "name": a.name,
-        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        **run(a.entities, a.days, a.repeats),
-    }
-    record(a.name, result, markdown(result))
+    sizes = (
+        [(a.name, (a.entities, a.days, a.repeats, ()))] if a.entities else [(n, SIZES[n]) for n in a.sizes.split(",")]
+    )
+    if sizes[0][0] == "medium":
+        p.error("medium scores with the small world's champion: run --sizes small,medium")
+    results, start, champion_from = [], START, None
+    for name, (entities, days, repeats, without) in sizes:
+        result = {
+            "name": name,
+            "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            **run(entities, days, repeats, without, start, champion_from if name == "medium" else None),
+        }
+        record(name, result, markdown(result))
+        results.append(result)
+        start = dt.date.fromisoformat(result["end"]) + dt.timedelta(days=1)  # the next world after its models
+        champion_from = result["lakehouse"]
+    if len(results) > 1:
+        (RESULTS / "scaling.md").write_text(scaling(results), encoding="utf-8")
 
 
 if __name__ == "__main__":
