@@ -51,7 +51,8 @@ def master_state(ui_port: int) -> dict:
 
 @pytest.fixture(scope="module")
 def standalone_cluster(tmp_path_factory):
-    """A master and one worker (1 core, 2 GB) for this module; both stopped, with their process groups, after it."""
+    """A master and one worker (2 cores, as the local run has, and 2 GB) for this module; both stopped, with their
+    process groups, after it."""
     logs = tmp_path_factory.mktemp("spark_cluster")
     env = {
         **os.environ,
@@ -87,7 +88,7 @@ def standalone_cluster(tmp_path_factory):
                 "--host",
                 "127.0.0.1",
                 "--cores",
-                "1",
+                "2",
                 "--memory",
                 "2g",
                 "--webui-port",

@@ -104,6 +104,16 @@ def with_raw_record(bronze: DataFrame, landing_columns: list[str]) -> DataFrame:
     return bronze.withColumn("_raw", F.to_json(F.struct(*record_columns)))
 
 
+ROW_IDENTITY = ["_source_file", "_file_checksum", "_row_number"]
+
+
+def with_raw_of(gate_rejected: DataFrame, typed: DataFrame) -> DataFrame:
+    """The rows the gate rejected (with its `reason`), each with its raw record from `typed` (found by file and line).
+    They are few, and already on the driver once: the gate collects them."""
+    failed = gate_rejected.select(*ROW_IDENTITY, F.col("reason").alias("_reject_reason"))
+    return typed.select(*ROW_IDENTITY, "_raw").join(F.broadcast(failed), ROW_IDENTITY)
+
+
 def quarantine_rows(rows: DataFrame, stage: str, run_id: str) -> DataFrame:
     """Rejected rows in the quarantine contract: the raw record, the reason, where it came from."""
     return rows.select(
@@ -275,7 +285,7 @@ def ingest(
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
     valid = typed.where("_reject_reason IS NULL")
     keys = list(contract(source.silver).keys)
-    winners = latest_per_key(valid, keys).persist()
+    winners = latest_per_key(valid.drop("_raw"), keys).persist()  # the raw records stay in `typed` alone
     winner_rows = winners.count()  # materialised here, so the gate below is timed on its own
     rejects = parse_rejects.unionByName(
         quarantine_files(spark, [f for f, _ in todo if f.name in rejected], rejected, run_id)
@@ -284,10 +294,8 @@ def ingest(
         accepted = winners
     else:
         gate = validate(winners, source.silver)
-        rejects = rejects.unionByName(
-            quarantine_rows(gate.rejected.withColumn("_reject_reason", F.col("reason")), "gate", run_id)
-        )
-        accepted = gate.passed.persist()
+        rejects = rejects.unionByName(quarantine_rows(with_raw_of(gate.rejected, valid), "gate", run_id))
+        accepted = gate.passed  # the winners but a few: its reads are as cheap as a copy's, without the copy
         tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
         if source.after_merge:
             source.after_merge(spark, settings, accepted)
@@ -307,7 +315,7 @@ def ingest(
         quarantined=tables.read(spark, settings, source.quarantine).where(batch_files).where("stage != 'file'").count(),
         rejected_files=len(rejected),
     )
-    for df in (typed, winners, accepted):
+    for df in (typed, winners):
         df.unpersist()
     if not counts.reconciles:
         raise RuntimeError(f"{source.name}: batch does not reconcile: {counts}")
