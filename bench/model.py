@@ -27,6 +27,10 @@ from bench.__main__ import machine, record, timed
 
 ENTITIES = 20_000
 DAYS = 500
+# The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, they are the
+# month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
+# a world starting in January would give farmers' loans no season to be judged on.
+START = dt.date(2024, 6, 1)
 SCORED = 100_000
 ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realised defaults
 FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
@@ -121,7 +125,9 @@ def scoring(spark, settings, as_of: dt.date, repeats: int) -> dict:
     return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "with_reason_codes": with_reasons}
 
 
-def run(entities: int, days: int, repeats: int, without: list[str], resume: Path | None = None) -> dict:
+def run(
+    entities: int, days: int, repeats: int, without: list[str], resume: Path | None = None, first_day: dt.date = START
+) -> dict:
     """Simulate (unless `resume` names the folder of an earlier run, whose world and lakehouse are reused: sources
     already loaded load nothing again), ingest every landing source but those `without`, train, measure."""
     work = resume or Path(tempfile.mkdtemp(prefix="helicopter-bench-model-"))
@@ -136,7 +142,7 @@ def run(entities: int, days: int, repeats: int, without: list[str], resume: Path
     from jobs.spark_session import get_spark
 
     stages = {}
-    spec = WorldSpec(entities, days, dt.date(2025, 1, 1), seed=7, bad_rate=0.002)
+    spec = WorldSpec(entities, days, first_day, seed=7, bad_rate=0.002)
     if resume is None:
         start = time.perf_counter()
         simulate(spec, work / "world")
@@ -163,6 +169,7 @@ def run(entities: int, days: int, repeats: int, without: list[str], resume: Path
     return {
         "entities": entities,
         "days": days,
+        "start": first_day.isoformat(),
         "without": without,
         "loans": len(frame),
         "defaults": int(frame["bad"].sum()),
@@ -182,7 +189,7 @@ def markdown(r: dict) -> str:
         f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
         f"xgboost {m['xgboost-cpu']}. Recorded {r['recorded']}.",
         "",
-        f"A simulated world of {r['entities']:,} businesses over {r['days']} days"
+        f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']}"
         + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
         + " (stages timed in this run: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in r["stages_seconds"].items())
@@ -232,12 +239,13 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--without", nargs="*", default=[], help="landing sources not to ingest (their family is absent)")
     p.add_argument("--resume", type=Path, help="the folder of an earlier run: reuse its world and lakehouse")
+    p.add_argument("--start", type=dt.date.fromisoformat, default=START, help="the world's first day")
     a = p.parse_args()
     result = {
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "repeats": a.repeats,
-        **run(a.entities, a.days, a.repeats, a.without, a.resume),
+        **run(a.entities, a.days, a.repeats, a.without, a.resume, a.start),
     }
     record("model", result, markdown(result))
 

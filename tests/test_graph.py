@@ -165,6 +165,35 @@ def test_records_dated_or_arrived_after_the_snapshot_change_nothing(spark, chain
     assert set(contract("gold.feat_graph").column_names) <= set(later.columns)
 
 
+def test_order_payment_habits_and_order_trend_by_hand(spark, chain_inputs):
+    """D3's orders: paid in full after 35 days; in two parts (40 days, then 69); unpaid as of AS_OF (its payment
+    arrives after it); 10 days old (too young to judge its payment)."""
+    orders = [
+        record("P1", "order", "2026-01-10", "D3", "B", "1000.00"),
+        record("P2", "order", "2026-02-10", "D3", "B", "2000.00"),
+        record("P3", "order", "2026-03-10", "D3", "B", "1000.00"),
+        record("P4", "order", "2026-06-20", "D3", "B", "4000.00"),
+        record("Q1", "transfer", "2026-02-14", "D3", "B", "1000.00", reference="P1"),
+        record("Q2", "transfer", "2026-03-22", "D3", "B", "1200.00", reference="P2"),
+        record("Q3", "transfer", "2026-04-20", "D3", "B", "800.00", reference="P2"),
+        record("Q4", "transfer", "2026-06-25", "D3", "B", "1000.00", reference="P3"),
+        record("Q5", "transfer", "2026-06-25", "D3", "B", "4000.00", reference="P4"),
+    ]
+    entities, loans = chain_inputs
+    out = graph_features(records_frame(spark, CHAIN + orders, {"Q4": "2026-07-02"}), entities, loans, AS_OF)
+    f = {r.entity_id: r.asDict() for r in out.collect()}
+    assert f["D3"]["order_days_to_pay_365d"] == pytest.approx((35 + 40 + 112) / 3)  # P3 unpaid: 112 days so far
+    assert f["D3"]["order_part_paid_share_365d"] == pytest.approx(1 / 2)  # of P1, P2 (P4 is too young)
+    steps = np.diff(np.log([1000.0, 2000.0, 1000.0, 4000.0]))
+    assert f["D3"]["order_value_volatility_365d"] == pytest.approx(np.std(steps, ddof=1) / np.sqrt(2))
+    days = [(dt.date.fromisoformat(d) - AS_OF).days for d in ("2026-01-10", "2026-02-10", "2026-03-10", "2026-06-20")]
+    slope = np.polyfit(days, np.log([1000.0, 2000.0, 1000.0, 4000.0]), 1)[0]
+    assert f["D3"]["order_value_growth_365d"] == pytest.approx(slope * 365)
+    # D1: one order old enough (O2, unpaid for 166 days) and none paid among them; a buyer without orders has none
+    assert (f["D1"]["order_days_to_pay_365d"], f["D1"]["order_part_paid_share_365d"]) == (166.0, None)
+    assert f["D1"]["order_value_volatility_365d"] is None and f["S1"]["order_days_to_pay_365d"] is None
+
+
 def test_trade_edges_suite_passes_and_fails(spark):
     edges = trade_edges(records_frame(spark, CHAIN), AS_OF)
     ok = validate(edges, "silver.trade_edges")

@@ -4,7 +4,8 @@ A snapshot as of D sees the trade records dated at or before D that had arrived 
 `trade_edges` as it stood on D (a pair is "recurring" only once its third month is seen). Only trade counts: orders,
 their payments and recurring transfers; volumes count purchases (orders and recurring transfers) so that a paid
 order is counted once. Graph-wide features (reach, PageRank, component size) are computed on the graph of trade
-relationships of the GRAPH_DAYS before D.
+relationships of the GRAPH_DAYS before D. How a buyer pays its orders (days to the first payment, orders paid in
+parts) and how its orders move (volatility, trend) are read from its orders and the payments that reference them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jobs.settings import Settings
 WINDOWS = (90, 365)
 GRAPH_DAYS = 365
 STABILITY_MONTHS = 12
+SETTLE_DAYS = 45  # an order is judged on its payment once it is this old: past usual terms of 30 days
 DELINQUENT_EVENTS = ("dpd30", "dpd60", "dpd90")
 RESOLVING_EVENTS = ("cured", "closed")
 
@@ -153,9 +155,46 @@ def exposure(sides: DataFrame, delinquent: DataFrame) -> DataFrame:
     return recent.groupBy("entity_id").agg(F.when(total > 0, at_risk / total).alias("exposure_365d"))
 
 
+def order_payments(records: DataFrame, as_of: dt.date) -> DataFrame:
+    """Per buyer, over its orders of the GRAPH_DAYS: mean days from an order to its first payment (counting to as_of
+    while unpaid) and the share of paid orders whose first payment fell short of the order (paid in parts), both on
+    orders at least SETTLE_DAYS old; the volatility of log order value from one order to the next (their differences'
+    standard deviation over the square root of 2) and its trend (least-squares slope per 365 days)."""
+    seen = records.withColumn("age", F.datediff(F.lit(as_of), "trade_date"))
+    orders = seen.where((F.col("record_type") == "order") & (F.col("age") < GRAPH_DAYS)).select(
+        F.col("payer_id").alias("entity_id"),
+        F.col("record_id").alias("reference"),
+        "record_ts",
+        "age",
+        F.col("amount").cast("double").alias("amount"),
+    )
+    first_payments = (
+        seen.where((F.col("record_type") == "transfer") & (F.col("reference") != ""))
+        .groupBy("reference")
+        .agg(F.max("age").alias("_paid_age"), F.min_by("amount", "record_ts").cast("double").alias("_first_amount"))
+    )
+    settled = F.col("age") >= SETTLE_DAYS
+    days_to_pay = F.col("age") - F.coalesce("_paid_age", F.lit(0))
+    part_paid = F.when(settled & F.col("_first_amount").isNotNull(), F.col("_first_amount") < F.col("amount") - 0.005)
+    log_value = F.log("amount")
+    step = log_value - F.lag(log_value).over(Window.partitionBy("entity_id").orderBy("record_ts", "reference"))
+    return (
+        orders.join(first_payments, "reference", "left")
+        .withColumn("_step", step)
+        .groupBy("entity_id")
+        .agg(
+            F.avg(F.when(settled, days_to_pay)).alias("order_days_to_pay_365d"),
+            F.avg(part_paid.cast("double")).alias("order_part_paid_share_365d"),
+            (F.stddev_samp("_step") / F.sqrt(F.lit(2.0))).alias("order_value_volatility_365d"),
+            (F.regr_slope(log_value, -F.col("age")) * 365).alias("order_value_growth_365d"),
+        )
+    )
+
+
 def graph_features(records: DataFrame, entities: DataFrame, loan_events: DataFrame, as_of: dt.date) -> DataFrame:
     """silver.trade_records, silver.entities, silver.loan_events -> gold.feat_graph rows as of `as_of`."""
-    daily = seen_as_of(records, as_of).transform(classify).transform(daily_edges)
+    seen = seen_as_of(records, as_of)
+    daily = seen.transform(classify).transform(daily_edges)
     sides = trade_sides(daily, as_of).localCheckpoint()  # read by every aggregation below
     links = relationships(sides).localCheckpoint()
     return (
@@ -163,6 +202,7 @@ def graph_features(records: DataFrame, entities: DataFrame, loan_events: DataFra
         .join(supplier_mix(sides, entities, as_of), "entity_id", "left")
         .join(graph_positions(links), "entity_id", "left")
         .join(exposure(sides, delinquent_entities(loan_events, as_of)), "entity_id", "left")
+        .join(order_payments(seen, as_of), "entity_id", "left")
         .withColumns({"as_of_date": F.lit(as_of), "computed_at": F.current_timestamp()})
     )
 
