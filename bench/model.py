@@ -68,30 +68,40 @@ def family_specs(without: list[str]) -> dict[str, object]:
     return specs
 
 
+def with_gaps(calibration: list[dict]) -> list[dict]:
+    """Calibration rows by decile (loans, mean_pd, bad_rate) with their defaults, the relative gap of the mean PD to
+    the default rate, and the 95 % (Wilson) interval of the default rate: how far chance alone moves it."""
+    from scipy.stats import binomtest
+
+    rows = []
+    for d in calibration:
+        defaults = round(d["bad_rate"] * d["loans"])
+        interval = binomtest(defaults, d["loans"]).proportion_ci(method="wilson")
+        gap = d["mean_pd"] / d["bad_rate"] - 1 if d["bad_rate"] else None
+        rows.append({**d, "defaults": defaults, "gap": gap, "low": interval.low, "high": interval.high})
+    return rows
+
+
 def against_oracle(frame, truth_pd, spec) -> dict:
-    """Train as the pipeline does; AUC and calibration on the validation window, beside the true PDs' AUC."""
+    """Train as the pipeline does; AUC and calibration on the validation window, beside the true PDs' AUC and
+    calibration."""
     from sklearn.metrics import roc_auc_score
 
     from jobs.model import pd_model
+    from jobs.night_report import calibration
 
     _, metrics = pd_model.fit(frame, spec)
     valid = frame[pd_model.time_split(frame["obs_date"])]
-    oracle = float(roc_auc_score(valid["bad"], valid["entity_id"].map(truth_pd)))
-    deciles = [
-        {
-            **d,
-            "defaults": round(d["bad_rate"] * d["loans"]),
-            "gap": d["mean_pd"] / d["bad_rate"] - 1 if d["bad_rate"] else None,
-        }
-        for d in metrics["valid"]["calibration"]
-    ]
+    true_pd = valid["entity_id"].map(truth_pd).to_numpy()
+    oracle = float(roc_auc_score(valid["bad"], true_pd))
     return {
         "valid_loans": len(valid),
         "valid_defaults": int(valid["bad"].sum()),
         "auc": metrics["valid"]["auc"],
         "oracle_auc": oracle,
         "auc_share_of_oracle": metrics["valid"]["auc"] / oracle,
-        "calibration": deciles,
+        "calibration": with_gaps(metrics["valid"]["calibration"]),
+        "oracle_calibration": with_gaps(calibration(valid["bad"].to_numpy(), true_pd).reset_index().to_dict("records")),
         "segments": {s: m["auc"] for s, m in metrics["valid"].get("segments", {}).items()},
         "best_iteration": metrics["best_iteration"],
     }
@@ -107,17 +117,19 @@ def cross_fitted(frame, truth_pd, spec) -> dict:
     from sklearn.model_selection import GroupKFold
 
     from jobs.model import pd_model
+    from jobs.night_report import calibration
 
     predicted = np.zeros(len(frame))
     for learn, held_out in GroupKFold(FOLDS).split(frame, groups=frame["entity_id"]):
         booster, _ = pd_model.fit(frame.iloc[learn].reset_index(drop=True), spec)
         rows = xgb.DMatrix(frame.iloc[held_out][spec.names], feature_names=spec.names)
-        predicted[held_out] = booster.predict(rows, iteration_range=(0, booster.best_iteration + 1))
+        predicted[held_out] = pd_model.calibrated_pd(booster, rows, booster.best_iteration + 1)
     oracle = frame["entity_id"].map(truth_pd).to_numpy()
     segments = frame["segment"].to_numpy()
     slices = {"all": np.ones(len(frame), bool)} | {s: segments == s for s in sorted(set(segments))}
     bad = frame["bad"].to_numpy()
-    return {
+    calibrated = with_gaps(calibration(bad, predicted).reset_index().to_dict("records"))
+    return {"calibration": calibrated} | {
         name: {
             "auc": float(roc_auc_score(bad[rows], predicted[rows])),
             "oracle_auc": float(roc_auc_score(bad[rows], oracle[rows])),
@@ -215,9 +227,37 @@ def run(
     }
 
 
+def calibration_verdict(deciles: list[dict]) -> str:
+    judged = [d for d in deciles if d["defaults"] >= ENOUGH_DEFAULTS]
+    if not judged:
+        return f"no decile has {ENOUGH_DEFAULTS} defaults."
+    within = sum(abs(d["gap"]) <= 0.10 for d in judged)
+    chance = sum(d["low"] <= d["mean_pd"] <= d["high"] for d in judged)
+    return (
+        f"of the {len(judged)} deciles with at least {ENOUGH_DEFAULTS} defaults, {within} within 10 % and {chance} "
+        f"within the 95 % interval of their default rate; largest relative gap "
+        f"{max(abs(d['gap']) for d in judged):.1%}."
+    )
+
+
+def calibration_table(deciles: list[dict]) -> list[str]:
+    lines = [
+        "| decile | loans | defaults | mean PD | default rate (95 % interval) | relative gap |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in deciles:
+        gap = f"{d['gap']:+.1%}" if d["gap"] is not None else "-"
+        lines.append(
+            f"| {d['decile']} | {d['loans']:,} | {d['defaults']} | {d['mean_pd']:.4f} | "
+            f"{d['bad_rate']:.4f} ({d['low']:.4f}-{d['high']:.4f}) | {gap} |"
+        )
+    return lines
+
+
 def markdown(r: dict) -> str:
     m, model = r["machine"], r["model"]
-    judged = [d for d in model["calibration"] if d["defaults"] >= ENOUGH_DEFAULTS]
+    crossed = r["ablation_cross_fitted"]
+    last = list(crossed.values())[-1]
     lines = [
         "# The PD model against the oracle",
         "",
@@ -233,17 +273,16 @@ def markdown(r: dict) -> str:
         "",
         f"- AUC {model['auc']:.4f}, oracle (true PDs on the same loans) {model['oracle_auc']:.4f}: "
         f"**{model['auc_share_of_oracle']:.3f} of the oracle**.",
-        f"- Calibration: {len(judged)} deciles with at least {ENOUGH_DEFAULTS} defaults, largest relative gap "
-        + (f"{max(abs(d['gap']) for d in judged):.1%}." if judged else "n/a."),
+        f"- Calibration on the validation window: {calibration_verdict(model['calibration'])}",
+        "- The true PDs on the same loans, calibrated by construction (what chance alone does to a decile): "
+        + calibration_verdict(model["oracle_calibration"]),
         "",
-        "| decile | loans | defaults | mean PD | default rate | relative gap |",
-        "|---:|---:|---:|---:|---:|---:|",
+        *calibration_table(model["calibration"]),
+        "",
+        f"Cross-fitted over every matured loan (below): {calibration_verdict(last['calibration'])}",
+        "",
+        *calibration_table(last["calibration"]),
     ]
-    for d in model["calibration"]:
-        gap = f"{d['gap']:+.1%}" if d["gap"] is not None else "-"
-        lines.append(
-            f"| {d['decile']} | {d['loans']:,} | {d['defaults']} | {d['mean_pd']:.4f} | {d['bad_rate']:.4f} | {gap} |"
-        )
     segments = sorted(model["segments"])
     lines += [
         "",
@@ -255,8 +294,6 @@ def markdown(r: dict) -> str:
     for name, a in r["ablation"].items():
         cells = [f"{a['segments'].get(s):.3f}" if a["segments"].get(s) is not None else "-" for s in segments]
         lines.append(f"| {name} | {a['auc']:.4f} | " + " | ".join(cells) + " |")
-    crossed = r["ablation_cross_fitted"]
-    last = list(crossed.values())[-1]
     lines += [
         "",
         f"Cross-fitted over all {r['loans']:,} matured loans ({FOLDS} folds of businesses, pooled out-of-fold AUC; "

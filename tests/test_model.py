@@ -111,6 +111,27 @@ def registered(frame, spec, tmp_path, name, **params):
             "booster_path": str(path)}, metrics  # fmt: skip
 
 
+def test_pds_are_calibrated_on_the_validation_window_and_the_saved_booster_keeps_it(tmp_path):
+    import xgboost as xgb
+
+    frame, spec = synthetic()
+    valid = pd_model.time_split(frame["obs_date"])
+    rng = np.random.default_rng(1)
+    frame.loc[valid, "bad"] |= (rng.random(int(valid.sum())) < 0.05).astype(int)  # the latest loans default more
+    model, metrics = registered(frame, spec, tmp_path, "calibrated")
+    booster = xgb.Booster()
+    booster.load_model(model["booster_path"])
+    rows = xgb.DMatrix(frame.loc[valid, spec.names], feature_names=spec.names)
+    raw = booster.predict(rows, iteration_range=(0, model["best_iteration"] + 1))
+    calibrated = pd_model.predict(model, frame[valid])
+    realised = frame.loc[valid, "bad"].mean()
+    assert raw.mean() < 0.9 * realised  # learnt on the earlier loans, the booster's own output falls short
+    assert calibrated.mean() == pytest.approx(realised, rel=0.01)  # Platt scaling matches the window's default rate
+    assert metrics["platt"]["intercept"] > 0 and metrics["platt"]["slope"] > 0
+    assert pd_model.platt_of(booster) == (metrics["platt"]["intercept"], metrics["platt"]["slope"])
+    assert np.all(np.diff(calibrated[np.argsort(raw)]) >= 0)  # the booster's order, so its AUC, is kept
+
+
 def test_a_challenger_replaces_the_champion_only_by_the_margin(tmp_path):
     frame, spec = synthetic()
     valid = frame[pd_model.time_split(frame["obs_date"])]

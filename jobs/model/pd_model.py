@@ -1,4 +1,5 @@
-"""The PD model: XGBoost (hist) trained on gold.training_set, validated on its latest observation dates,
+"""The PD model: XGBoost (hist) trained on gold.training_set, validated on its latest observation dates, calibrated
+there (Platt scaling of its margin, stored in the booster so that every PD it gives is the calibrated one),
 registered in gold.model_registry with its metrics, the Delta versions of its inputs and the path of its booster. A new
 model becomes the champion (the one scoring) only if it beats the champion on the same validation window by the
 margin CHALLENGER_MIN_AUC_GAIN sets; `rollback` withdraws the newest champion.
@@ -41,6 +42,7 @@ PARAMS = {
     "nthread": 2,
 }
 CHAMPION, CHALLENGER, ROLLED_BACK = "champion", "challenger", "rolled_back"  # gold.model_registry.status
+PLATT_ATTR = "platt"  # the booster attribute holding its calibration: PD = sigmoid(intercept + slope * margin)
 MAX_ROUNDS = 600
 EARLY_STOPPING_ROUNDS = 40
 
@@ -132,6 +134,34 @@ def local_booster(frame: pd.DataFrame, valid: pd.Series, spec: FeatureSpec, para
     )
 
 
+def calibrate(booster, margin: np.ndarray, bad: np.ndarray) -> dict:
+    """Platt scaling: a logistic regression of the outcome on the booster's margin, stored in the booster (it is saved
+    with it). A slope that is not positive (a model ranking the window backwards) leaves the margin as it is."""
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), bad)
+    platt = {"intercept": float(fitted.intercept_[0]), "slope": float(fitted.coef_[0, 0])}
+    if platt["slope"] <= 0:
+        log.warning("no calibration: the margin's slope on the validation window is %.3f", platt["slope"])
+        platt = {"intercept": 0.0, "slope": 1.0}
+    booster.set_attr(**{PLATT_ATTR: json.dumps(platt)})
+    return platt
+
+
+def platt_of(booster) -> tuple[float, float]:
+    """(intercept, slope) of the booster's calibration; (0, 1), its own logistic output, when it has none."""
+    stored = booster.attr(PLATT_ATTR)
+    platt = json.loads(stored) if stored else {"intercept": 0.0, "slope": 1.0}
+    return platt["intercept"], platt["slope"]
+
+
+def calibrated_pd(booster, matrix, rounds: int) -> np.ndarray:
+    """The booster's PD for each row of `matrix` from its first `rounds` trees, through its calibration."""
+    intercept, slope = platt_of(booster)
+    margin = booster.predict(matrix, output_margin=True, iteration_range=(0, rounds))
+    return 1.0 / (1.0 + np.exp(-(intercept + slope * margin)))
+
+
 def spark_workers(spark) -> int:
     """One XGBoost worker per Spark task: the default parallelism, capped at the task slots (the cores; local[2]
     has 2), since a barrier stage needs all its tasks running at once."""
@@ -190,13 +220,16 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec, rows=None) -> tuple[object, dict
         backend, params = "spark", {**params, "training_backend": "spark", "num_workers": workers}
     train, test = frame[~valid], frame[valid]
     dvalid = xgb.DMatrix(test[spec.names], feature_names=spec.names)
-    predicted = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
+    rounds = booster.best_iteration + 1
+    platt = calibrate(booster, booster.predict(dvalid, output_margin=True, iteration_range=(0, rounds)), test["bad"])
+    predicted = calibrated_pd(booster, dvalid, rounds)
     metrics = {
         "train_rows": len(train),
         "valid_rows": len(test),
         "train_bad_rate": float(train["bad"].mean()),
         "valid": evaluate(test["bad"], predicted, test["segment"] if "segment" in test else None),
         "best_iteration": int(booster.best_iteration),
+        "platt": platt,
         "backend": backend,
         "params": params,  # a Spark-trained model's also name the backend, so it gets a version of its own
     }
@@ -249,7 +282,7 @@ def predict(model: dict, frame: pd.DataFrame) -> np.ndarray:
     booster = xgb.Booster()
     booster.load_model(model["booster_path"])
     matrix = xgb.DMatrix(frame[spec.names].astype("float64"), feature_names=spec.names)
-    return booster.predict(matrix, iteration_range=(0, model["best_iteration"] + 1))
+    return calibrated_pd(booster, matrix, model["best_iteration"] + 1)
 
 
 def validation_predictions(spark, settings: Settings, model: dict) -> pd.DataFrame:
@@ -376,18 +409,19 @@ def rollback(spark, settings: Settings) -> dict:
 
 
 def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, best_iteration: int, top: int = 3):
-    """A pandas-batch function for mapInPandas: PD and the reason codes of the `top` features raising it most."""
+    """A pandas-batch function for mapInPandas: PD and the reason codes of the `top` features raising it most (their
+    contributions to the margin, which the calibration's positive slope keeps in order)."""
 
     def score(batches):
         import xgboost as xgb
 
         booster = xgb.Booster()
         booster.load_model(booster_json)
-        rounds = (0, best_iteration + 1)
         codes = np.array([spec.reason_codes[n] for n in spec.names])
         for batch in batches:
             matrix = xgb.DMatrix(batch[spec.names].astype("float64"), feature_names=spec.names)
-            pd_ = booster.predict(matrix, iteration_range=rounds)
+            pd_ = calibrated_pd(booster, matrix, best_iteration + 1)
+            rounds = (0, best_iteration + 1)
             contributions = booster.predict(matrix, pred_contribs=True, iteration_range=rounds)[:, :-1]
             order = np.argsort(-contributions, axis=1)[:, :top]
             drivers = [[codes[j] for j in row if contributions[i, j] > 0] for i, row in enumerate(order)]
