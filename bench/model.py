@@ -9,6 +9,8 @@ model's validation window (its latest observation dates):
 - an ablation by data family: the same training on the transaction features alone, then adding the graph, the farm
   and the voucher features, with the AUC of each segment, on the validation window and cross-fitted over every
   matured loan (FOLDS folds of businesses: a segment's few defaults in one window cannot tell its lift);
+- segments handled by features (one model, the family indicators telling segments apart) against one model per
+  segment, cross-fitted the same way;
 - scoring with reason codes: tonight's scoring frame repeated to SCORED entities (new ids), through
   `score.limits` (PD, reason codes, limit policy), written to a Delta table; median of the repeats.
 
@@ -107,23 +109,41 @@ def against_oracle(frame, truth_pd, spec) -> dict:
     }
 
 
-def cross_fitted(frame, truth_pd, spec) -> dict:
-    """The pipeline's training (`pd_model.fit`: its own time split stops it early) on FOLDS - 1 folds of businesses,
-    scoring the fold left out; the pooled out-of-fold AUC of every matured loan, all and by segment, beside the
-    oracle's on the same loans, and each segment's defaults."""
-    import numpy as np
+def scored_fold(learn, held_out, spec):
+    """The pipeline's training (`pd_model.fit`: its own time split stops it early) on `learn`; PDs of `held_out`."""
     import xgboost as xgb
+
+    from jobs.model import pd_model
+
+    booster, _ = pd_model.fit(learn.reset_index(drop=True), spec)
+    rows = xgb.DMatrix(held_out[spec.names], feature_names=spec.names)
+    return pd_model.calibrated_pd(booster, rows, booster.best_iteration + 1)
+
+
+def scored_fold_per_segment(learn, held_out, spec):
+    """One model per segment, each trained on its segment's rows of `learn` and scoring the segment in `held_out`."""
+    import numpy as np
+
+    predicted = np.zeros(len(held_out))
+    for segment, rows in learn.groupby("segment"):
+        mine = (held_out["segment"] == segment).to_numpy()
+        predicted[mine] = scored_fold(rows, held_out[mine], spec)
+    return predicted
+
+
+def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
+    """`score_fold` trained on FOLDS - 1 folds of businesses scores the fold left out; the pooled out-of-fold AUC of
+    every matured loan, all and by segment, beside the oracle's on the same loans, each segment's defaults, and the
+    calibration by decile."""
+    import numpy as np
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
 
-    from jobs.model import pd_model
     from jobs.night_report import calibration
 
     predicted = np.zeros(len(frame))
     for learn, held_out in GroupKFold(FOLDS).split(frame, groups=frame["entity_id"]):
-        booster, _ = pd_model.fit(frame.iloc[learn].reset_index(drop=True), spec)
-        rows = xgb.DMatrix(frame.iloc[held_out][spec.names], feature_names=spec.names)
-        predicted[held_out] = pd_model.calibrated_pd(booster, rows, booster.best_iteration + 1)
+        predicted[held_out] = score_fold(frame.iloc[learn], frame.iloc[held_out], spec)
     oracle = frame["entity_id"].map(truth_pd).to_numpy()
     segments = frame["segment"].to_numpy()
     slices = {"all": np.ones(len(frame), bool)} | {s: segments == s for s in sorted(set(segments))}
@@ -212,6 +232,7 @@ def run(
     specs = family_specs(without)
     ablation = {name: against_oracle(frame, truth_pd, spec) for name, spec in specs.items()}
     crossed = {name: cross_fitted(frame, truth_pd, spec) for name, spec in specs.items()}
+    per_segment = cross_fitted(frame, truth_pd, list(specs.values())[-1], scored_fold_per_segment)
     return {
         "entities": entities,
         "days": days,
@@ -223,6 +244,7 @@ def run(
         "model": list(ablation.values())[-1],
         "ablation": {name: {k: r[k] for k in ("auc", "oracle_auc", "segments")} for name, r in ablation.items()},
         "ablation_cross_fitted": crossed,
+        "model_per_segment_cross_fitted": per_segment,
         "scoring": scoring(spark, settings, as_of, repeats),
     }
 
@@ -304,7 +326,11 @@ def markdown(r: dict) -> str:
     ]
     for name, a in crossed.items():
         lines.append(f"| {name} | " + " | ".join(f"{a[s]['auc']:.3f}" for s in ["all", *segments]) + " |")
+    per_segment = r["model_per_segment_cross_fitted"]
     lines += [
+        f"| {list(crossed)[-1]}, one model per segment | "
+        + " | ".join(f"{per_segment[s]['auc']:.3f}" for s in ["all", *segments])
+        + " |",
         "| oracle | " + " | ".join(f"{last[s]['oracle_auc']:.3f}" for s in ["all", *segments]) + " |",
         "| defaults | " + " | ".join(f"{last[s]['defaults']:,}" for s in ["all", *segments]) + " |",
     ]
