@@ -65,7 +65,7 @@ def family_specs(without: list[str]) -> dict[str, object]:
         names = (own - indicators).union(*(family_features[f] for f in families))
         keep = [i for i, name in enumerate(full.names) if name in names]
         specs[" + ".join(families)] = pd_model.FeatureSpec(
-            [full.names[i] for i in keep], [full.monotone[i] for i in keep], full.reason_codes
+            [full.names[i] for i in keep], [full.monotone[i] for i in keep], full.reason_codes, full.absent_codes
         )
     return specs
 

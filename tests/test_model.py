@@ -242,6 +242,9 @@ def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_p
     assert {"LOW_SALES_90D", "HIGH_REFUND_RATE_90D"} & set(got["B"].reason_codes)
     assert set(got["B"].drivers) <= set(spec.reason_codes.values())
     assert got["C"].decision == "declined" and "NO_CAPACITY" in got["C"].reason_codes
+    lacking = {spec.reason_codes[n] for n in spec.absent_codes} - set(spec.absent_codes.values())
+    assert got["C"].drivers and not set(got["C"].drivers) & lacking  # NO_PAYMENT_FLOW, never LOW_SALES_90D
+    assert set(got["C"].drivers) <= set(spec.absent_codes.values()) | {spec.reason_codes["days_registered"]}
     assert {(r.model_version, r.as_of_date) for r in got.values()} == {("pd-test", RUN)}
 
 

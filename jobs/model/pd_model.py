@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,14 +56,24 @@ class FeatureSpec:
     names: list[str]
     monotone: list[int]
     reason_codes: dict[str, str]
+    absent_codes: dict[str, str] = field(default_factory=dict)  # a family's feature -> the family's absence code
 
 
 def feature_spec(fqn: str = FEATURE_TABLE) -> FeatureSpec:
-    cols = contract(fqn).features
+    """The features of `fqn`'s contract; a family's feature is told, when a business lacks it, by the reason code of
+    the family's `has_<family>` indicator (NO_PAYMENT_FLOW, not LOW_SALES_90D, for a farmer without payments)."""
+    vector = contract(fqn)
+    cols = vector.features
+    codes = {c.name: c.feature["reason_code"] for c in cols}
     return FeatureSpec(
         names=[c.name for c in cols],
         monotone=[int(c.feature.get("monotone", 0)) for c in cols],
-        reason_codes={c.name: c.feature["reason_code"] for c in cols},
+        reason_codes=codes,
+        absent_codes={
+            c.name: codes[f"has_{family}"]
+            for family, table in vector.extra.get("families", {}).items()
+            for c in contract(table).features
+        },
     )
 
 
@@ -271,7 +281,12 @@ def model_spec(model: dict) -> FeatureSpec:
     if missing:
         raise ModelError(f"model {model['model_version']} needs features the contract no longer has: {missing[:5]}")
     names = list(model["features"])
-    return FeatureSpec(names, [known[n] for n in names], {n: spec.reason_codes[n] for n in names})
+    return FeatureSpec(
+        names,
+        [known[n] for n in names],
+        {n: spec.reason_codes[n] for n in names},
+        {n: spec.absent_codes[n] for n in names if n in spec.absent_codes},
+    )
 
 
 def predict(model: dict, frame: pd.DataFrame) -> np.ndarray:
@@ -409,22 +424,35 @@ def rollback(spark, settings: Settings) -> dict:
 
 
 def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, best_iteration: int, top: int = 3):
-    """A pandas-batch function for mapInPandas: PD and the reason codes of the `top` features raising it most (their
-    contributions to the margin, which the calibration's positive slope keeps in order)."""
+    """A pandas-batch function for mapInPandas: PD and the distinct reason codes of the `top` features raising it most
+    (their contributions to the margin, which the calibration's positive slope keeps in order); a feature the business
+    lacks is told by its family's absence code."""
+    codes = [spec.reason_codes[n] for n in spec.names]
+    absent = [spec.absent_codes.get(n, code) for n, code in zip(spec.names, codes, strict=True)]
+
+    def told(contributions: np.ndarray, missing: np.ndarray) -> list[str]:
+        found = []
+        for j in np.argsort(-contributions)[: 4 * top]:
+            if contributions[j] <= 0 or len(found) == top:
+                break
+            code = absent[j] if missing[j] else codes[j]
+            if code not in found:
+                found.append(code)
+        return found
 
     def score(batches):
         import xgboost as xgb
 
         booster = xgb.Booster()
         booster.load_model(booster_json)
-        codes = np.array([spec.reason_codes[n] for n in spec.names])
         for batch in batches:
-            matrix = xgb.DMatrix(batch[spec.names].astype("float64"), feature_names=spec.names)
+            values = batch[spec.names].astype("float64")
+            matrix = xgb.DMatrix(values, feature_names=spec.names)
             pd_ = calibrated_pd(booster, matrix, best_iteration + 1)
             rounds = (0, best_iteration + 1)
             contributions = booster.predict(matrix, pred_contribs=True, iteration_range=rounds)[:, :-1]
-            order = np.argsort(-contributions, axis=1)[:, :top]
-            drivers = [[codes[j] for j in row if contributions[i, j] > 0] for i, row in enumerate(order)]
+            missing = values.isna().to_numpy()
+            drivers = [told(c, m) for c, m in zip(contributions, missing, strict=True)]
             yield batch.assign(pd=pd_.astype("float64"), drivers=drivers)
 
     return score
