@@ -58,6 +58,11 @@ def test_windows_ratios_and_recency(spark):
     assert f.refund_rate_90d == pytest.approx(1 / 6) and f.chargeback_rate_90d == pytest.approx(1 / 6)
     assert f.repeat_payer_share_30d == pytest.approx(1 - 2 / 3)  # p1 came back: 3 payer-days, 2 payers
     assert f.night_share_90d == pytest.approx(0.25) and f.qr_share_90d == pytest.approx(0.75)
+    assert f.night_share_365d == pytest.approx(1 / 5)  # the night sale among the year's 5 sales
+    # the year's trend runs over the 201 days since the first sale, not over 365 days with 164 empty ones before it
+    sales = pd.DataFrame({"age": [0, 0, 29, 45, 200], "amount": [60.0, 40.0, 50.0, 75.0, 999.0]})
+    assert f.trend_365d == pytest.approx(relative_trend(daily_sales(sales, 201)))
+    assert f.trend_365d < 0  # one large sale first, smaller ones since
     assert f.growth_30d == pytest.approx(150 / 75 - 1)
     assert f.top_payer_share_90d == pytest.approx(110 / 225)
     assert f.payer_hhi_90d == pytest.approx((110**2 + 40**2 + 75**2) / 225**2)
@@ -70,6 +75,7 @@ def test_each_snapshot_sees_only_its_past(spark):
     got = {r.as_of_date: r for r in features(spark, payments(spark, rows), AS_OF, earlier).collect()}
     assert got[AS_OF].gmv_30d == 30.0 and got[earlier].gmv_30d == 20.0
     assert got[earlier].days_since_last_sale == 5
+    assert got[AS_OF].trend_365d is None  # 11 days of history: too short for the year's trend
 
 
 def test_a_late_file_changes_later_snapshots_never_earlier_ones(spark):
@@ -117,6 +123,17 @@ def random_payments(seed: int = 7, entities: int = 4, days: int = 500) -> pd.Dat
     return pd.DataFrame(rows, columns=["entity_id", "age", "amount", "status", "payer", "hour", "channel", "arrived"])
 
 
+def daily_sales(ok: pd.DataFrame, days: int) -> pd.Series:
+    """Sales of each of the `days` days up to the as-of date (index: age), 0 on days without."""
+    return ok[ok.age < days].groupby("age").amount.sum().reindex(range(days), fill_value=0.0)
+
+
+def relative_trend(daily: pd.Series) -> float | None:
+    """Least-squares slope of daily sales over time (time runs against age), over their mean."""
+    mean = daily.mean()
+    return np.polyfit(-daily.index.to_numpy(), daily.to_numpy(), 1)[0] / mean if mean else None
+
+
 def reference(txns: pd.DataFrame, as_of_age: int) -> pd.DataFrame:
     """The feat_txn features of every merchant as of the day `as_of_age` days before AS_OF, from raw payments."""
     seen = txns[(txns.age >= as_of_age) & (txns.arrived >= as_of_age) & (txns.age < as_of_age + LOOKBACK_DAYS)]
@@ -140,9 +157,9 @@ def reference(txns: pd.DataFrame, as_of_age: int) -> pd.DataFrame:
                 f"refund_rate_{w}d": (tw.status == "refund").sum() / payments if payments else None,
                 f"chargeback_rate_{w}d": (tw.status == "chargeback").sum() / payments if payments else None,
             }
-        daily = ok[ok.age < 90].groupby("age").amount.sum().reindex(range(90), fill_value=0.0)
+        daily = daily_sales(ok, 90)
         mean = daily.mean()
-        slope = np.polyfit(-daily.index.to_numpy(), daily.to_numpy(), 1)[0]
+        history = min(ok.age.max() + 1, 365)
         prev30, prev90 = ok[ok.age.between(30, 59)].amount.sum(), ok[ok.age.between(90, 179)].amount.sum()
         year_ago = ok[ok.age >= 365].amount.sum()
         index = year_ago / (f["gmv_365d"] * 30 / 365) if f["gmv_365d"] else None
@@ -151,11 +168,13 @@ def reference(txns: pd.DataFrame, as_of_age: int) -> pd.DataFrame:
             "growth_30d": f["gmv_30d"] / prev30 - 1 if prev30 else None,
             "growth_90d": f["gmv_90d"] / prev90 - 1 if prev90 else None,
             "volatility_90d": daily.std(ddof=0) / mean if mean else None,
-            "trend_90d": slope / mean if mean else None,
+            "trend_90d": relative_trend(daily),
+            "trend_365d": relative_trend(daily_sales(ok, history)) if history >= 90 else None,
             "level_sa_30d": f["gmv_30d"] / index if index else None,
             "payer_hhi_90d": ((by_payer / by_payer.sum()) ** 2).sum() if len(by_payer) else None,
             "top_payer_share_90d": by_payer.max() / by_payer.sum() if len(by_payer) else None,
             "night_share_90d": ((ok.age < 90) & ((ok.hour >= 22) | (ok.hour < 6))).sum() / f["orders_90d"],
+            "night_share_365d": ((ok.age < 365) & ((ok.hour >= 22) | (ok.hour < 6))).sum() / f["orders_365d"],
             "qr_share_90d": ((ok.age < 90) & (ok.channel == "qr")).sum() / f["orders_90d"],
             "days_since_last_sale": ok.age.min(),
             "history_days": ok.age.max(),

@@ -21,6 +21,7 @@ WINDOWS = (7, 30, 90, 180, 365)
 SEASON_DAYS = 30  # the seasonal index compares these days with the same days a year earlier
 LOOKBACK_DAYS = 365 + SEASON_DAYS
 TREND_DAYS = 90  # volatility, trend, payer concentration, night and channel shares
+YEAR_DAYS = WINDOWS[-1]  # the trend over the history up to a year, and the night share over the year, as well
 
 
 def seen_by(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
@@ -69,7 +70,9 @@ def window_sums(seen: DataFrame) -> DataFrame:
         total(gmv, LOOKBACK_DAYS, 365).alias("gmv_year_ago_30d"),
         total(F.col("day_gmv_squared_increment"), TREND_DAYS).alias("gmv_squares_90d"),
         total(gmv * F.col("age"), TREND_DAYS).alias("gmv_age_90d"),
+        total(gmv * F.col("age"), YEAR_DAYS).alias("gmv_age_365d"),
         total(F.col("night_orders"), TREND_DAYS).alias("night_orders_90d"),
+        total(F.col("night_orders"), YEAR_DAYS).alias("night_orders_365d"),
         total(F.col("qr_orders"), TREND_DAYS).alias("qr_orders_90d"),
         F.min(F.when(selling, F.col("age"))).cast("double").alias("days_since_last_sale"),
         F.max(F.when(selling, F.col("age"))).cast("double").alias("history_days"),
@@ -105,6 +108,14 @@ def ratio(num, den):
     return F.when(den > 0, num / den)
 
 
+def trend(gmv_age, gmv, days):
+    """Least-squares slope of daily sales y on t = -age over the `days` days up to as_of_date (sums of y * age and of
+    y over them), divided by the mean daily sales: the share of the mean gained per day.
+    slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2"""
+    slope = (-gmv_age + (days - 1) / 2 * gmv) / (days * (days * days - 1) / 12)
+    return ratio(slope, gmv / days)
+
+
 def derived(sums: DataFrame) -> DataFrame:
     """The features that divide, compare or fit window sums; null where they are undefined."""
     c = F.col
@@ -120,16 +131,18 @@ def derived(sums: DataFrame) -> DataFrame:
     n = TREND_DAYS
     mean = c("gmv_90d") / n
     variance = F.greatest(c("gmv_squares_90d") / n - mean * mean, F.lit(0.0))
-    # least squares of daily sales y on t = -age over n days: slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2
-    slope = (-c("gmv_age_90d") + (n - 1) / 2 * c("gmv_90d")) / (n * (n * n - 1) / 12)
+    # the year's trend runs from the first sale, so that a young business's days before it do not read as growth
+    history = F.least(c("history_days") + 1, F.lit(YEAR_DAYS)).cast("double")
     seasonal_index = ratio(c("gmv_year_ago_30d"), c("gmv_365d") * SEASON_DAYS / 365)
     columns |= {
         "growth_30d": ratio(c("gmv_30d"), c("gmv_prev_30d")) - 1,
         "growth_90d": ratio(c("gmv_90d"), c("gmv_prev_90d")) - 1,
         "volatility_90d": ratio(F.sqrt(variance), mean),
-        "trend_90d": ratio(slope, mean),
+        "trend_90d": trend(c("gmv_age_90d"), c("gmv_90d"), n),
+        "trend_365d": F.when(history >= TREND_DAYS, trend(c("gmv_age_365d"), c("gmv_365d"), history)),
         "level_sa_30d": ratio(c("gmv_30d"), seasonal_index),
         "night_share_90d": ratio(c("night_orders_90d"), c("orders_90d")),
+        "night_share_365d": ratio(c("night_orders_365d"), c("orders_365d")),
         "qr_share_90d": ratio(c("qr_orders_90d"), c("orders_90d")),
         "computed_at": F.current_timestamp(),
     }
