@@ -11,6 +11,8 @@ model's validation window (its latest observation dates):
   matured loan (FOLDS folds of businesses: a segment's few defaults in one window cannot tell its lift);
 - segments handled by features (one model, the family indicators telling segments apart) against one model per
   segment, cross-fitted the same way;
+- which features carry the signal: each segment's features ranked by their rank correlation with the businesses'
+  latent quality (the simulator's truth);
 - scoring with reason codes: tonight's scoring frame repeated to SCORED entities (new ids), through
   `score.limits` (PD, reason codes, limit policy), written to a Delta table; median of the repeats.
 
@@ -36,6 +38,7 @@ DAYS = 500
 START = dt.date(2024, 6, 1)
 SCORED = 100_000
 FOLDS = 5
+SIGNAL_TOP = 6  # features listed per segment in the signal table
 ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realised defaults
 FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
 FAMILY_SOURCES = {
@@ -159,6 +162,22 @@ def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
     }
 
 
+def feature_signal(frame, quality, spec) -> dict[str, list[tuple[str, float]]]:
+    """Per segment, the SIGNAL_TOP features of `spec` with the largest rank correlation (Spearman, over the loans where
+    the feature is known) with the businesses' latent quality; of a feature kept over several windows, the best."""
+    import pandas as pd
+
+    q = frame["entity_id"].map(quality)
+    signal = {}
+    for segment, rows in frame.groupby("segment"):
+        varying = [name for name in spec.names if rows[name].nunique() > 1]
+        rho = rows[varying].corrwith(q[rows.index], method="spearman")
+        best = rho.abs().sort_values(ascending=False).index
+        stems = pd.Series(best, index=best).str.replace(r"_\d+d$", "", regex=True).drop_duplicates()
+        signal[segment] = [(name, float(rho[name])) for name in stems.index[:SIGNAL_TOP]]
+    return signal
+
+
 def scoring(spark, settings, as_of: dt.date, repeats: int) -> dict:
     """`score.limits` on tonight's scoring frame repeated to SCORED rows, written to a Delta table."""
     from pyspark.sql import functions as F
@@ -225,8 +244,9 @@ def run(
         stages[name] = time.perf_counter() - start
     settings = load_settings()
     spark = get_spark(settings)
-    truth = pq.read_table(work / "world" / "truth" / "entities.parquet", columns=["entity_id", "true_pd"]).to_pandas()
-    truth_pd = truth.set_index("entity_id")["true_pd"]
+    truth = pq.read_table(work / "world" / "truth" / "entities.parquet", columns=["entity_id", "true_pd", "quality"])
+    truth = truth.to_pandas().set_index("entity_id")
+    truth_pd = truth["true_pd"]
     full = pd_model.feature_spec()
     frame = pd_model.training_frame(pd_model.training_rows(spark, settings, as_of), as_of, full)
     specs = family_specs(without)
@@ -245,6 +265,7 @@ def run(
         "ablation": {name: {k: r[k] for k in ("auc", "oracle_auc", "segments")} for name, r in ablation.items()},
         "ablation_cross_fitted": crossed,
         "model_per_segment_cross_fitted": per_segment,
+        "signal": feature_signal(frame, truth["quality"], full),
         "scoring": scoring(spark, settings, as_of, repeats),
     }
 
@@ -333,6 +354,18 @@ def markdown(r: dict) -> str:
         + " |",
         "| oracle | " + " | ".join(f"{last[s]['oracle_auc']:.3f}" for s in ["all", *segments]) + " |",
         "| defaults | " + " | ".join(f"{last[s]['defaults']:,}" for s in ["all", *segments]) + " |",
+    ]
+    lines += [
+        "",
+        "## Which features carry the signal",
+        "",
+        f"Per segment, the {SIGNAL_TOP} features with the largest rank correlation (Spearman, over the loans where the "
+        "feature is known) with the businesses' latent quality:",
+        "",
+        *(
+            f"- {segment}: " + ", ".join(f"`{name}` {rho:+.2f}" for name, rho in top)
+            for segment, top in r.get("signal", {}).items()
+        ),
     ]
     s = r["scoring"]
     lines += [
