@@ -11,6 +11,7 @@ model's validation window (its latest observation dates):
   matured loan (FOLDS folds of businesses: a segment's few defaults in one window cannot tell its lift);
 - segments handled by features (one model, the family indicators telling segments apart) against one model per
   segment, cross-fitted the same way;
+- about the most the features can tell: trees fitted to the true PDs themselves, cross-fitted, scored on the outcomes;
 - which features carry the signal: each segment's features ranked by their rank correlation with the businesses'
   latent quality (the simulator's truth);
 - scoring with reason codes: tonight's scoring frame repeated to SCORED entities (new ids), through
@@ -31,7 +32,7 @@ from pathlib import Path
 from bench.__main__ import machine, record, timed
 
 ENTITIES = 20_000
-DAYS = 500
+DAYS = 700  # ten monthly cohorts of loans mature: enough defaults to train on and to judge calibration
 # The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, they are the
 # month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
 # a world starting in January would give farmers' loans no season to be judged on.
@@ -40,6 +41,9 @@ SCORED = 100_000
 FOLDS = 5
 SIGNAL_TOP = 6  # features listed per segment in the signal table
 ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realised defaults
+# from this many defaults, chance alone moves a decile's default rate by less than 10 % (the 95 % interval's
+# half-width, about 1.96 / sqrt(defaults) of the rate): a 10 % gap tells the model, not the draw
+TELLING_DEFAULTS = 385
 FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
 FAMILY_SOURCES = {
     "transactions": ("transactions",),
@@ -162,6 +166,34 @@ def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
     }
 
 
+def feature_ceiling(frame, truth_pd, spec) -> dict:
+    """About the most the features can tell: boosted trees fitted to the true PD's logit (not to the drawn outcomes),
+    cross-fitted by business like the model; the AUC of their predictions on the outcomes, all and by segment, beside
+    the oracle's. A model learning from outcomes can come near it, not beyond."""
+    import numpy as np
+    import xgboost as xgb
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    true_pd = frame["entity_id"].map(truth_pd).to_numpy()
+    target = np.log(true_pd / (1 - true_pd))
+    predicted = np.zeros(len(frame))
+    params = {"max_depth": 4, "eta": 0.05, "subsample": 0.8, "seed": 7, "nthread": 2}
+    for learn, held_out in GroupKFold(FOLDS).split(frame, groups=frame["entity_id"]):
+        rows = xgb.DMatrix(frame.iloc[learn][spec.names], label=target[learn])
+        booster = xgb.train(params, rows, 600)
+        predicted[held_out] = booster.predict(xgb.DMatrix(frame.iloc[held_out][spec.names]))
+    bad, segments = frame["bad"].to_numpy(), frame["segment"].to_numpy()
+    slices = {"all": np.ones(len(frame), bool)} | {s: segments == s for s in sorted(set(segments))}
+    return {
+        name: {
+            "auc": float(roc_auc_score(bad[rows], predicted[rows])),
+            "oracle_auc": float(roc_auc_score(bad[rows], true_pd[rows])),
+        }
+        for name, rows in slices.items()
+    }
+
+
 def feature_signal(frame, quality, spec) -> dict[str, list[tuple[str, float]]]:
     """Per segment, the SIGNAL_TOP features of `spec` with the largest rank correlation (Spearman, over the loans where
     the feature is known) with the businesses' latent quality; of a feature kept over several windows, the best."""
@@ -266,6 +298,7 @@ def run(
         "ablation_cross_fitted": crossed,
         "model_per_segment_cross_fitted": per_segment,
         "signal": feature_signal(frame, truth["quality"], full),
+        "ceiling": feature_ceiling(frame, truth_pd, list(specs.values())[-1]),
         "scoring": scoring(spark, settings, as_of, repeats),
     }
 
@@ -276,10 +309,17 @@ def calibration_verdict(deciles: list[dict]) -> str:
         return f"no decile has {ENOUGH_DEFAULTS} defaults."
     within = sum(abs(d["gap"]) <= 0.10 for d in judged)
     chance = sum(d["low"] <= d["mean_pd"] <= d["high"] for d in judged)
+    telling = [d for d in judged if d["defaults"] >= TELLING_DEFAULTS]
     return (
         f"of the {len(judged)} deciles with at least {ENOUGH_DEFAULTS} defaults, {within} within 10 % and {chance} "
         f"within the 95 % interval of their default rate; largest relative gap "
-        f"{max(abs(d['gap']) for d in judged):.1%}."
+        f"{max(abs(d['gap']) for d in judged):.1%}. "
+        + (
+            f"Of the {len(telling)} with at least {TELLING_DEFAULTS} defaults (where chance alone stays within "
+            f"10 %), {sum(abs(d['gap']) <= 0.10 for d in telling)} within 10 %."
+            if telling
+            else f"None has {TELLING_DEFAULTS} defaults, where chance alone would stay within 10 %."
+        )
     )
 
 
@@ -355,6 +395,19 @@ def markdown(r: dict) -> str:
         "| oracle | " + " | ".join(f"{last[s]['oracle_auc']:.3f}" for s in ["all", *segments]) + " |",
         "| defaults | " + " | ".join(f"{last[s]['defaults']:,}" for s in ["all", *segments]) + " |",
     ]
+    if ceiling := r.get("ceiling"):
+        lines += [
+            "",
+            "About the most the features can tell (trees fitted to the true PDs, not to the outcomes, cross-fitted the "
+            "same way):",
+            "",
+            "| | " + " | ".join(["all", *segments]) + " |",
+            "|---|" + "---:|" * (len(segments) + 1),
+            "| AUC | " + " | ".join(f"{ceiling[s]['auc']:.3f}" for s in ["all", *segments]) + " |",
+            "| share of the oracle | "
+            + " | ".join(f"{ceiling[s]['auc'] / ceiling[s]['oracle_auc']:.3f}" for s in ["all", *segments])
+            + " |",
+        ]
     lines += [
         "",
         "## Which features carry the signal",
