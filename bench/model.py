@@ -91,13 +91,19 @@ def with_gaps(calibration: list[dict]) -> list[dict]:
     return rows
 
 
+def deciles(bad, pd_) -> list[dict]:
+    """Calibration by decile of the PDs `pd_` against the outcomes `bad`, with gaps and intervals (`with_gaps`)."""
+    from jobs.night_report import calibration
+
+    return with_gaps(calibration(bad, pd_).reset_index().to_dict("records"))
+
+
 def against_oracle(frame, truth_pd, spec) -> dict:
     """Train as the pipeline does; AUC and calibration on the validation window, beside the true PDs' AUC and
     calibration."""
     from sklearn.metrics import roc_auc_score
 
     from jobs.model import pd_model
-    from jobs.night_report import calibration
 
     _, metrics = pd_model.fit(frame, spec)
     valid = frame[pd_model.time_split(frame["obs_date"])]
@@ -110,7 +116,7 @@ def against_oracle(frame, truth_pd, spec) -> dict:
         "oracle_auc": oracle,
         "auc_share_of_oracle": metrics["valid"]["auc"] / oracle,
         "calibration": with_gaps(metrics["valid"]["calibration"]),
-        "oracle_calibration": with_gaps(calibration(valid["bad"].to_numpy(), true_pd).reset_index().to_dict("records")),
+        "oracle_calibration": deciles(valid["bad"].to_numpy(), true_pd),
         "segments": {s: m["auc"] for s, m in metrics["valid"].get("segments", {}).items()},
         "best_iteration": metrics["best_iteration"],
     }
@@ -146,8 +152,6 @@ def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
 
-    from jobs.night_report import calibration
-
     predicted = np.zeros(len(frame))
     for learn, held_out in GroupKFold(FOLDS).split(frame, groups=frame["entity_id"]):
         predicted[held_out] = score_fold(frame.iloc[learn], frame.iloc[held_out], spec)
@@ -155,8 +159,7 @@ def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
     segments = frame["segment"].to_numpy()
     slices = {"all": np.ones(len(frame), bool)} | {s: segments == s for s in sorted(set(segments))}
     bad = frame["bad"].to_numpy()
-    calibrated = with_gaps(calibration(bad, predicted).reset_index().to_dict("records"))
-    return {"calibration": calibrated} | {
+    return {"calibration": deciles(bad, predicted)} | {
         name: {
             "auc": float(roc_auc_score(bad[rows], predicted[rows])),
             "oracle_auc": float(roc_auc_score(bad[rows], oracle[rows])),
