@@ -8,6 +8,7 @@ Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 
 from jobs.settings import Settings
 
+log = logging.getLogger(__name__)
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 LAYERS = ("bronze", "silver", "gold", "quarantine")
 
@@ -115,9 +117,24 @@ def all_contracts(layers: tuple[str, ...] = LAYERS) -> list[Contract]:
 _ensured: dict[str, str] = {}  # fqn -> location registered by this process
 
 
+def add_new_columns(spark, c: Contract, location: str) -> None:
+    """Bring a table created under an older contract up to it: the contract's columns it lacks are added, null in the
+    rows written before. A new column that may not be null cannot be added so: the table has to be rebuilt."""
+    have = set(spark.read.format("delta").load(location).columns)
+    new = [col for col in c.columns if col.name not in have]
+    if not new:
+        return
+    if required := [col.name for col in new if not col.nullable]:
+        raise ValueError(f"{c.fqn}: the table lacks its contract's non-null columns {required}; rebuild it")
+    names = [col.name for col in new]
+    spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({', '.join(f'`{col.name}` {col.type}' for col in new)})")
+    log.warning("%s: added the contract's new columns %s (null in the rows written before)", c.fqn, names)
+
+
 def ensure_table(spark, settings: Settings, fqn: str) -> Contract:
-    """Create the Delta table from its contract if it does not exist yet, and register it in Spark SQL as
-    `<layer>.<name>` at its location (re-pointed if this process registered it elsewhere before)."""
+    """Create the Delta table from its contract if it does not exist yet (or add the columns the contract gained
+    since), and register it in Spark SQL as `<layer>.<name>` at its location (re-pointed if this process registered it
+    elsewhere before)."""
     from delta.tables import DeltaTable
 
     c = contract(fqn)
@@ -128,6 +145,7 @@ def ensure_table(spark, settings: Settings, fqn: str) -> Contract:
     if c.partition_by:
         builder = builder.partitionedBy(*c.partition_by)
     builder.execute()
+    add_new_columns(spark, c, location)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {c.layer}")
     if fqn in _ensured:
         spark.sql(f"DROP TABLE IF EXISTS {fqn}")  # an external table: only the name goes

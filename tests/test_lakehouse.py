@@ -84,6 +84,30 @@ def test_tables_are_created_at_their_path_and_registered(spark, settings):
     assert spark.sql("SELECT count(*) AS n FROM gold.preapproved_limits").first().n == 0
 
 
+def test_a_table_written_under_an_older_contract_gains_the_new_columns(spark, settings):
+    c = contract("gold.feat_txn")
+    columns = "entity_id string, as_of_date date, gmv_7d double"
+    old = spark.createDataFrame([("E1", dt.date(2026, 1, 31), 10.0)], columns)
+    old.write.format("delta").partitionBy("as_of_date").save(c.path(settings))
+    ensure_table(spark, settings, "gold.feat_txn")
+    table = tables.read(spark, settings, "gold.feat_txn")
+    assert table.columns[:3] == ["entity_id", "as_of_date", "gmv_7d"] and set(c.column_names) == set(table.columns)
+    row = table.first()
+    assert row.gmv_7d == 10.0 and row.trend_365d is None  # written before the column existed
+    now = {"entity_id": "E1", "as_of_date": dt.date(2026, 2, 28), "trend_365d": 0.5, "computed_at": dt.datetime.now()}
+    new = spark.createDataFrame([dict.fromkeys(c.column_names) | now], c.struct_type())
+    tables.replace_where(spark, settings, "gold.feat_txn", new, "as_of_date = '2026-02-28'")
+    got = {r.as_of_date: r.trend_365d for r in tables.read(spark, settings, "gold.feat_txn").collect()}
+    assert got == {dt.date(2026, 1, 31): None, dt.date(2026, 2, 28): 0.5}
+
+
+def test_a_new_column_that_may_not_be_null_is_refused(spark, settings):
+    c = contract("silver.entities")
+    spark.createDataFrame([("E1",)], "entity_id string").write.format("delta").save(c.path(settings))
+    with pytest.raises(ValueError, match="lacks its contract's non-null columns"):
+        ensure_table(spark, settings, "silver.entities")
+
+
 def test_replace_where_reruns_replace_the_date(spark, settings):
     rows = [Row(entity_id="E1", as_of_date=dt.date(2026, 1, 1), gmv_30d=1.0)]
     df = spark.createDataFrame(rows).withColumn("computed_at", F.current_timestamp())
