@@ -63,7 +63,7 @@ bench: setup
 	$(BIN)/python -m bench.farm
 	$(BIN)/python -m bench.training
 	$(BIN)/python -m bench.ingest
-	$(BIN)/python -m bench.model --without vouchers
+	SPARK_DRIVER_MEMORY=$${SPARK_DRIVER_MEMORY:-8g} $(BIN)/python -m bench.model --without vouchers
 	$(BIN)/python -m bench.vouchers
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 

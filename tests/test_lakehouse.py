@@ -86,8 +86,8 @@ def test_tables_are_created_at_their_path_and_registered(spark, settings):
 
 def test_a_table_written_under_an_older_contract_gains_the_new_columns(spark, settings):
     c = contract("gold.feat_txn")
-    columns = "entity_id string, as_of_date date, gmv_7d double"
-    old = spark.createDataFrame([("E1", dt.date(2026, 1, 31), 10.0)], columns)
+    columns = "entity_id string, as_of_date date, gmv_7d double, computed_at timestamp"
+    old = spark.createDataFrame([("E1", dt.date(2026, 1, 31), 10.0, dt.datetime(2026, 2, 1))], columns)
     old.write.format("delta").partitionBy("as_of_date").save(c.path(settings))
     ensure_table(spark, settings, "gold.feat_txn")
     table = tables.read(spark, settings, "gold.feat_txn")
