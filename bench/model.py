@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -33,9 +34,9 @@ from bench.__main__ import machine, record, timed
 
 ENTITIES = 20_000
 DAYS = 700  # ten monthly cohorts of loans mature: enough defaults to train on and to judge calibration
-# The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, they are the
-# month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
-# a world starting in January would give farmers' loans no season to be judged on.
+# The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, the first are
+# the month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
+# a world starting in January would give its first farmers' loans no season to be judged on.
 START = dt.date(2024, 6, 1)
 SCORED = 100_000
 FOLDS = 5
@@ -172,7 +173,7 @@ def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
 def feature_ceiling(frame, truth_pd, spec) -> dict:
     """About the most the features can tell: boosted trees fitted to the true PD's logit (not to the drawn outcomes),
     cross-fitted by business like the model; the AUC of their predictions on the outcomes, all and by segment, beside
-    the oracle's. A model learning from outcomes can come near it, not beyond."""
+    the oracle's. An estimate, not a bound: a model learning from the outcomes should come near it."""
     import numpy as np
     import xgboost as xgb
     from sklearn.metrics import roc_auc_score
@@ -198,19 +199,25 @@ def feature_ceiling(frame, truth_pd, spec) -> dict:
 
 
 def feature_signal(frame, quality, spec) -> dict[str, list[tuple[str, float]]]:
-    """Per segment, the SIGNAL_TOP features of `spec` with the largest rank correlation (Spearman, over the loans where
-    the feature is known) with the businesses' latent quality; of a feature kept over several windows, the best."""
-    import pandas as pd
-
+    """Per segment, every feature of `spec` that varies there with its rank correlation (Spearman, over the loans where
+    the feature is known) with the businesses' latent quality, strongest first."""
     q = frame["entity_id"].map(quality)
     signal = {}
     for segment, rows in frame.groupby("segment"):
         varying = [name for name in spec.names if rows[name].nunique() > 1]
         rho = rows[varying].corrwith(q[rows.index], method="spearman")
-        best = rho.abs().sort_values(ascending=False).index
-        stems = pd.Series(best, index=best).str.replace(r"_\d+d$", "", regex=True).drop_duplicates()
-        signal[segment] = [(name, float(rho[name])) for name in stems.index[:SIGNAL_TOP]]
+        signal[segment] = [(name, float(rho[name])) for name in rho.abs().sort_values(ascending=False).index]
     return signal
+
+
+def strongest(signal: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The SIGNAL_TOP strongest of a segment's features, one window of each (its best)."""
+    seen, top = set(), []
+    for name, rho in signal:
+        if (stem := re.sub(r"_\d+d$", "", name)) not in seen:
+            seen.add(stem)
+            top.append((name, rho))
+    return top[:SIGNAL_TOP]
 
 
 def scoring(spark, settings, as_of: dt.date, repeats: int) -> dict:
@@ -292,6 +299,7 @@ def run(
         "entities": entities,
         "days": days,
         "start": first_day.isoformat(),
+        "resumed": resume is not None,
         "without": without,
         "loans": len(frame),
         "defaults": int(frame["bad"].sum()),
@@ -352,7 +360,12 @@ def markdown(r: dict) -> str:
         "",
         f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']}"
         + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
-        + " (stages timed in this run: "
+        + (
+            " (resumed on an earlier run's world and lakehouse, so what it had loaded loaded nothing;"
+            if r.get("resumed")
+            else " ("
+        )
+        + "stages timed in this run: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in r["stages_seconds"].items())
         + f"); {r['loans']:,} matured loans, {r['defaults']:,} defaults. Validation window: "
         f"{model['valid_loans']:,} loans, {model['valid_defaults']} defaults.",
@@ -416,11 +429,11 @@ def markdown(r: dict) -> str:
         "## Which features carry the signal",
         "",
         f"Per segment, the {SIGNAL_TOP} features with the largest rank correlation (Spearman, over the loans where the "
-        "feature is known) with the businesses' latent quality:",
+        "feature is known) with the businesses' latent quality, the best window of each (every feature in the JSON):",
         "",
         *(
-            f"- {segment}: " + ", ".join(f"`{name}` {rho:+.2f}" for name, rho in top)
-            for segment, top in r.get("signal", {}).items()
+            f"- {segment}: " + ", ".join(f"`{name}` {rho:+.2f}" for name, rho in strongest(signal))
+            for segment, signal in r.get("signal", {}).items()
         ),
     ]
     s = r["scoring"]

@@ -120,15 +120,24 @@ _ensured: dict[str, str] = {}  # fqn -> location registered by this process
 def add_new_columns(spark, c: Contract, location: str) -> None:
     """Bring a table created under an older contract up to it: the contract's columns it lacks are added, null in the
     rows written before. A new column that may not be null cannot be added so: the table has to be rebuilt."""
-    have = set(spark.read.format("delta").load(location).columns)
-    new = [col for col in c.columns if col.name not in have]
-    if not new:
+
+    def missing() -> list[Column]:
+        have = {name.lower() for name in spark.read.format("delta").load(location).columns}
+        return [col for col in c.columns if col.name.lower() not in have]
+
+    if not (new := missing()):
         return
     if required := [col.name for col in new if not col.nullable]:
         raise ValueError(f"{c.fqn}: the table lacks its contract's non-null columns {required}; rebuild it")
-    names = [col.name for col in new]
-    spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({', '.join(f'`{col.name}` {col.type}' for col in new)})")
-    log.warning("%s: added the contract's new columns %s (null in the rows written before)", c.fqn, names)
+    table = "delta.`" + location.replace("`", "``") + "`"
+    try:
+        spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({', '.join(f'`{col.name}` {col.type}' for col in new)})")
+    except Exception:
+        if missing():  # unless another job added them first
+            raise
+    log.warning(
+        "%s: the contract's new columns %s are added (null in rows written before)", c.fqn, [n.name for n in new]
+    )
 
 
 def ensure_table(spark, settings: Settings, fqn: str) -> Contract:

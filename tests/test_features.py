@@ -104,12 +104,13 @@ def test_output_matches_the_contract(spark):
 
 
 def random_payments(seed: int = 7, entities: int = 4, days: int = 500) -> pd.DataFrame:
-    """A few merchants with a trend, a weekly cycle, regular and one-off payers, refunds, chargebacks, late files."""
+    """A few merchants with a trend, a weekly cycle, regular and one-off payers, refunds, chargebacks, late files; the
+    last one started selling 230 days before AS_OF."""
     rng = np.random.default_rng(seed)
     rows = []
     for e in range(entities):
         regulars = [f"p{e}_{i}" for i in range(rng.integers(3, 15))]
-        for age in range(days):
+        for age in range(days if e < entities - 1 else 230):
             level = 3 + 2 * np.sin(age / 7) + (e - 1.5) * age / 200
             for _ in range(rng.poisson(max(level, 0.2))):
                 one_off = None if rng.random() < 0.1 else f"x{rng.integers(1e9)}"
@@ -195,7 +196,7 @@ def random_world(spark):
 
 def test_features_equal_an_independent_pandas_computation(spark, random_world):
     raw, daily = random_world
-    as_of_ages = [0, 40]
+    as_of_ages = [0, 40, 170]  # the young merchant's year trend over 230 and 190 days, then null (60 days)
     snapshots = spark.createDataFrame([(day(a),) for a in as_of_ages], "as_of_date date")
     got = txn_features(daily, snapshots).toPandas()
     names = [c.name for c in contract("gold.feat_txn").features]
