@@ -110,8 +110,8 @@ def ratio(num, den):
 
 def trend(gmv_age, gmv, days):
     """Least-squares slope of daily sales y on t = -age over the `days` days up to as_of_date (sums of y * age and of
-    y over them), divided by the mean daily sales: the share of the mean gained per day.
-    slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2"""
+    y over them, or over a longer window that has no sales before those days), divided by the mean daily sales: the
+    share of the mean gained per day. slope = (sum t*y - mean(t) * sum y) / sum (t - mean t)^2"""
     slope = (-gmv_age + (days - 1) / 2 * gmv) / (days * (days * days - 1) / 12)
     return ratio(slope, gmv / days)
 
