@@ -361,7 +361,7 @@ def markdown(r: dict) -> str:
         f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']}"
         + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
         + (
-            " (resumed on an earlier run's world and lakehouse, so what it had loaded loaded nothing;"
+            " (resumed on an earlier run's world and lakehouse, so what it had loaded loaded nothing; "
             if r.get("resumed")
             else " ("
         )
