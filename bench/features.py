@@ -181,7 +181,8 @@ def duckdb_sql(path: Path, as_of: dt.date) -> str:
              coalesce(sum(night_orders) FILTER (age < {n}), 0) AS night_orders_90d,
              coalesce(sum(night_orders) FILTER (age < 365), 0) AS night_orders_365d,
              coalesce(sum(qr_orders) FILTER (age < {n}), 0) AS qr_orders_90d,
-             min(age) FILTER (orders > 0) AS days_since_last_sale, max(age) FILTER (orders > 0) AS history_days
+             min(age) FILTER (orders > 0) AS days_since_last_sale, max(age) FILTER (orders > 0) AS history_days,
+             least(max(age) FILTER (orders > 0) + 1, 365) AS year_days
       FROM daily GROUP BY entity_id
     ), payers AS (
       SELECT entity_id, {", ".join(payers)} FROM seen WHERE ok GROUP BY entity_id
@@ -198,10 +199,9 @@ def duckdb_sql(path: Path, as_of: dt.date) -> str:
            gmv_90d / nullif(gmv_prev_90d, 0) - 1 AS growth_90d,
            sqrt(greatest(gmv_squares_90d / {n} - {mean} * {mean}, 0)) / nullif({mean}, 0) AS volatility_90d,
            ((-gmv_age_90d + {(n - 1) / 2} * gmv_90d) / {n * (n * n - 1) / 12}) / nullif({mean}, 0) AS trend_90d,
-           CASE WHEN least(history_days + 1, 365) >= {n} THEN
-             ((-gmv_age_365d + (least(history_days + 1, 365) - 1) / 2 * gmv_365d)
-              / (least(history_days + 1, 365) * (least(history_days + 1, 365) ^ 2 - 1) / 12))
-             / nullif(gmv_365d / least(history_days + 1, 365), 0) END AS trend_365d,
+           CASE WHEN year_days >= {n} THEN
+             ((-gmv_age_365d + (year_days - 1) / 2 * gmv_365d) / (year_days * (year_days ^ 2 - 1) / 12))
+             / nullif(gmv_365d / year_days, 0) END AS trend_365d,
            gmv_30d / nullif(gmv_year_ago_30d / nullif(gmv_365d * {SEASON_DAYS} / 365, 0), 0) AS level_sa_30d,
            days_since_last_sale, history_days, payer_hhi_90d, top_payer_share_90d,
            night_orders_90d / nullif(orders_90d, 0) AS night_share_90d,

@@ -41,6 +41,8 @@ START = dt.date(2024, 6, 1)
 SCORED = 100_000
 FOLDS = 5
 SIGNAL_TOP = 6  # features listed per segment in the signal table
+CEILING_PARAMS = {"max_depth": 4, "eta": 0.05, "subsample": 0.8, "seed": 7, "nthread": 2}  # trees fitted to the truth
+CEILING_ROUNDS = 600
 ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realised defaults
 # from this many defaults, chance alone moves a decile's default rate by less than 10 % (the 95 % interval's
 # half-width, about 1.96 / sqrt(defaults) of the rate): a 10 % gap tells the model, not the draw
@@ -170,32 +172,20 @@ def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
     }
 
 
-def feature_ceiling(frame, truth_pd, spec) -> dict:
-    """About the most the features can tell: boosted trees fitted to the true PD's logit (not to the drawn outcomes),
-    cross-fitted by business like the model; the AUC of their predictions on the outcomes, all and by segment, beside
-    the oracle's. An estimate, not a bound: a model learning from the outcomes should come near it."""
-    import numpy as np
-    import xgboost as xgb
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import GroupKFold
+def fitted_to_truth(truth_pd):
+    """A `score_fold` for `cross_fitted` that learns the true PDs themselves (trees fitted to their logit), not the
+    drawn outcomes: scored on the outcomes, about the most the features can tell. An estimate, not a bound: a model
+    learning from the outcomes should come near it."""
 
-    true_pd = frame["entity_id"].map(truth_pd).to_numpy()
-    target = np.log(true_pd / (1 - true_pd))
-    predicted = np.zeros(len(frame))
-    params = {"max_depth": 4, "eta": 0.05, "subsample": 0.8, "seed": 7, "nthread": 2}
-    for learn, held_out in GroupKFold(FOLDS).split(frame, groups=frame["entity_id"]):
-        rows = xgb.DMatrix(frame.iloc[learn][spec.names], label=target[learn])
-        booster = xgb.train(params, rows, 600)
-        predicted[held_out] = booster.predict(xgb.DMatrix(frame.iloc[held_out][spec.names]))
-    bad, segments = frame["bad"].to_numpy(), frame["segment"].to_numpy()
-    slices = {"all": np.ones(len(frame), bool)} | {s: segments == s for s in sorted(set(segments))}
-    return {
-        name: {
-            "auc": float(roc_auc_score(bad[rows], predicted[rows])),
-            "oracle_auc": float(roc_auc_score(bad[rows], true_pd[rows])),
-        }
-        for name, rows in slices.items()
-    }
+    def score_fold(learn, held_out, spec):
+        import xgboost as xgb
+        from scipy.special import expit, logit
+
+        target = logit(learn["entity_id"].map(truth_pd).to_numpy())
+        booster = xgb.train(CEILING_PARAMS, xgb.DMatrix(learn[spec.names], label=target), CEILING_ROUNDS)
+        return expit(booster.predict(xgb.DMatrix(held_out[spec.names])))
+
+    return score_fold
 
 
 def feature_signal(frame, quality, spec) -> dict[str, list[tuple[str, float]]]:
@@ -309,7 +299,7 @@ def run(
         "ablation_cross_fitted": crossed,
         "model_per_segment_cross_fitted": per_segment,
         "signal": feature_signal(frame, truth["quality"], full),
-        "ceiling": feature_ceiling(frame, truth_pd, list(specs.values())[-1]),
+        "ceiling": cross_fitted(frame, truth_pd, list(specs.values())[-1], fitted_to_truth(truth_pd)),
         "scoring": scoring(spark, settings, as_of, repeats),
     }
 
