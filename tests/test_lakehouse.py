@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from pyspark.errors import AnalysisException
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 
@@ -108,15 +109,60 @@ def test_a_new_column_that_may_not_be_null_is_refused(spark, settings):
         ensure_table(spark, settings, "silver.entities")
 
 
-def test_replace_where_reruns_replace_the_date(spark, settings):
-    rows = [Row(entity_id="E1", as_of_date=dt.date(2026, 1, 1), gmv_30d=1.0)]
+def txn_features(spark, as_of: dt.date):
+    rows = [Row(entity_id="E1", as_of_date=as_of, gmv_30d=1.0)]
     df = spark.createDataFrame(rows).withColumn("computed_at", F.current_timestamp())
     for c in contract("gold.feat_txn").features:
         if c.name not in df.columns:
             df = df.withColumn(c.name, F.lit(None).cast("double"))
+    return df
+
+
+def test_replace_where_reruns_replace_the_date(spark, settings):
+    df = txn_features(spark, dt.date(2026, 1, 1))
     for _ in range(2):
         tables.replace_where(spark, settings, "gold.feat_txn", df, "as_of_date = '2026-01-01'")
     assert tables.read(spark, settings, "gold.feat_txn").count() == 1
+
+
+def test_replace_where_refuses_rows_outside_its_predicate_unless_unchecked_for_that_write_only(spark, settings):
+    stray = txn_features(spark, dt.date(2026, 1, 2))
+    with pytest.raises(AnalysisException, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        tables.replace_where(spark, settings, "gold.feat_txn", stray, "as_of_date = '2026-01-01'")
+    tables.replace_where(spark, settings, "gold.feat_txn", stray, "as_of_date = '2026-01-01'", checked=False)
+    assert [r.as_of_date for r in tables.read(spark, settings, "gold.feat_txn").collect()] == [dt.date(2026, 1, 2)]
+    with pytest.raises(AnalysisException, match="DELTA_REPLACE_WHERE_MISMATCH"):  # the next write is checked again
+        tables.replace_where(spark, settings, "gold.feat_txn", stray, "as_of_date = '2026-01-01'")
+
+
+def test_replace_rows_of_some_files_keeps_the_others_and_leaves_no_list_in_the_commit(spark, settings):
+    def rejects(*rows):
+        frame = spark.createDataFrame(rows, "_source_file string, _row_number long, reason string")
+        return frame.select(
+            F.lit("{}").alias("record"),
+            "reason",
+            F.lit("parse").alias("stage"),
+            "_source_file",
+            F.lit("c0").alias("_file_checksum"),
+            "_row_number",
+            F.lit("run-1").alias("run_id"),
+            F.current_timestamp().alias("quarantined_at"),
+        )
+
+    def files(*names):
+        return spark.createDataFrame([(n,) for n in names], "_source_file string")
+
+    fqn = "quarantine.trade"
+    tables.replace_rows_of(
+        spark, settings, fqn, rejects(("a.csv", 1, "x"), ("a.csv", 2, "x"), ("b.csv", 1, "x")), files("a.csv", "b.csv")
+    )
+    for _ in range(2):  # a rerun writes its rows once
+        tables.replace_rows_of(spark, settings, fqn, rejects(("a.csv", 3, "y")), files("a.csv"))
+    rows = {(r._source_file, r._row_number, r.reason) for r in tables.read(spark, settings, fqn).collect()}
+    assert rows == {("a.csv", 3, "y"), ("b.csv", 1, "x")}
+    path = contract(fqn).path(settings)
+    last = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
+    assert "a.csv" not in str(last.operationParameters)
 
 
 def test_conform_refuses_missing_columns(spark):

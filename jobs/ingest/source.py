@@ -200,11 +200,13 @@ def of_files(df: DataFrame, files: list[LandingFile]) -> DataFrame:
     file it opens, so a batch of many files (a PDF each) costs batch size x files read."""
     if not files:
         return df.where("false")
-    batch = df.sparkSession.createDataFrame(
-        [(f.name, f.checksum) for f in files], "_source_file string, _file_checksum string"
-    )
     days = df.where(in_list("_dt", [f.dt.isoformat() for f in files]))
-    return days.join(F.broadcast(batch), ["_source_file", "_file_checksum"], "left_semi")
+    return days.join(F.broadcast(file_keys(df.sparkSession, files)), ["_source_file", "_file_checksum"], "left_semi")
+
+
+def file_keys(spark, files: list[LandingFile]) -> DataFrame:
+    """The files as a frame of their lineage columns (`_source_file`, `_file_checksum`)."""
+    return spark.createDataFrame([(f.name, f.checksum) for f in files], "_source_file string, _file_checksum string")
 
 
 def in_list(column: str, values) -> str:
@@ -250,21 +252,11 @@ def ingest(
                 "%s: %s was delivered again with other content; loading it as a correction", source.name, f.name
             )
     files = [f for f, _ in todo if f.name not in rejected]
-    this_batch = (
-        " AND ".join(
-            [
-                in_list("_dt", [f.dt.isoformat() for f in files]),
-                in_list("_source_file", [f.name for f in files]),
-                in_list("_file_checksum", [f.checksum for f in files]),
-            ]
-        )
-        if files
-        else "false"
-    )
-
-    # bronze: replace this batch's rows (a rerun after a crash writes them once)
+    # bronze: replace this batch's rows (a rerun after a crash writes them once), rewriting the days it touches
     if files:
-        tables.replace_where(spark, settings, source.bronze, landed.where("_file_problem IS NULL"), this_batch)
+        days = in_list("_dt", [f.dt.isoformat() for f in files])
+        landed_rows = landed.where("_file_problem IS NULL")
+        tables.replace_rows_of(spark, settings, source.bronze, landed_rows, file_keys(spark, files), days)
     if landed is not None:
         landed.unpersist()
     bronze = of_files(tables.read(spark, settings, source.bronze), files)
@@ -299,8 +291,8 @@ def ingest(
         tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
         if source.after_merge:
             source.after_merge(spark, settings, accepted)
-    batch_files = in_list("_source_file", [f.name for f, _ in todo])
-    tables.replace_where(spark, settings, source.quarantine, rejects, batch_files)
+    batch_files = F.broadcast(file_keys(spark, [f for f, _ in todo]).select("_source_file"))
+    tables.replace_rows_of(spark, settings, source.quarantine, rejects, batch_files)  # a corrected file's old ones too
 
     per_file = {
         (r["_source_file"], r["_file_checksum"]): r["count"]
@@ -312,7 +304,10 @@ def ingest(
         bronze_rows=sum(per_file.values()),
         accepted=accepted.count(),
         duplicates=valid.count() - winner_rows,
-        quarantined=tables.read(spark, settings, source.quarantine).where(batch_files).where("stage != 'file'").count(),
+        quarantined=tables.read(spark, settings, source.quarantine)
+        .join(batch_files, "_source_file", "left_semi")
+        .where("stage != 'file'")
+        .count(),
         rejected_files=len(rejected),
     )
     for df in (typed, winners):
