@@ -1,8 +1,8 @@
 """`python -m bench.model`: the PD model on a simulated world, against the ceiling the world allows.
 
-A world of ENTITIES businesses over DAYS days is simulated, ingested, and the PD model trained as of its last day
-(`pipeline.train`: the labelled loans, their point-in-time feature vectors, XGBoost, the registry). Then, on the
-model's validation window (its latest observation dates):
+A world of ENTITIES businesses over DAYS days is simulated, ingested (BATCH_DAYS landing days per batch), and the PD
+model trained as of its last day (`pipeline.train`: the labelled loans, their point-in-time feature vectors, XGBoost,
+the registry). Then, on the model's validation window (its latest observation dates):
 
 - AUC of the model against the oracle: the AUC of the simulator's true PDs on the same loans' drawn outcomes;
 - calibration by decile of predicted PD: mean PD against the realised default rate;
@@ -33,11 +33,12 @@ from pathlib import Path
 from bench.__main__ import machine, record, timed
 
 ENTITIES = 20_000
-DAYS = 700  # ten monthly cohorts of loans mature: enough defaults to train on and to judge calibration
+DAYS = 900  # sixteen monthly cohorts of loans mature, the validated ones with a year of history behind them
 # The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, the first are
 # the month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
 # a world starting in January would give its first farmers' loans no season to be judged on.
 START = dt.date(2024, 6, 1)
+BATCH_DAYS = 183  # the history loads as a backfill would, half a year of landing days per batch, each reconciled
 SCORED = 100_000
 FOLDS = 5
 SIGNAL_TOP = 6  # features listed per segment in the signal table
@@ -263,9 +264,11 @@ def run(
         simulate(spec, work / "world")
         stages["simulate"] = time.perf_counter() - start
     as_of = spec.start + dt.timedelta(days=days - 1)
+    batch_ends = [spec.start + dt.timedelta(days=d - 1) for d in range(BATCH_DAYS, days, BATCH_DAYS)] + [None]
     for source in [s for s in SOURCES if s not in without]:
         start = time.perf_counter()
-        pipeline.ingest(str(work / "world" / "landing"), [source])
+        for through in batch_ends:
+            pipeline.ingest(str(work / "world" / "landing"), [source], through=through)
         stages[f"ingest {source}"] = time.perf_counter() - start
     for name, fn in (
         ("features", lambda: pipeline.features(as_of)),
