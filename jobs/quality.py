@@ -41,7 +41,7 @@ def suite_json(fqn: str) -> dict:
 
 def _describe(config) -> str:
     column = config.kwargs.get("column")
-    return f"{config.type}({column})" if column else config.type
+    return f"{config.type}({column})" if column else config.description or config.type
 
 
 @cache

@@ -105,7 +105,7 @@ def test_trade_records_pass_and_fail(spark):
     }
 
 
-def limit(entity_id, pd=0.05, amount="5000.00", decision="approved"):
+def limit(entity_id, pd=0.05, amount="5000.00", decision="approved", reasons=("X",)):
     return (
         dt.date(2026, 1, 1),
         entity_id,
@@ -114,7 +114,7 @@ def limit(entity_id, pd=0.05, amount="5000.00", decision="approved"):
         Decimal(amount),
         "CNY",
         decision,
-        ["X"],
+        list(reasons),
         "pd-1",
         "policy-1",
         NOW,
@@ -122,10 +122,8 @@ def limit(entity_id, pd=0.05, amount="5000.00", decision="approved"):
 
 
 def test_limits_pass(spark):
-    assert (
-        validate(frame(spark, "gold.preapproved_limits", [limit("E1"), limit("E2")]), "gold.preapproved_limits").failed
-        == []
-    )
+    rows = [limit("E1", reasons=()), limit("E2", amount="0.00", decision="declined", reasons=["TOO_NEW"])]
+    assert validate(frame(spark, "gold.preapproved_limits", rows), "gold.preapproved_limits").failed == []
 
 
 @pytest.mark.parametrize(
@@ -135,6 +133,8 @@ def test_limits_pass(spark):
         ([limit("E1", pd=1.5)], "expect_column_values_to_be_between(pd)"),
         ([limit("E1", amount="-1.00")], "expect_column_values_to_be_between(limit_amount)"),
         ([limit("E1", decision="maybe")], "expect_column_values_to_be_in_set(decision)"),
+        ([limit("E1", amount="0.00", decision="declined", reasons=[])], "every declined or zero limit says why"),
+        ([limit("E1", amount="0.00", reasons=[])], "every declined or zero limit says why"),
     ],
 )
 def test_limits_any_failure_stops_the_run(spark, rows, expectation):
