@@ -12,7 +12,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: setup demo test audit bench lock airflow-db airflow-dags clean check-java
+.PHONY: setup demo test unit lint audit bench lock airflow-db airflow-dags clean check-java
 
 setup: $(VENV)/.installed $(VENV)/.jars
 
@@ -46,10 +46,22 @@ airflow-dags: airflow-db
 demo: setup
 	$(BIN)/helicopter demo
 
+PYTHON_FOLDERS := jobs simulator dags tests bench evaluation
+
+# style (ruff) and the house's layers (import-linter, contracts in setup.cfg)
+lint: setup
+	$(BIN)/ruff check $(PYTHON_FOLDERS)
+	$(BIN)/ruff format --check $(PYTHON_FOLDERS)
+	$(BIN)/lint-imports
+
 # the serving-store tests run on SQLite and on a real PostgreSQL server that .ci/postgres-up installs and starts
-test: setup
+test: setup lint
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
 	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 tests
+
+# the fast tier: transforms, contracts, gates and CLI on small inline data (no simulated world, DAG run or cluster)
+unit: setup lint
+	$(BIN)/python -m pytest -q --durations=10 -m "not world and not e2e and not cluster" tests
 
 # the locked requirements against PyPI's known vulnerabilities (pip-audit); accepted ones are listed in .ci/audit
 audit: setup
@@ -63,12 +75,15 @@ bench: setup
 	$(BIN)/python -m bench.farm
 	$(BIN)/python -m bench.training
 	$(BIN)/python -m bench.ingest
-	SPARK_DRIVER_MEMORY=$${SPARK_DRIVER_MEMORY:-8g} $(BIN)/python -m bench.model --without vouchers
+	SPARK_DRIVER_MEMORY=$${SPARK_DRIVER_MEMORY:-8g} $(BIN)/python -m evaluation.model --without vouchers
 	$(BIN)/python -m bench.vouchers
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
+	$(BIN)/python -m bench.documents ../shared/data
+	$(BIN)/python -m bench.demo
 
+# every transitive pin, with hashes, from setup.cfg's requirements and extras (pins already locked are kept)
 lock:
-	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile setup.cfg --all-extras --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
 	rm -rf $(VENV) lakehouse .airflow .pytest_cache

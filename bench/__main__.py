@@ -13,60 +13,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from importlib.metadata import version
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-PACKAGES = ("pyspark", "delta-spark", "apache-airflow", "great-expectations", "xgboost-cpu", "pyarrow", "deltalake")
-
-
-def machine() -> dict:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem_kb = int(
-        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        **{p: version(p) for p in PACKAGES},
-    }
-
-
-def record(name: str, result: dict, markdown: str) -> None:
-    """Write a benchmark's results as bench/results/<name>.json and .md, and print the markdown."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    (RESULTS / f"{name}.md").write_text(markdown, encoding="utf-8")
-    print(markdown)
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time of `repeats` calls (each call must be idempotent), and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
+from bench.common import RESULTS, machine, record, timed
 
 # entities, days, repeats, landing sources left out. Medium leaves the vouchers out: a world's first day brings every
 # business's past documents (about a million files at 100,000 businesses, hours at bench.vouchers' rate)
@@ -79,16 +35,16 @@ def adopt_champion(source_root: str) -> str:
     one's version. The rows name their booster files, which stay where they are."""
     from pyspark.sql import functions as F
 
-    from jobs import tables
+    from jobs import registry, tables
     from jobs.model import pd_model
     from jobs.settings import load_settings
     from jobs.spark_session import get_spark
 
     spark, here = get_spark(), load_settings()
     there = load_settings({**os.environ, "LAKEHOUSE_ROOT": source_root})
-    rows = tables.read(spark, there, "gold.model_registry").where(F.col("status") == pd_model.CHAMPION)
-    tables.merge(spark, here, "gold.model_registry", rows)
-    return pd_model.champions(spark, here)[0]["model_version"]
+    rows = tables.read(spark, there, pd_model.REGISTRY).where(F.col("status") == registry.CHAMPION)
+    tables.merge(spark, here, pd_model.REGISTRY, rows)
+    return registry.records(spark, here, pd_model.REGISTRY, registry.CHAMPION)[0].model_version
 
 
 def run(
@@ -108,8 +64,8 @@ def run(
     from jobs.ingest.sources import SOURCES
     from jobs.serve import store
     from jobs.settings import load_settings
-    from jobs.simulate.world import WorldSpec, simulate
     from jobs.spark_session import get_spark
+    from simulator.world import WorldSpec, simulate
 
     spec = WorldSpec(entities=entities, days=days, start=start, seed=7, bad_rate=0.002)
     stages = {}

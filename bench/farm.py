@@ -1,7 +1,7 @@
 """`python -m bench.farm`: what the farm features cost at the issue's target size, and how well they see the truth.
 
-One simulated farm region of about 10,000 parcels (`jobs.simulate.farms.write_farms` on a synthetic frame of farmers
-drawn as `jobs.simulate.population` draws them), imaged every 5 days for 180 days from 15 April: 36 scene dates, one
+One simulated farm region of about 10,000 parcels (`simulator.farms.write_farms` on a synthetic frame of farmers
+drawn as `simulator.population` draws them), imaged every 5 days for 180 days from 15 April: 36 scene dates, one
 scene per tile of the grid, the whole growing season (first green-up about day 131, last senescence about day 265,
 last scene day 280). Its landing files (entities, parcels, tiles) are ingested with `pipeline.ingest`, then, timed:
 
@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.__main__ import machine, record, timed
+from bench.common import machine, record, timed
 
 START = dt.date(2025, 4, 15)
 DAYS = 180  # 36 scene dates, every REVISIT_DAYS
@@ -76,7 +76,7 @@ def draw_farmers(parcels: int, start: dt.date, rng: np.random.Generator) -> pd.D
 
 def write_world(parcels: int, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Landing files under `out/landing` (entities, parcels, tiles); returns (farmers, truth parcels, summary)."""
-    from jobs.simulate import farms
+    from simulator import farms
 
     rng = np.random.default_rng(SEED)
     farmers = draw_farmers(parcels, START, rng)
@@ -142,7 +142,7 @@ def scene_chunks(landing: Path, per_task: int) -> list[tuple[dict, pd.DataFrame]
 
 
 def pure_rate(landing: Path, repeats: int) -> dict:
-    from jobs.features.parcel_observations import PARCELS_PER_TASK, observe_scene
+    from jobs.silver.parcel_observations import PARCELS_PER_TASK, observe_scene
 
     chunks = scene_chunks(landing, PARCELS_PER_TASK)
     pairs = sum(len(p) for _, p in chunks)
@@ -168,7 +168,7 @@ def fresh_root(settings, base: Path, name: str):
 
 
 def crop_scores(truth: np.ndarray, detected: np.ndarray) -> dict:
-    from jobs.model.crop_model import KNOWN_CROPS, metrics
+    from jobs.features.crop_model import KNOWN_CROPS, metrics
 
     return metrics(truth, detected, list(KNOWN_CROPS))
 
@@ -227,7 +227,7 @@ def analytic_ceiling() -> dict:
     the parcel's sowing shift N(0, SOWING_SD)) tells them apart, then with the peak too (log amplitude, against the
     spread of log vigour: 0.12 x quality N(0, 1) plus N(0, 0.06)); every other pair taken as separable (their seasons
     differ by 10 days or more in timing or 16 in length). Their 1-day difference in season length is left out."""
-    from jobs.simulate import farms
+    from simulator import farms
 
     wheat, barley = farms.CROPS.index("spring_wheat"), farms.CROPS.index("barley")
     share = farms.CROP_SHARE
@@ -254,7 +254,7 @@ def true_curve_seasons(truth: pd.DataFrame, scene_dates: list[dt.date], noise_sd
     """Season features of every parcel from its true curve on every scene date, cloud-free, plus N(0, noise_sd)
     per parcel and date (the simulator's own per-date noise is N(0, DATE_NOISE_SD))."""
     from jobs.features import parcel_season
-    from jobs.simulate import farms
+    from simulator import farms
 
     crop = truth["crop"].map({c: i for i, c in enumerate(farms.CROPS)}).to_numpy()
     factor = truth["vigour"].to_numpy() * truth["weather_factor"].to_numpy()  # one season: one weather factor
@@ -269,7 +269,7 @@ def true_curve_seasons(truth: pd.DataFrame, scene_dates: list[dt.date], noise_sd
 
 def trained_on_truth(seasons: pd.DataFrame) -> dict:
     """The crop model's features, folds and parameters with the true crops as labels: held-out scores."""
-    from jobs.model.crop_model import fit_and_detect
+    from jobs.features.crop_model import fit_and_detect
 
     _, scores, *_ = fit_and_detect(seasons)
     return {k: scores[k] for k in ("accuracy", "kappa", "f1", "confusion", "parcels")}
@@ -291,9 +291,10 @@ def run(parcels: int, repeats: int) -> dict:
     pure = pure_rate(landing, repeats)
     stages["observe_scene (1 process)"] = {"seconds": pure["seconds"], "rows": pure["parcel_scenes"]}
 
-    from jobs import pipeline, tables
-    from jobs.features import feat_farm, parcel_observations
+    from jobs import pipeline, registry, tables
+    from jobs.features import crop_model, feat_farm
     from jobs.settings import load_settings
+    from jobs.silver import parcel_observations
     from jobs.spark_session import get_spark
 
     settings = load_settings()
@@ -321,7 +322,7 @@ def run(parcels: int, repeats: int) -> dict:
     t, again = timed(lambda: parcel_observations.run(spark, observed), 1)
     stages["observe_nothing_new"] = {"seconds": t, "rows": again}
     memory.reset()
-    t, farm_rows = timed(lambda: feat_farm.run(spark, observed, [AS_OF]), 1)
+    t, farm_rows = timed(lambda: feat_farm.run(spark, observed, AS_OF), 1)
     stages["feat_farm"] = {"seconds": t, "rows": farm_rows, "unit": "farmers", "peak_rss_mb": memory.peak_mb}
     memory.stop()
     for s in stages.values():
@@ -345,7 +346,7 @@ def run(parcels: int, repeats: int) -> dict:
     }
 
     seasons = tables.read(spark, observed, "gold.parcel_season").where(f"as_of_date = '{AS_OF.isoformat()}'").toPandas()
-    registry = tables.read(spark, observed, "gold.crop_model_registry").where(f"as_of_date = '{AS_OF}'").first()
+    crop = registry.version(spark, observed, crop_model.REGISTRY, f"crop-{AS_OF.isoformat()}")
     t = truth.rename(columns={"over_declared": "over_declared_true", "declared_crop": "declared_crop_true"})
     seasons = seasons.merge(t[["parcel_id", "crop", "area_m2", "over_declared_true"]], on="parcel_id", how="left")
     detected = seasons[seasons["detected_crop"].notna()]
@@ -361,9 +362,9 @@ def run(parcels: int, repeats: int) -> dict:
         "accuracy_without_pair": float(1 - wrong[~pair].mean()),
         "declared_vs_truth_accuracy": float((truth["declared_crop"] == truth["crop"]).mean()),
         "registry": {
-            "accuracy_vs_declared": registry["accuracy"],
-            "kappa_vs_declared": registry["kappa"],
-            "parcels": registry["parcels"],
+            "accuracy_vs_declared": crop.metrics["accuracy"],
+            "kappa_vs_declared": crop.metrics["kappa"],
+            "parcels": crop.training["parcels"],
         },
     }
     areas = area_errors(seasons)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import RESULTS, machine, record, timed
+from bench.common import RESULTS, machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 GENERATED_DAYS = 400  # a little more than the features' lookback
@@ -60,7 +60,7 @@ def one_night(landing: Path, history_days: int, repeats: int) -> dict:
 
     spark, ledger = get_spark(load_settings()), load_settings().table_path("bronze", "file_ledger")
     ingest_s, _ = timed(ingest_tonight, repeats)
-    features_s, rows = timed(lambda: feat_txn.run(spark, load_settings(), [AS_OF]), repeats)
+    features_s, rows = timed(lambda: feat_txn.run(spark, load_settings(), AS_OF), repeats)
     shutil.rmtree(work, ignore_errors=True)
     return {
         "history_days": history_days,
@@ -74,7 +74,7 @@ def one_night(landing: Path, history_days: int, repeats: int) -> dict:
 
 def history_series(entities: int, repeats: int) -> list[dict]:
     """One simulated year; the 30-day world is its last 31 days (same merchants, same night), the other all of it."""
-    from jobs.simulate.world import WorldSpec, simulate
+    from simulator.world import WorldSpec, simulate
 
     work = Path(tempfile.mkdtemp(prefix="helicopter-bench-history-"))
     start = AS_OF - dt.timedelta(days=365)

@@ -38,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.__main__ import machine, record, timed
+from bench.common import machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 MONTHS = 13
@@ -307,8 +307,9 @@ def one_size(target: int, repeats: int) -> dict:
     from pyspark.sql import functions as F
 
     from jobs import tables
-    from jobs.features import feat_graph, graph_algorithms, trade_edges
+    from jobs.features import feat_graph, graph_algorithms
     from jobs.settings import load_settings
+    from jobs.silver import trade_edges
     from jobs.spark_session import get_spark
 
     iterations = Iterations()
@@ -396,7 +397,8 @@ def graph_feature_steps(spark, records, settings, repeats: int) -> dict:
     write)."""
     from jobs import tables
     from jobs.features import feat_graph as fg
-    from jobs.features import trade_edges as te
+    from jobs.ingest.outcomes import delinquent_entities
+    from jobs.silver import trade_edges as te
 
     def noop(df):
         df.write.format("noop").mode("overwrite").save()
@@ -414,7 +416,7 @@ def graph_feature_steps(spark, records, settings, repeats: int) -> dict:
         ("degrees_and_volumes", lambda: noop(fg.degrees_and_volumes(materialised, AS_OF))),
         ("supplier_mix", lambda: noop(fg.supplier_mix(materialised, entities, AS_OF))),
         ("graph_positions (PageRank, components, 2-hop reach)", lambda: noop(fg.graph_positions(links))),
-        ("exposure", lambda: noop(fg.exposure(materialised, fg.delinquent_entities(loans, AS_OF)))),
+        ("exposure", lambda: noop(fg.exposure(materialised, delinquent_entities(loans, AS_OF)))),
     ):
         times[name], _ = timed(fn, repeats)
     return times

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import machine, record
+from bench.common import machine, record
 
 DAYS = 365
 PAYMENTS_PER_ENTITY_DAY = 2.4  # the simulator's average, bad rows and re-sent rows included
@@ -68,7 +68,7 @@ def one_size(world: Path, repeats: int) -> dict:
 
 
 def size_series(sizes: list[int], repeats: list[int]) -> list[dict]:
-    from jobs.simulate.world import WorldSpec, simulate
+    from simulator.world import WorldSpec, simulate
 
     results = []
     for payments, n in zip(sizes, repeats, strict=True):

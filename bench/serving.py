@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import machine, record
+from bench.common import machine, record
 from jobs.serve import store
 
 SEGMENTS = ("online_merchant", "offline_merchant", "farmer", "distributor", "store")

@@ -1,7 +1,7 @@
 """Generation throughput and peak memory of `helicopter simulate`, and the realism of the world it draws.
 
 Each size runs in a fresh process (its peak RSS is the generator's alone). The world of 20,000 entities is also
-measured for realism (`jobs.simulate.realism`): the figures the README states. Results go to
+measured for realism (`simulator.realism`): the figures the README states. Results go to
 `bench/results/simulate.{json,md}`. Run: `python -m bench.simulate [--sizes 1000,20000,100000] [--days 365]`.
 """
 
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import machine, record
+from bench.common import machine, record
 
 START = dt.date(2025, 1, 1)
 REALISM_ENTITIES = 20_000
@@ -26,7 +26,7 @@ REALISM_ENTITIES = 20_000
 
 def generate(entities: int, days: int, out: Path) -> dict:
     """In this process: simulate, then report the time, the world's summary, files and bytes per source, peak RSS."""
-    from jobs.simulate.world import WorldSpec, simulate
+    from simulator.world import WorldSpec, simulate
 
     start = time.perf_counter()
     summary = simulate(WorldSpec(entities=entities, days=days, start=START, seed=7, bad_rate=0.002), out)
@@ -60,7 +60,7 @@ def measured(entities: int, days: int, work: Path) -> dict:
     rows = result["summary"]["transactions"] + result["summary"]["trade"]
     result["csv_rows_per_second"] = round(rows / result["seconds"])
     if entities == REALISM_ENTITIES:
-        from jobs.simulate.realism import measure
+        from simulator.realism import measure
 
         result["realism"] = measure(out)
     shutil.rmtree(out)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.__main__ import machine, record, timed
+from bench.common import machine, record, timed
 
 ROWS = 200_000
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import machine, record
+from bench.common import machine, record
 
 DAYS = 365
 BAD_RATE = 0.02
@@ -110,7 +110,7 @@ def main() -> None:
     if a.one_world:
         print(json.dumps(one_world(a.one_world, a.repeats)))
         return
-    from jobs.simulate.world import WorldSpec, simulate
+    from simulator.world import WorldSpec, simulate
 
     world = a.world or Path(tempfile.mkdtemp(prefix="helicopter-bench-vouchers-world-"))
     if not (world / "landing").is_dir():

@@ -11,9 +11,9 @@ It first waits for `ingest_entities`' run of the same day (backfill that one ove
 business the registry does not hold goes to quarantine."""
 
 
-def ingest_dag(source: str, silver: tuple[str, ...]):
+def ingest_dag(source: str, silver: list[str]):
     tables = ", ".join(f"`{t}`" for t in silver)
-    after_registry = source in orch.NAMING_ENTITIES
+    after_registry = orch.naming_entities(source)
     note = REGISTRY_NOTE if after_registry else ""
 
     @dag(
@@ -59,5 +59,5 @@ Same as `helicopter ingest --landing DIR --source {source} --through D`.
     return ingest_source()
 
 
-for name, outlets in orch.INGEST_OUTLETS.items():
+for name, outlets in orch.ingest_outlets().items():
     ingest_dag(name, outlets)

@@ -27,12 +27,11 @@ in `gold.model_registry`. The nightly run scores with the newest registered mode
 )
 def weekly_pd_training():
     @task(
-        outlets=[orch.table_asset("gold.training_set"), orch.table_asset("gold.model_registry")],
+        outlets=orch.step_outlets("train"),
         doc_md="Build the training set and train and register a PD model.",
     )
     def train() -> dict:
-        row = orch.run_step("train", as_of=orch.as_of_from(get_current_context()))
-        return {k: row[k] for k in ("model_version", "train_rows", "valid_rows", "valid_auc")}
+        return orch.run_step("train", as_of=orch.as_of_from(get_current_context()))
 
     train()
 

@@ -1,8 +1,11 @@
 """The table catalog: contracts in `schemas/<layer>/<name>.yaml` are the single source of every schema.
 
 A contract lists columns (type in Spark DDL, nullability, description, PII flag, feature metadata), keys and
-partitioning. `columns_from` pulls in the columns of other contracts (landing columns, shared lineage), and
-`families` (name -> feature table) appends the feature columns of those tables, so nothing is written twice.
+partitioning, and names what produces the table (`produced_by`: the pipeline step and the module whose `run` writes
+it) and what it is computed from (`reads`). Every list of tables or steps is derived from them: the pipeline's
+steps, the DAGs' outlets, the reports. `columns_from` pulls in the columns of other contracts (landing columns,
+shared lineage), and `families` (name -> feature table) appends the feature columns of those tables, so nothing is
+written twice.
 Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<name>` in Spark SQL.
 """
 
@@ -11,10 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from functools import cache
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 import yaml
 
+from jobs.errors import ContractError
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,9 @@ class Contract:
     columns: tuple[Column, ...]
     keys: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
+    step: str = ""  # the pipeline step that writes it (ingest, features, train, score)
+    module: str = ""  # the module whose `run` writes it
+    reads: tuple[str, ...] = ()  # the tables (and landing sources) it is computed from
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -68,7 +76,7 @@ def contract_file(folder: Path, fqn: str, suffix: str) -> Path:
     layer, name = fqn.split(".", 1)
     path = folder / layer / f"{name}{suffix}"
     if not path.exists():
-        raise KeyError(f"nothing for {fqn} in {folder.name}/ (expected {path})")
+        raise ContractError(f"nothing for {fqn} in {folder.name}/ (expected {path})")
     return path
 
 
@@ -91,8 +99,10 @@ def contract(fqn: str) -> Contract:
         columns.extend(replace(c, nullable=True) for c in contract(family).features)
     names = [c.name for c in columns]
     if len(names) != len(set(names)):
-        raise ValueError(f"contract {fqn} repeats a column: {names}")
+        raise ContractError(f"contract {fqn} repeats a column: {names}")
     known = {"name", "layer", "description", "columns", "columns_from", "keys", "partition_by", "fragment"}
+    known |= {"produced_by", "reads"}
+    producer = doc.get("produced_by", {})
     return Contract(
         layer=doc["layer"],
         name=doc["name"],
@@ -100,6 +110,9 @@ def contract(fqn: str) -> Contract:
         columns=tuple(columns),
         keys=tuple(doc.get("keys", ())),
         partition_by=tuple(doc.get("partition_by", ())),
+        step=producer.get("step", ""),
+        module=producer.get("module", ""),
+        reads=tuple(doc.get("reads", ())),
         extra={k: v for k, v in doc.items() if k not in known},
     )
 
@@ -112,6 +125,34 @@ def all_contracts(layers: tuple[str, ...] = LAYERS) -> list[Contract]:
             if not yaml.safe_load(path.read_text()).get("fragment"):
                 found.append(contract(f"{layer}.{path.stem}"))
     return found
+
+
+def tables_of(step: str) -> list[str]:
+    """The tables a pipeline step writes."""
+    return [c.fqn for c in all_contracts() if c.step == step]
+
+
+def producers(step: str) -> list[str]:
+    """The modules that write the tables of `step`, each once, ordered so that a table is written after the tables
+    it reads (a module reading its own earlier snapshots is no dependency)."""
+    written = [c for c in all_contracts() if c.step == step]
+    module_of = {c.fqn: c.module for c in written}
+    graph: dict[str, set[str]] = {m: set() for m in sorted({c.module for c in written})}
+    for c in written:
+        graph[c.module] |= {module_of[t] for t in c.reads if t in module_of and module_of[t] != c.module}
+    return list(TopologicalSorter(graph).static_order())
+
+
+def ingest_sources() -> list[str]:
+    """The landing sources, in the order a night loads them (a source whose rows name businesses after the registry):
+    the `jobs.ingest.<source>` modules that produce tables."""
+    prefix = "jobs.ingest."
+    return [m.removeprefix(prefix) for m in producers("ingest") if m.startswith(prefix) and m != f"{prefix}source"]
+
+
+def source_tables(source: str, layer: str = "silver") -> list[str]:
+    """The tables of `layer` that ingesting `source` writes."""
+    return [c.fqn for c in all_contracts((layer,)) if c.module == f"jobs.ingest.{source}"]
 
 
 _ensured: dict[str, str] = {}  # fqn -> location registered by this process
@@ -128,7 +169,7 @@ def add_new_columns(spark, c: Contract, location: str) -> None:
     if not (new := missing()):
         return
     if required := [col.name for col in new if not col.nullable]:
-        raise ValueError(f"{c.fqn}: the table lacks its contract's non-null columns {required}; rebuild it")
+        raise ContractError(f"{c.fqn}: the table lacks its contract's non-null columns {required}; rebuild it")
     table = "delta.`" + location.replace("`", "``") + "`"
     try:
         spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({', '.join(f'`{col.name}` {col.type}' for col in new)})")
@@ -175,6 +216,29 @@ def conform(df, fqn: str):
     c = contract(fqn)
     missing = [n for n in c.column_names if n not in df.columns]
     if missing:
-        raise ValueError(f"{fqn}: the data lacks contract columns {missing}")
+        raise ContractError(f"{fqn}: the data lacks contract columns {missing}")
     schema = c.struct_type()
     return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+
+
+def tables_page() -> str:
+    """docs/tables.md: every table of the lakehouse, by layer, with what produces it, what it reads and what it holds
+    (`python -m jobs.catalog > docs/tables.md`; a test keeps the page equal to the contracts)."""
+    lines = [
+        "# Tables",
+        "",
+        "Generated from the contracts in `schemas/` by `python -m jobs.catalog > docs/tables.md`: do not edit by hand.",
+        "Each table lives at `$LAKEHOUSE_ROOT/<layer>/<name>` and is registered as `<layer>.<name>`; its columns, keys",
+        "and partitioning are in `schemas/<layer>/<name>.yaml`, its quality suite (when gated) in",
+        "`expectations/<layer>/<name>.json`.",
+    ]
+    for layer in LAYERS:
+        lines += ["", f"## {layer}", "", "| table | written by (step: module) | reads | holds |", "|---|---|---|---|"]
+        for c in all_contracts((layer,)):
+            reads = ", ".join(f"`{t}`" for t in c.reads) or "-"
+            lines.append(f"| `{c.fqn}` | {c.step}: `{c.module}` | {reads} | {c.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(tables_page(), end="")

@@ -11,11 +11,11 @@ import json
 import logging
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
+from jobs.errors import HelicopterError, UsageError
 from jobs.settings import load_settings
-
-DEMO = {"entities": 1000, "days": 500, "start": dt.date(2025, 5, 1), "seed": 42, "bad_rate": 0.002}
 
 
 def iso_date(text: str) -> dt.date:
@@ -39,23 +39,6 @@ def existing_dir(text: str) -> str:
     if not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"folder {text!r} does not exist")
     return str(Path(text).resolve())
-
-
-def _simulate(out: Path, entities: int, days: int, start: dt.date, seed: int, bad_rate: float) -> dict:
-    from rich.progress import Progress
-
-    from jobs.simulate.world import WorldSpec, simulate
-
-    spec = WorldSpec(entities=entities, days=days, start=start, seed=seed, bad_rate=bad_rate)
-    with Progress(transient=True) as bar:
-        task = bar.add_task("simulating days", total=days)
-        return simulate(spec, out, progress=lambda i, n: bar.update(task, completed=i + 1))
-
-
-def cmd_simulate(a) -> int:
-    summary = _simulate(Path(a.out), a.entities, a.days, a.start, a.seed, a.bad_rate)
-    print(json.dumps(summary, indent=2, default=str))
-    return 0
 
 
 ADAPTERS = {
@@ -105,10 +88,8 @@ def cmd_train(a) -> int:
         print(f"rolled back: {restored['model_version']} (trained as of {restored['trained_as_of']}) scores again")
         return 0
     if not a.as_of:
-        raise ValueError("train needs --as-of (or --rollback, or --table FILE --label COLUMN for your own table)")
-    row = pipeline.train(a.as_of)
-    shown = ("model_version", "status", "decision", "train_rows", "valid_rows", "valid_auc", "valid_ks", "valid_brier")
-    print(json.dumps({k: row[k] for k in shown}))
+        raise UsageError("train needs --as-of (or --rollback, or --table FILE --label COLUMN for your own table)")
+    print(json.dumps(pipeline.train(a.as_of)))
     return 0
 
 
@@ -116,7 +97,7 @@ def cmd_train_own_table(a) -> int:
     from jobs.model import own_table
 
     if not a.label:
-        raise ValueError("--table needs --label COLUMN: the column that says which rows went bad")
+        raise UsageError("--table needs --label COLUMN: the column that says which rows went bad")
     result = own_table.cross_validate(own_table.read_table(a.table), a.label, a.positive, a.folds)
     print(json.dumps(result, indent=2) if a.json else own_table.render(result, Path(a.table).name))
     return 0
@@ -137,7 +118,7 @@ def cmd_publish(a) -> int:
         print(f"rolled back: serving the limits as of {published.as_of_date} ({published.rows} rows)")
         return 0
     if a.as_of is None:
-        raise SystemExit("error: publish needs --as-of DATE (or --rollback)")
+        raise UsageError("publish needs --as-of DATE (or --rollback)")
     from jobs import pipeline
 
     published = pipeline.publish(a.as_of)
@@ -147,29 +128,22 @@ def cmd_publish(a) -> int:
     return 0
 
 
-STEP_NAMES = {
-    "ingest": "ingesting landing files into bronze and silver",
-    "features": "computing features",
-    "model_version": "finding (or training) the PD model",
-    "scored": "scoring and applying the limit policy",
-    "published": "publishing to the serving store",
-    "report": "writing the night report",
-}
+def announce(step: str) -> None:
+    from jobs import pipeline
 
-
-def _announce(step: str) -> None:
-    print(f"[{dt.datetime.now():%H:%M:%S}] {STEP_NAMES[step]}", file=sys.stderr, flush=True)
+    doing = getattr(pipeline, step).__doc__.split(".")[0].strip()
+    print(f"[{dt.datetime.now():%H:%M:%S}] {doing[0].lower()}{doing[1:]}", file=sys.stderr, flush=True)
 
 
 def cmd_run(a) -> int:
     from jobs import pipeline, report
 
-    result = pipeline.nightly(a.landing, a.as_of, on_step=_announce)
+    result = pipeline.nightly(a.landing, a.as_of, on_step=announce)
     print(report.render(report.summary(a.as_of), result))
     return 0
 
 
-def _print_limit(limit: dict, as_json: bool) -> None:
+def print_limit(limit: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(limit))
         return
@@ -184,7 +158,7 @@ def _print_limit(limit: dict, as_json: bool) -> None:
 def cmd_lookup(a) -> int:
     from jobs.serve import store
 
-    _print_limit(store.lookup(store.engine(load_settings().serving_url), a.entity_id), a.json)
+    print_limit(store.lookup(store.engine(load_settings().serving_url), a.entity_id), a.json)
     return 0
 
 
@@ -223,29 +197,6 @@ def cmd_sql(a) -> int:
     return 0
 
 
-def cmd_demo(a) -> int:
-    """Simulate a world, run the nightly chain on it as of its last day, print the summary and one lookup."""
-    from jobs import pipeline, report
-    from jobs.serve import store
-
-    out = Path(a.out)
-    world = _simulate(out, a.entities, a.days, DEMO["start"], DEMO["seed"], DEMO["bad_rate"])
-    as_of = dt.date.fromisoformat(world["end"])
-    segments = ", ".join(f"{n:,} {s.replace('_', ' ')}s" for s, n in world["segments"].items())
-    print(
-        f"simulated {world['entities']:,} entities ({segments}) over {world['days']} days into {out}/landing: "
-        f"{world['transactions']:,} payments, {world['trade']:,} trade records, {world['parcels']:,} parcels, "
-        f"{world['vouchers']:,} vouchers, {world['loans']:,} loans"
-    )
-    result = pipeline.nightly(str(out / "landing"), as_of, on_step=_announce)
-    print(report.render(report.summary(as_of), result))
-    eng = store.engine(load_settings().serving_url)
-    approved = store.first_entity(eng)
-    print(f"\n$ helicopter lookup {approved} --json")
-    _print_limit(store.lookup(eng, approved), as_json=True)
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="helicopter", description=__doc__.split("\n\n")[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
@@ -255,14 +206,6 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_, description=help_)
         s.set_defaults(fn=fn)
         return s
-
-    s = command("simulate", cmd_simulate, "write a simulated world: landing files and, apart, its truth")
-    s.add_argument("--out", required=True, help="output folder (landing/ and truth/ go under it)")
-    s.add_argument("--entities", type=positive_int, required=True)
-    s.add_argument("--days", type=positive_int, required=True)
-    s.add_argument("--start", type=iso_date, required=True, help="first day, YYYY-MM-DD")
-    s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--bad-rate", type=float, default=0.0, help="share of deliberately broken rows and files")
 
     s = command("adapt", cmd_adapt, "turn the real public data (../shared/data) into landing files")
     s.add_argument("--data", type=existing_dir, required=True, help="folder of the real data (its README names it)")
@@ -314,10 +257,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("--limit", type=int, default=20, help="rows to show")
 
-    s = command("demo", cmd_demo, "simulate a world, run the nightly chain on it, print the summary and a lookup")
-    s.add_argument("--out", default="demo-world", help="where the simulated world goes")
-    s.add_argument("--entities", type=positive_int, default=DEMO["entities"])
-    s.add_argument("--days", type=positive_int, default=DEMO["days"])
+    for plugin in entry_points(group="helicopter.commands"):  # e.g. the simulator's `simulate` and `demo`
+        plugin.load()(command)
     return p
 
 
@@ -332,9 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # one line for the person at the terminal; the traceback on demand
         if os.environ.get("HELICOPTER_DEBUG"):
             raise
-        expected = type(e).__module__.startswith(("jobs.", "pyspark.errors")) or isinstance(
-            e, (ValueError, LookupError)
-        )
+        # what the product explains, and Spark's own word on a query (`helicopter sql`)
+        expected = isinstance(e, HelicopterError) or type(e).__module__.startswith("pyspark.errors")
         label = "" if expected else f"unexpected {type(e).__name__}: "
         message = str(e).strip().splitlines()[0][:400] if str(e).strip() else type(e).__name__
         print(

@@ -13,12 +13,16 @@ import base64
 import datetime as dt
 import html
 import io
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from jobs.catalog import contract
+from jobs.catalog import contract, ingest_sources
+from jobs.errors import ModelError
+from jobs.model.metrics import calibration, ks_statistic, psi
+from jobs.registry import RegisteredModel
 from jobs.settings import Settings
 
 PSI_WATCH, PSI_ALERT = 0.10, 0.25  # the usual bands: below 0.10 stable, above 0.25 a shift to act on
@@ -32,35 +36,6 @@ SECTIONS = (
     "Data quality",
     "Coverage by data family",
 )
-
-
-def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float:
-    """Population stability index of `actual` against `expected`, on the deciles of `expected` (nulls dropped)."""
-    expected, actual = expected[~np.isnan(expected)], actual[~np.isnan(actual)]
-    if len(expected) == 0 or len(actual) == 0:
-        return float("nan")
-    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
-    edges[0], edges[-1] = -np.inf, np.inf
-    e = np.histogram(expected, edges)[0] / len(expected)
-    a = np.histogram(actual, edges)[0] / len(actual)
-    e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
-def ks_statistic(bad: np.ndarray, score: np.ndarray) -> float:
-    """Largest gap between the score distributions of bads and goods."""
-    order = np.argsort(score)
-    bad = bad[order]
-    cum_bad = np.cumsum(bad) / max(bad.sum(), 1)
-    cum_good = np.cumsum(1 - bad) / max((1 - bad).sum(), 1)
-    return float(np.max(np.abs(cum_bad - cum_good)))
-
-
-def calibration(bad: np.ndarray, score: np.ndarray, groups: int = 10) -> pd.DataFrame:
-    """Mean predicted PD against the observed bad rate, by decile of the prediction."""
-    frame = pd.DataFrame({"bad": bad, "pd": score})
-    frame["decile"] = pd.qcut(frame["pd"].rank(method="first"), min(groups, len(frame)), labels=False) + 1
-    return frame.groupby("decile").agg(loans=("bad", "size"), mean_pd=("pd", "mean"), bad_rate=("bad", "mean"))
 
 
 def drift(now: pd.DataFrame, before: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -137,7 +112,7 @@ def render(data: dict) -> str:
     parts = {
         SECTIONS[0]: f"<p>{len(limits):,} entities scored, {approved.mean():.1%} approved, total exposure "
         f"{limits['limit_amount'].astype(float).sum():,.0f} {html.escape(str(limits['currency'].iloc[0]))}; model "
-        f"<code>{html.escape(data['model']['model_version'])}</code>, policy "
+        f"<code>{html.escape(data['model'].model_version)}</code>, policy "
         f"<code>{html.escape(str(limits['policy_version'].iloc[0]))}</code>.</p>" + _table(by_segment),
         SECTIONS[1]: distribution_plots(limits),
     }
@@ -179,17 +154,17 @@ def render(data: dict) -> str:
 
 def gather(spark, settings: Settings, as_of: dt.date) -> dict:
     """Read the night's figures from the lakehouse (small frames: one row per entity at most)."""
+    from pyspark.sql import DataFrame
     from pyspark.sql import functions as F
 
-    from jobs import tables
+    from jobs import registry, tables
     from jobs.model import pd_model
 
     all_limits = tables.read(spark, settings, "gold.preapproved_limits")
     limits = all_limits.where(F.col("as_of_date") == F.lit(as_of)).toPandas()
     if limits.empty:
-        raise pd_model.ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
-    registry = tables.read(spark, settings, "gold.model_registry")
-    model = registry.where(F.col("model_version") == limits["model_version"].iloc[0]).first().asDict()
+        raise ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
+    model = registry.version(spark, settings, pd_model.REGISTRY, limits["model_version"].iloc[0])
     previous = all_limits.where(F.col("as_of_date") < F.lit(as_of)).agg(F.max("as_of_date")).first()[0]
     data = {"as_of": as_of, "limits": limits, "model": model, "previous": previous, "drift": None}
     if previous is not None:
@@ -205,7 +180,7 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
         data["drift"] = drift(nights[0], nights[1], ["pd", *top])
     try:
         data["validation"] = pd_model.validation_predictions(spark, settings, model)
-    except pd_model.ModelError:
+    except ModelError:
         data["validation"] = None
     batches = tables.read(spark, settings, "silver.ingest_batches")
     scored_at = limits["scored_at"].max().to_pydatetime()
@@ -219,9 +194,9 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
         .where(F.col("run_id").isin(run_ids))
         .groupBy(F.lit(source).alias("source"), "reason")
         .count()
-        for source in ("entities", "transactions", "outcomes")
+        for source in ingest_sources()
     ]
-    data["reasons"] = reasons[0].unionByName(reasons[1]).unionByName(reasons[2]).orderBy(F.desc("count")).toPandas()
+    data["reasons"] = reduce(DataFrame.unionByName, reasons).orderBy(F.desc("count"), "source", "reason").toPandas()
     data["coverage"] = pd.DataFrame(
         [
             {
@@ -240,12 +215,12 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
     return data
 
 
-def top_features(model: dict, n: int) -> list[str]:
+def top_features(model: RegisteredModel, n: int) -> list[str]:
     """The model's `n` most important features (total gain), the ones whose drift matters most."""
     import xgboost as xgb
 
     booster = xgb.Booster()
-    booster.load_model(model["booster_path"])
+    booster.load_model(model.artifact_path)
     gain = booster.get_score(importance_type="total_gain")
     return sorted(gain, key=gain.get, reverse=True)[:n]
 

@@ -8,26 +8,49 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from jobs import catalog
+from jobs.errors import SettingsError
+from jobs.pipeline import NIGHT  # noqa: F401 - the DAG files' one way to the steps
 from jobs.settings import load_settings
 
 log = logging.getLogger(__name__)
 TAGS = {"helicopter", "nightly", "training", "ingest", "serving"}  # the known set the integrity test checks
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
-# The silver tables each landing source writes, in the order a nightly run loads them: the outlets of its ingest DAG.
-# jobs.ingest.sources.SOURCES says the same but imports Spark, which a DAG file must not; tests/test_dag_integrity.py
-# keeps the two equal.
-INGEST_OUTLETS = {
-    "entities": ("silver.entities",),
-    "transactions": ("silver.transactions", "silver.txn_daily"),
-    "trade": ("silver.trade_records",),
-    "parcels": ("silver.parcels",),
-    "tiles": ("silver.scenes",),
-    "vouchers": ("silver.voucher_documents",),
-    "outcomes": ("silver.loan_events",),
-}
-# the sources whose rows name businesses of the registry (their Source.entity_columns): their DAGs wait for its ingest
-NAMING_ENTITIES = {"transactions", "trade", "parcels", "vouchers", "outcomes"}
+
+def ingest_outlets() -> dict[str, list[str]]:
+    """Each landing source's silver tables, in the order a nightly run loads the sources: the outlets of its ingest
+    DAG (from the contracts, as `jobs.ingest.sources` is, without importing Spark)."""
+    return {source: catalog.source_tables(source) for source in catalog.ingest_sources()}
+
+
+def naming_entities(source: str) -> bool:
+    """Whether a source's rows name businesses of the registry (its silver tables read silver.entities): its DAG
+    then waits for the registry's ingest of the same day."""
+    return any("silver.entities" in catalog.contract(t).reads for t in catalog.source_tables(source))
+
+
+def step_doc(step: str) -> str:
+    """A pipeline step's own description (its docstring), as a task's doc."""
+    from jobs import pipeline
+
+    return " ".join(getattr(pipeline, step).__doc__.split())
+
+
+def run_night_step(step: str, context):
+    """Run one step of the night for a DAG run: ingest on the run's landing folder (its run id in the lineage), every
+    other step as of the run's business date."""
+    from jobs import pipeline
+
+    kwargs = pipeline.night_arguments(step, landing_from(context), as_of_from(context))
+    if step == "ingest":
+        kwargs["run_id"] = f"airflow-{context['run_id']}"
+    return run_step(step, **kwargs)
+
+
+def step_outlets(step: str) -> list:
+    """The assets of the tables a pipeline step writes (their contracts' `produced_by`)."""
+    return [table_asset(fqn) for fqn in catalog.tables_of(step)]
 
 
 def on_failure(context) -> None:
@@ -88,7 +111,7 @@ def run_step(step: str, **kwargs):
 
         return submit(settings, step, **kwargs)
     if settings.task_runner != "in-process":
-        raise ValueError(f"HELICOPTER_TASK_RUNNER must be in-process or spark-submit, not {settings.task_runner!r}")
+        raise SettingsError(f"HELICOPTER_TASK_RUNNER must be in-process or spark-submit, not {settings.task_runner!r}")
     from jobs import pipeline
 
     return getattr(pipeline, step)(**kwargs)

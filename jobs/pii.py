@@ -15,14 +15,11 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.errors import PiiKeyError
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 SHA256_BLOCK = 64
-
-
-class PiiKeyError(RuntimeError):
-    """No key to tokenise personal data with."""
 
 
 def hmac_sha256(value: Column, key: bytes) -> Column:

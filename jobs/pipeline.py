@@ -7,10 +7,14 @@ ingest (every source) -> features as of D (every family, then the feature vector
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
+import time
 import uuid
 from dataclasses import asdict
 
+from jobs.catalog import contract
+from jobs.errors import LandingError, ModelError
 from jobs.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +37,10 @@ def ingest(
     settings: Settings | None = None,
     through: dt.date | None = None,
 ) -> list[dict]:
-    """Load new landing files of each source (all by default; with `through`, only those in `dt=` folders up to that
-    day) into bronze and silver; returns the batch counts."""
-    from jobs.ingest.landing import LandingError
+    """Load the new landing files into bronze and silver. Every source by default (`sources` for some), every file
+    not loaded yet (with `through`, only those in `dt=` folders up to that day); each batch gated, quarantined and
+    reconciled. Returns the batch counts."""
+
     from jobs.ingest.source import ingest as ingest_source
     from jobs.ingest.sources import SOURCES
 
@@ -51,43 +56,33 @@ def ingest(
 
 
 def features(as_of: dt.date, settings: Settings | None = None) -> dict[str, int]:
-    """Tonight's documents read, scenes observed, trade edges, each family's features as of `as_of`, and the feature
-    vectors the model reads; returns the rows written per table."""
-    from jobs.features import (
-        feat_farm,
-        feat_graph,
-        feat_txn,
-        feat_voucher,
-        feature_vector,
-        parcel_observations,
-        trade_edges,
-    )
-    from jobs.vouchers import silver_vouchers
+    """Compute the features as of the date. Tonight's documents read, scenes observed, trade edges, each family's
+    features and the feature vectors the model reads: the `run` of every module that writes a table of the features
+    step (their contracts' `produced_by`), each after the modules whose tables it reads. Returns the rows each wrote,
+    by its tables."""
+    from jobs.catalog import producers, tables_of
 
     settings = settings or load_settings()
     spark = _spark(settings)
-    steps = {
-        "silver.vouchers": lambda: silver_vouchers.run(spark, settings),  # the documents not read yet
-        "silver.parcel_observations": lambda: parcel_observations.run(spark, settings),  # the pairs not seen yet
-        "silver.trade_edges": lambda: trade_edges.run(spark, settings, as_of),
-        "gold.feat_txn": lambda: feat_txn.run(spark, settings, [as_of]),
-        "gold.feat_graph": lambda: feat_graph.run(spark, settings, as_of),
-        "gold.feat_voucher": lambda: feat_voucher.run(spark, settings, [as_of]),
-        "gold.feat_farm": lambda: feat_farm.run(spark, settings, [as_of]),  # with gold.parcel_season
-        "gold.feature_vector": lambda: feature_vector.run(spark, settings, [as_of]),
-    }
-    return {table: step() for table, step in steps.items()}
+    written = {}
+    for module in producers("features"):
+        names = " and ".join(t for t in tables_of("features") if contract(t).module == module)
+        start = time.perf_counter()
+        written[names] = importlib.import_module(module).run(spark, settings, as_of)
+        log.info("%s as of %s: %s rows in %.1f s", names, as_of, written[names], time.perf_counter() - start)
+    return written
 
 
 def train(as_of: dt.date, settings: Settings | None = None) -> dict:
-    """Label the loans matured by `as_of`, build their point-in-time features, train and register a PD model."""
+    """Train a PD model. Label the loans matured by `as_of`, build their point-in-time features, train, and register
+    the model (the champion only if it beats the one before). Returns its registry row."""
     from jobs.model import pd_model, training_set
 
     settings = settings or load_settings()
     spark = _spark(settings)
     labelled = training_set.run(spark, settings, as_of)
     log.info("training set as of %s: %d labelled loans", as_of, labelled)
-    return pd_model.train(spark, settings, as_of)
+    return pd_model.summary(pd_model.train(spark, settings, as_of))
 
 
 def rollback_model(settings: Settings | None = None) -> dict:
@@ -95,22 +90,25 @@ def rollback_model(settings: Settings | None = None) -> dict:
     from jobs.model import pd_model
 
     settings = settings or load_settings()
-    return pd_model.rollback(_spark(settings), settings)
+    return pd_model.summary(pd_model.rollback(_spark(settings), settings))
 
 
 def ensure_model(as_of: dt.date, settings: Settings | None = None) -> str:
-    """The model to score with: the registered one, or a first one trained now when none exists yet."""
+    """Find the PD model to score with. The registered champion, or a first one trained now when none exists yet.
+    Returns its version."""
     from jobs.model import pd_model
 
     settings = settings or load_settings()
     try:
-        return pd_model.current_model(_spark(settings), settings, as_of)["model_version"]
-    except pd_model.ModelError:
+        return pd_model.current_model(_spark(settings), settings, as_of).model_version
+    except ModelError:
         log.info("no PD model registered as of %s: training the first one", as_of)
         return train(as_of, settings)["model_version"]
 
 
 def score(as_of: dt.date, settings: Settings | None = None) -> int:
+    """Score every business and apply the limit policy. The limits go to `gold.preapproved_limits` after their
+    quality gate. Returns the businesses scored."""
     from jobs.model import score as scoring
 
     settings = settings or load_settings()
@@ -118,6 +116,7 @@ def score(as_of: dt.date, settings: Settings | None = None) -> int:
 
 
 def publish(as_of: dt.date, settings: Settings | None = None) -> dict:
+    """Publish the limits to the serving store. Load, verify, swap atomically. Returns what was published."""
     from jobs.serve import publish as publishing
 
     settings = settings or load_settings()
@@ -125,28 +124,29 @@ def publish(as_of: dt.date, settings: Settings | None = None) -> dict:
 
 
 def night_report(as_of: dt.date, settings: Settings | None = None) -> str:
-    """Write the night's HTML report; returns its path."""
+    """Write the night report. One HTML file (plots embedded) under `$LAKEHOUSE_ROOT/reports/`. Returns its path."""
     from jobs import night_report as report
 
     settings = settings or load_settings()
     return str(report.write(_spark(settings), settings, as_of))
 
 
+NIGHT = ("ingest", "features", "ensure_model", "score", "publish", "night_report")  # the nightly chain, in order
+STEPS = (*NIGHT, "train", "rollback_model")  # every step a DAG task or spark-submit may run
+
+
+def night_arguments(step: str, landing: str, as_of: dt.date) -> dict:
+    """What a step of the night is called with: ingest takes the landing folder, every other step the as-of date."""
+    return {"landing": landing} if step == "ingest" else {"as_of": as_of}
+
+
 def nightly(landing: str, as_of: dt.date, settings: Settings | None = None, on_step=None) -> dict:
-    """The whole nightly chain for `as_of`, in the order the DAG runs it; returns what each step did.
+    """The whole nightly chain for `as_of` (NIGHT, the steps the DAG runs, in its order); returns what each step did.
     `on_step(name)` is called as each step starts (progress for the terminal)."""
     settings = settings or load_settings()
-    steps = {
-        "ingest": lambda: ingest(landing, settings=settings),
-        "features": lambda: features(as_of, settings),
-        "model_version": lambda: ensure_model(as_of, settings),
-        "scored": lambda: score(as_of, settings),
-        "published": lambda: publish(as_of, settings),
-        "report": lambda: night_report(as_of, settings),
-    }
     done = {}
-    for name, step in steps.items():
+    for step in NIGHT:
         if on_step:
-            on_step(name)
-        done[name] = step()
+            on_step(step)
+        done[step] = globals()[step](**night_arguments(step, landing, as_of), settings=settings)
     return done

@@ -16,13 +16,10 @@ from functools import cache
 from pathlib import Path
 
 from jobs.catalog import contract, contract_file
+from jobs.errors import QualityGateError
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 log = logging.getLogger(__name__)
-
-
-class QualityGateError(RuntimeError):
-    """A table-level expectation failed: the batch must not reach anything downstream."""
 
 
 @dataclass(frozen=True)

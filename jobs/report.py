@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from jobs.errors import ModelError
 from jobs.settings import load_settings
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -13,8 +14,8 @@ def summary(as_of: dt.date) -> dict:
     """Figures of the limits as of `as_of`, read from the gold and silver tables."""
     from pyspark.sql import functions as F
 
-    from jobs import tables
-    from jobs.model.pd_model import ModelError
+    from jobs import registry, tables
+    from jobs.model import pd_model
     from jobs.spark_session import get_spark
 
     settings = load_settings()
@@ -36,11 +37,7 @@ def summary(as_of: dt.date) -> dict:
     ).first()
     if not totals["scored"]:
         raise ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
-    model = (
-        tables.read(spark, settings, "gold.model_registry")
-        .where(F.col("model_version") == totals["model_version"])
-        .first()
-    )
+    model = pd_model.summary(registry.version(spark, settings, pd_model.REGISTRY, totals["model_version"]))
     reasons = (
         limits.select(F.explode("reason_codes").alias("reason"))
         .groupBy("reason")
@@ -59,7 +56,7 @@ def summary(as_of: dt.date) -> dict:
         "exposure": totals["exposure"] or 0.0,
         "limit_quantiles": dict(zip(QUANTILES, totals["q"] or [], strict=False)),
         "segments": [r.asDict() for r in by_segment.orderBy("segment").collect()],
-        "model": model.asDict() if model else {"model_version": totals["model_version"]},
+        "model": model,
         "top_reasons": [(r["reason"], r["count"]) for r in reasons],
         "last_batches": [r.asDict() for r in gates],
     }
@@ -96,9 +93,9 @@ def render(s: dict, result: dict | None = None) -> str:
             for b in s["last_batches"]
         )
     )
-    if result and result.get("published"):
-        p = result["published"]
+    if result and result.get("publish"):
+        p = result["publish"]
         lines.append(f"  published         {p['rows']:,} limits to the serving store (checksum {p['checksum'][:12]})")
-    if result and result.get("report"):
-        lines.append(f"  report            {result['report']}")
+    if result and result.get("night_report"):
+        lines.append(f"  report            {result['night_report']}")
     return "\n".join(lines)

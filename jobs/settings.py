@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.errors import SettingsError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -42,7 +44,7 @@ def _absolute(path: str) -> str:
 def _choice(env, name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = env.get(name, default).strip().lower()
     if value not in allowed:
-        raise ValueError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+        raise SettingsError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
     return value
 
 
@@ -53,7 +55,7 @@ def _megabytes(env, name: str, default: str) -> int:
     except ValueError:
         size = math.nan
     if not 0 < size < math.inf:
-        raise ValueError(f"{name}={env.get(name)!r}: expected a size in MB above 0")
+        raise SettingsError(f"{name}={env.get(name)!r}: expected a size in MB above 0")
     return int(size * 1_000_000)
 
 

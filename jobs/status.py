@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from jobs.catalog import all_contracts
+from jobs.errors import ServingError
 from jobs.settings import Settings
 
 
@@ -57,7 +58,7 @@ def render(settings: Settings) -> str:
             f"  limits as of {p.as_of_date} ({age} days old), {p.rows:,} rows, model {p.model_version}, "
             f"published {p.published_at[:19]}"
         )
-    except store.ServingError as e:
+    except ServingError as e:
         lines.append(f"  {e}")
     lines += ["", "Last ingest runs (gate results: rows quarantined)"]
     batches = last_batches(settings)

@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jobs.errors import StepError
+from jobs.pipeline import STEPS
 from jobs.settings import Settings
-
-STEPS = ("ingest", "features", "ensure_model", "train", "score", "publish", "night_report")
 
 
 def delta_packages() -> str:
@@ -37,7 +37,7 @@ def spark_home() -> Path:
 
 def command(settings: Settings, step: str, kwargs: dict) -> list[str]:
     if step not in STEPS:
-        raise ValueError(f"unknown step {step!r}; known: {', '.join(STEPS)}")
+        raise StepError(f"unknown step {step!r}; known: {', '.join(STEPS)}")
     return [
         str(spark_home() / "bin" / "spark-submit"),
         "--master", settings.spark_master,
@@ -56,7 +56,7 @@ def submit(settings: Settings, step: str, **kwargs):
     done = subprocess.run(command(settings, step, kwargs), capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        raise RuntimeError(f"spark-submit {step} failed ({done.returncode}): " + " | ".join(tail))
+        raise StepError(f"spark-submit {step} failed ({done.returncode}): " + " | ".join(tail))
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -12,15 +12,12 @@ import random
 import time
 
 from jobs.catalog import conform, ensure_table
+from jobs.errors import ConcurrentWriteError
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 COMMIT_ATTEMPTS = 6
 REPLACE_WHERE_CHECK = "spark.databricks.delta.replaceWhere.constraintCheck.enabled"
-
-
-class ConcurrentWriteError(RuntimeError):
-    """Another writer kept committing to the same table first, attempt after attempt."""
 
 
 def committed(fqn: str, write, attempts: int = COMMIT_ATTEMPTS):
@@ -42,6 +39,12 @@ def committed(fqn: str, write, attempts: int = COMMIT_ATTEMPTS):
             pause = random.uniform(0.5, 1.5) * 2 ** (attempt - 1)
             log.warning("%s: %s, retry %d of %d in %.1f s", fqn, type(e).__name__, attempt, attempts - 1, pause)
             time.sleep(pause)
+
+
+def in_list(column: str, values) -> str:
+    """A SQL predicate: `column` is one of `values` (quoted as strings; keep the list short, see `replace_rows_of`)."""
+    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
+    return f"`{column}` IN ({quoted})"
 
 
 def read(spark, settings: Settings, fqn: str):

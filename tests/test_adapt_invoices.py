@@ -1,4 +1,4 @@
-"""Real invoices as vouchers: PDFs copied into the landing layout, sidecars, and the person's fields as truth."""
+"""Real invoices as vouchers: PDFs copied into the landing layout, sidecars, and the person's fields as labels."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from pypdf import PdfReader
 
-from jobs.adapt.invoices import adapt_invoices
-from jobs.simulate.vouchers import TRUTH_SCHEMA
+from jobs.adapt.invoices import LABELS_SCHEMA, adapt_invoices
 
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -45,10 +44,10 @@ def test_landing_files_are_the_pdfs_with_sidecars(adapted):
         assert meta["submitted_at"].startswith(pdf.parent.name[3:])
 
 
-def test_truth_rows_carry_the_persons_fields(adapted):
+def test_label_rows_carry_the_persons_fields(adapted):
     out, counts = adapted
-    truth = pq.read_table(out / "truth" / "vouchers.parquet")
-    assert truth.schema == TRUTH_SCHEMA and truth.num_rows == counts["invoices"]
+    truth = pq.read_table(out / "truth" / "invoices.parquet")
+    assert truth.schema == LABELS_SCHEMA and truth.num_rows == counts["invoices"]
     for row in truth.to_pylist():
         name = row["voucher_id"].removeprefix("RV-")
         human = json.loads((DATA / "invoices" / f"{name}.json").read_text())[0]
@@ -56,14 +55,14 @@ def test_truth_rows_carry_the_persons_fields(adapted):
         assert fields["document_number"] == row["document_number"] == human["invoice_number"]
         assert row["issue_date"].isoformat() == fields["issue_date"] == human["date"]
         assert row["amount"] == human.get("amount") and row["currency"] == human["currency"]
-        assert row["source"] == "invoice2data" and not row["tampered"]
+        assert row["source"] == "invoice2data"
         assert (out / row["path"]).exists()
 
 
 def test_rerun_replaces_its_rows(adapted):
     out, counts = adapted
     assert adapt_invoices(DATA, out) == counts
-    assert pq.read_table(out / "truth" / "vouchers.parquet").num_rows == counts["invoices"]
+    assert pq.read_table(out / "truth" / "invoices.parquet").num_rows == counts["invoices"]
 
 
 def test_absent_folder_writes_nothing(tmp_path):

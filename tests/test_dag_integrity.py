@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from jobs import orchestration
+from jobs import catalog, orchestration
 from jobs.ingest.sources import SOURCES
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 INGEST_DAG_IDS = {f"ingest_{source}" for source in SOURCES}
 EXPECTED_DAG_IDS = {"nightly_preapproval", "weekly_pd_training", *INGEST_DAG_IDS}
-NIGHTLY_CHAIN = ["ingest", "features", "ensure_model", "score", "publish", "report"]
+NIGHTLY_CHAIN = ["ingest", "features", "ensure_model", "score", "publish", "night_report"]
 HEAVY = ("pyspark", "xgboost", "great_expectations")
 
 
@@ -78,25 +78,28 @@ def test_nightly_tasks_form_the_chain_ingest_features_model_score_publish(dagbag
     assert set(dag.task_ids) == set(NIGHTLY_CHAIN)
     for upstream, downstream in zip(NIGHTLY_CHAIN, NIGHTLY_CHAIN[1:]):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
-    assert dag.get_task("report").downstream_task_ids == set()
+    assert dag.get_task("night_report").downstream_task_ids == set()
+    for step in NIGHTLY_CHAIN:  # each task writes the tables whose contracts name its step, and says what it does
+        assert [a.extra["table"] for a in dag.get_task(step).outlets] == catalog.tables_of(step), step
     assert dag.get_task("ingest").upstream_task_ids == set()
 
 
 def test_the_ingest_outlets_name_what_each_source_writes():
-    # the DAG files read orchestration.INGEST_OUTLETS (no Spark); jobs.ingest.sources is the truth
-    assert list(orchestration.INGEST_OUTLETS) == list(SOURCES)
+    # the DAG files read the contracts through orchestration (no Spark); jobs.ingest.sources reads the same contracts
+    outlets = orchestration.ingest_outlets()
+    assert list(outlets) == list(SOURCES)
     for name, source in SOURCES.items():
-        silver = orchestration.INGEST_OUTLETS[name]
+        silver = outlets[name]
         assert silver[0] == source.silver
         assert (len(silver) > 1) == (source.after_merge is not None), name  # transactions also keep txn_daily
-        assert (name in orchestration.NAMING_ENTITIES) == bool(source.entity_columns), name
+        assert orchestration.naming_entities(name) == bool(source.entity_columns), name
 
 
 def test_every_source_has_a_thin_ingest_dag_with_its_silver_tables_as_outlets(dagbag):
-    for name, silver in orchestration.INGEST_OUTLETS.items():
+    for name, silver in orchestration.ingest_outlets().items():
         dag = dagbag.dags[f"ingest_{name}"]
         assert "ingest" in dag.tags, name
-        if name in orchestration.NAMING_ENTITIES:  # the registry of the same day first
+        if orchestration.naming_entities(name):  # the registry of the same day first
             assert set(dag.task_ids) == {"registry_ingested", "ingest"}, name
             sensor = dag.get_task("registry_ingested")
             assert (sensor.external_dag_id, sensor.external_task_id) == ("ingest_entities", "ingest"), name

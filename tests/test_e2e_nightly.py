@@ -13,7 +13,7 @@ import pytest
 from jobs import tables
 from jobs.night_report import SECTIONS
 from jobs.serve import store
-from jobs.simulate.world import DRIFT_ROWS, WorldSpec, simulate
+from simulator.world import DRIFT_ROWS, WorldSpec, simulate
 
 pytestmark = pytest.mark.e2e
 DAGS = Path(__file__).resolve().parents[1] / "dags"
@@ -120,3 +120,16 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     assert re.findall(r"<h2>([^<]+)</h2>", page) == list(SECTIONS)
     assert f"Against {as_of - dt.timedelta(days=1)}" in page
     assert page.count("data:image/png;base64,") == 2
+    # the quarantine reasons of every source that quarantined rows tonight, trade's too
+    quarantined = tables.read(spark, settings, "silver.ingest_batches").where("quarantined > 0")
+    sources = {r.source for r in quarantined.select("source").distinct().collect()}
+    assert {"transactions", "trade"} <= sources
+    reasons = page.split("<h3>Quarantine reasons</h3>")[1].split("</table>")[0]
+    assert {s for s in sources if f"<td>{s}</td>" in reasons} == sources
+
+    # every table the night wrote has a contract
+    from jobs.catalog import all_contracts
+
+    lake = Path(settings.lakehouse_root)
+    written = {f"{d.parent.name}.{d.name}" for d in lake.glob("*/*") if (d / "_delta_log").is_dir()}
+    assert written and written <= {c.fqn for c in all_contracts()}

@@ -15,10 +15,10 @@ import shapely
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.features import feat_farm, parcel_observations, parcel_season
-from jobs.features.parcel_observations import observe_scene, pixel_stats, scene_layers
-from jobs.model import crop_model, crop_templates
-from jobs.simulate import farms
+from jobs.features import crop_model, crop_templates, feat_farm, parcel_season
+from jobs.silver import parcel_observations
+from jobs.silver.parcel_observations import observe_scene, pixel_stats, scene_layers
+from simulator import farms
 
 UTM = "EPSG:32652"
 ORIGIN = (700_000.0, 5_250_000.0)
@@ -253,7 +253,7 @@ def test_farm_features_through_the_lakehouse(spark, settings, tmp_path):
     assert set(observed["pixel_count"]) == {24} and set(observed["green_pixel_count"].dropna()) == {12}
 
     as_of = days[5] + dt.timedelta(days=2)  # the last scene was acquired but has not arrived
-    assert feat_farm.run(spark, settings, [as_of]) == 1
+    assert feat_farm.run(spark, settings, as_of) == 1
     season = tables.read(spark, settings, "gold.parcel_season").toPandas().iloc[0]
     assert season["observations"] == 5 and season["clear_observations"] == 5
     assert season["planted_share"] == pytest.approx(0.5) and season["measured_area_m2"] == pytest.approx(0.5 * area)

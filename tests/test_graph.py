@@ -14,10 +14,11 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs.catalog import contract
+from jobs.errors import QualityGateError
 from jobs.features import graph_algorithms
 from jobs.features.feat_graph import graph_features
-from jobs.features.trade_edges import classify, seen_as_of, trade_edges
-from jobs.quality import QualityGateError, validate
+from jobs.quality import validate
+from jobs.silver.trade_edges import classify, seen_as_of, trade_edges
 
 AS_OF = dt.date(2026, 6, 30)
 NOW = dt.datetime(2026, 7, 1, 2, 0)
@@ -232,8 +233,8 @@ def text(value) -> str:
 
 def simulated_trade(spark, entities: int = 300, days: int = 365, seed: int = 3):
     """A year of the simulator's trade records (memos kept as the truth), as silver.trade_records rows."""
-    from jobs.simulate.population import draw_population
-    from jobs.simulate.trade import TradeDays, draw_chains
+    from simulator.population import draw_population
+    from simulator.trade import TradeDays, draw_chains
 
     start = dt.date(2025, 1, 1)
     rng, owner_rng, trade_rng = np.random.default_rng(seed).spawn(3)
@@ -275,7 +276,7 @@ def test_online_retail_degrees_volumes_and_tenure_match_pandas(spark, settings, 
     from jobs import pipeline, tables
     from jobs.adapt.online_retail import LEDGER, WHOLESALER, adapt_online_retail
     from jobs.features import feat_graph
-    from jobs.features import trade_edges as edges_job
+    from jobs.silver import trade_edges as edges_job
 
     as_of = dt.date(2011, 12, 9)
     adapt_online_retail(shared_data, tmp_path)

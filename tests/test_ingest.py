@@ -12,12 +12,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import pipeline, tables
-from jobs.ingest.landing import LandingError, discover, unloaded, unreachable
+from jobs.errors import LandingError
+from jobs.ingest.landing import discover, unloaded, unreachable
 from jobs.ingest.source import latest_per_key
 from jobs.ingest.transactions import daily_aggregates
 from jobs.pii import token_key
 from jobs.settings import load_settings
-from jobs.simulate.world import WorldSpec, simulate
+from simulator.world import WorldSpec, simulate
 
 TXN_HEADER = "txn_id,entity_id,ts,amount,currency,channel,payer_token,status"
 DAY1 = [

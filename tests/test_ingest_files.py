@@ -13,14 +13,14 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import pipeline, tables
+from jobs.documents.taxonomy import load_taxonomy
 from jobs.ingest.file_units import group_units
 from jobs.ingest.landing import LandingFile, discover
 from jobs.ingest.parcels import geometry_facts, outside_lonlat, typed_parcels
 from jobs.ingest.source import of_files
 from jobs.ingest.tiles import typed_scenes
 from jobs.quality import suite_json
-from jobs.simulate.vouchers import load_taxonomy
-from jobs.simulate.world import WorldSpec, simulate
+from simulator.world import WorldSpec, simulate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILE_SOURCES = ["entities", "parcels", "tiles", "vouchers"]

@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobs.errors import ModelError
 from jobs.model import pd_model
 from jobs.model.limit_policy import Policy, apply_policy, load_policy
+from jobs.model.metrics import evaluate
 from jobs.model.training_set import labelled_loans
+from jobs.registry import RegisteredModel
 
 RUN = dt.date(2026, 6, 30)
 
@@ -46,7 +49,7 @@ def test_time_split_validates_on_the_latest_dates():
     valid = pd_model.time_split(dates, valid_share=0.25)
     assert set(dates[valid]) == {dt.date(2025, 3, 31), dt.date(2025, 2, 28)}
     assert dates[~valid].max() < dates[valid].min()
-    with pytest.raises(pd_model.ModelError, match="at least two dates"):
+    with pytest.raises(ModelError, match="at least two dates"):
         pd_model.time_split(pd.Series([dt.date(2025, 1, 31)] * 4))
 
 
@@ -93,22 +96,28 @@ POLICY = Policy(
 def test_evaluate_by_hand():
     bad = np.array([0, 0, 0, 1, 0, 1, 1, 1])
     pd_ = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.6, 0.7, 0.8])
-    m = pd_model.evaluate(bad, pd_, pd.Series(list("baabbbaa")))
+    m = evaluate(bad, pd_, pd.Series(list("baabbbaa")))
     assert m["auc"] == pytest.approx(15 / 16) and m["gini"] == pytest.approx(7 / 8)
     assert m["ks"] == pytest.approx(0.75)  # at 0.6: 3 of 4 bads above, no good
     assert m["brier"] == pytest.approx(np.mean((pd_ - bad) ** 2))
     assert [(c["mean_pd"], c["bad_rate"]) for c in m["calibration"]][:2] == [(0.1, 0.0), (0.2, 0.0)]
     assert m["segments"]["a"]["auc"] == 1.0 and m["segments"]["b"]["auc"] == pytest.approx(3 / 4)
-    assert pd_model.evaluate(np.zeros(3), np.array([0.1, 0.2, 0.3]))["auc"] is None  # one class: no AUC
+    assert evaluate(np.zeros(3), np.array([0.1, 0.2, 0.3]))["auc"] is None  # one class: no AUC
 
 
-def registered(frame, spec, tmp_path, name, **params):
-    """Fit and save a booster as a registry row would hold it."""
+def registered(frame, spec, tmp_path, name, trained_as_of=RUN, status="champion"):
+    """Fit and save a booster, and its registry record."""
     booster, metrics = pd_model.fit(frame, spec)
     path = tmp_path / f"{name}.json"
     booster.save_model(str(path))
-    return {"model_version": name, "features": spec.names, "best_iteration": metrics["best_iteration"],
-            "booster_path": str(path)}, metrics  # fmt: skip
+    model = RegisteredModel(
+        model_version=name, trained_as_of=trained_as_of, algorithm="xgboost", features=spec.names,
+        params={"rounds": metrics["best_iteration"] + 1},
+        training={k: metrics[k] for k in ("train_rows", "valid_rows", "train_bad_rate")},
+        metrics={"valid": metrics["valid"], "platt": metrics["platt"]}, artifact_path=str(path),
+        status=status, trained_at=dt.datetime(2026, 1, 1),
+    )  # fmt: skip
+    return model, metrics
 
 
 def test_pds_are_calibrated_on_the_validation_window_and_the_saved_booster_keeps_it(tmp_path):
@@ -120,9 +129,9 @@ def test_pds_are_calibrated_on_the_validation_window_and_the_saved_booster_keeps
     frame.loc[valid, "bad"] |= (rng.random(int(valid.sum())) < 0.05).astype(int)  # the latest loans default more
     model, metrics = registered(frame, spec, tmp_path, "calibrated")
     booster = xgb.Booster()
-    booster.load_model(model["booster_path"])
+    booster.load_model(model.artifact_path)
     rows = xgb.DMatrix(frame.loc[valid, spec.names], feature_names=spec.names)
-    raw = booster.predict(rows, iteration_range=(0, model["best_iteration"] + 1))
+    raw = booster.predict(rows, iteration_range=(0, pd_model.rounds(model)))
     calibrated = pd_model.predict(model, frame[valid])
     realised = frame.loc[valid, "bad"].mean()
     assert raw.mean() < 0.9 * realised  # learnt on the earlier loans, the booster's own output falls short
@@ -210,7 +219,7 @@ def test_policy_declines_caps_and_says_why(spark):
 
 
 def test_the_shipped_policy_sizes_every_borrowing_segment():
-    from jobs.simulate.population import BORROWER_SEGMENTS
+    from simulator.population import BORROWER_SEGMENTS
 
     policy = load_policy()
     assert set(policy.capacity) == set(BORROWER_SEGMENTS)
@@ -223,10 +232,7 @@ def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_p
     from jobs.model.score import limits
 
     frame, spec = synthetic()
-    booster, metrics = pd_model.fit(frame, spec)
-    path = tmp_path / "booster.json"
-    booster.save_model(str(path))
-    model = {"booster_path": str(path), "best_iteration": metrics["best_iteration"], "model_version": "pd-test"}
+    model, _ = registered(frame, spec, tmp_path, "pd-test")
     typical = frame[spec.names].median().to_dict()
     risky = {**typical, "gmv_90d": 300.0, "refund_rate_90d": 3.0}
     rows = [
@@ -248,29 +254,22 @@ def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_p
     assert {(r.model_version, r.as_of_date) for r in got.values()} == {("pd-test", RUN)}
 
 
-def test_scoring_uses_the_newest_champion_and_rollback_restores_the_one_before(spark, settings):
-    from jobs import tables
-    from jobs.catalog import contract
+def test_scoring_uses_the_newest_champion_and_rollback_restores_the_one_before(spark, settings, tmp_path):
+    from jobs import registry, tables
 
-    registry = contract("gold.model_registry")
-
-    def row(version, trained_as_of, status):
-        base = {c.name: None for c in registry.columns}
-        filled = {"features": [], "train_rows": 1, "valid_rows": 1, "train_bad_rate": 0.1, "best_iteration": 1}
-        texts = ("algorithm", "params", "valid_metrics", "input_versions", "booster_path", "decision")
-        when = dt.datetime(2026, 1, 1)
-        return {**base, **filled, **dict.fromkeys(texts, "{}"), "model_version": version,
-                "trained_as_of": trained_as_of, "trained_at": when, "status": status}  # fmt: skip
-
+    frame, spec = synthetic()
     d = dt.date
-    rows = [row("m1", d(2026, 1, 1), "champion"), row("m2", d(2026, 2, 1), "champion"),
-            row("m3", d(2026, 3, 1), "challenger")]  # fmt: skip
-    tables.merge(spark, settings, registry.fqn, spark.createDataFrame(rows, registry.struct_type()))
-    assert pd_model.current_model(spark, settings, d(2026, 3, 15))["model_version"] == "m2"  # never a challenger
-    assert pd_model.current_model(spark, settings, d(2026, 1, 15))["model_version"] == "m1"
-    assert pd_model.rollback(spark, settings)["model_version"] == "m1"
-    assert pd_model.current_model(spark, settings, d(2026, 3, 15))["model_version"] == "m1"
-    statuses = {r.model_version: r.status for r in tables.read(spark, settings, registry.fqn).collect()}
+    kept = {}
+    for version, trained_as_of, status in (("m1", d(2026, 1, 1), "champion"), ("m2", d(2026, 2, 1), "champion"),
+                                           ("m3", d(2026, 3, 1), "challenger")):  # fmt: skip
+        kept[version], _ = registered(frame, spec, tmp_path, version, trained_as_of, status)
+        registry.register(spark, settings, pd_model.REGISTRY, kept[version])
+    assert registry.version(spark, settings, pd_model.REGISTRY, "m2") == kept["m2"]  # the typed record round-trips
+    assert pd_model.current_model(spark, settings, d(2026, 3, 15)).model_version == "m2"  # never a challenger
+    assert pd_model.current_model(spark, settings, d(2026, 1, 15)).model_version == "m1"
+    assert pd_model.rollback(spark, settings).model_version == "m1"
+    assert pd_model.current_model(spark, settings, d(2026, 3, 15)).model_version == "m1"
+    statuses = {r.model_version: r.status for r in tables.read(spark, settings, pd_model.REGISTRY).collect()}
     assert statuses == {"m1": "champion", "m2": "rolled_back", "m3": "challenger"}
-    with pytest.raises(pd_model.ModelError, match="no earlier champion"):
+    with pytest.raises(ModelError, match="no earlier champion"):
         pd_model.rollback(spark, settings)

@@ -10,22 +10,24 @@ import pandas as pd
 import pytest
 
 from jobs import night_report as nr
+from jobs.model import metrics
+from jobs.registry import RegisteredModel
 
 
 def test_psi_is_zero_for_the_same_population_and_grows_with_a_shift():
     rng = np.random.default_rng(0)
     base = rng.normal(size=5000)
-    assert nr.psi(base, base) == pytest.approx(0.0, abs=1e-9)
-    assert nr.psi(base, rng.normal(size=5000)) < nr.PSI_WATCH
-    assert nr.psi(base, rng.normal(loc=1.0, size=5000)) > nr.PSI_ALERT
-    assert np.isnan(nr.psi(np.array([np.nan]), base))
+    assert metrics.psi(base, base) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.psi(base, rng.normal(size=5000)) < nr.PSI_WATCH
+    assert metrics.psi(base, rng.normal(loc=1.0, size=5000)) > nr.PSI_ALERT
+    assert np.isnan(metrics.psi(np.array([np.nan]), base))
 
 
 def test_ks_and_calibration():
     bad = np.array([0, 0, 0, 0, 1, 1])
-    assert nr.ks_statistic(bad, np.array([0.1, 0.2, 0.3, 0.4, 0.8, 0.9])) == pytest.approx(1.0)
-    assert nr.ks_statistic(bad, np.array([0.8, 0.9, 0.1, 0.2, 0.3, 0.4])) == pytest.approx(0.5)
-    table = nr.calibration(np.array([0, 1] * 50), np.linspace(0.01, 0.99, 100), groups=5)
+    assert metrics.ks_statistic(bad, np.array([0.1, 0.2, 0.3, 0.4, 0.8, 0.9])) == pytest.approx(1.0)
+    assert metrics.ks_statistic(bad, np.array([0.8, 0.9, 0.1, 0.2, 0.3, 0.4])) == pytest.approx(0.5)
+    table = metrics.calibration(np.array([0, 1] * 50), np.linspace(0.01, 0.99, 100), groups=5)
     assert list(table["loans"]) == [20] * 5
     assert table["mean_pd"].is_monotonic_increasing
 
@@ -60,7 +62,7 @@ def test_render_has_every_section_with_plots_and_escapes_text():
     data = {
         "as_of": dt.date(2026, 3, 2),
         "limits": night(3),
-        "model": {"model_version": "pd-<b>x</b>"},
+        "model": RegisteredModel("pd-<b>x</b>", dt.date(2026, 1, 1), "xgboost", [], {}, {}, {}, "booster.json"),
         "previous": dt.date(2026, 3, 1),
         "drift": nr.drift(night(3), night(4), ["pd"]),
         "validation": pd.DataFrame({"bad": rng.integers(0, 2, 300), "pd": rng.random(300)}),

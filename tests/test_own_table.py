@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from jobs import cli
+from jobs.errors import ModelError
 from jobs.model.own_table import binary_label, cross_validate
-from jobs.model.pd_model import ModelError
 
 
 @pytest.mark.realdata

@@ -22,8 +22,8 @@ from pyogrio.raw import read as read_vector
 
 from jobs import pipeline, tables
 from jobs.adapt.satellite import LANDSAT_SCENE, adapt_satellite
-from jobs.features import parcel_observations
 from jobs.settings import load_settings
+from jobs.silver import parcel_observations
 
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PATCH = DATA / "sentinel2_ndvi_slovenia" / "TestEOPatch"

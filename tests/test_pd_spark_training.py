@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from test_model import synthetic
 
 from jobs.model import pd_model
+from jobs.model.metrics import evaluate
 from jobs.settings import load_settings
 
 
@@ -70,13 +70,13 @@ def test_train_on_spark_registers_its_backend_and_scores_like_any_model(spark, s
     tables.merge(spark, settings, "gold.training_set", loans)
     features = loans.withColumnRenamed("obs_date", "as_of_date").withColumn("computed_at", F.current_timestamp())
     tables.merge(spark, settings, "gold.feature_vector", features)
-    row = pd_model.train(spark, replace(settings, pd_training_backend="spark"), as_of)
-    assert row["algorithm"].endswith("(spark training)")
-    assert json.loads(row["params"])["training_backend"] == "spark"
+    trained = pd_model.train(spark, replace(settings, pd_training_backend="spark"), as_of)
+    assert trained.algorithm.endswith("(spark training)")
+    assert trained.params["training_backend"] == "spark"
     model = pd_model.current_model(spark, settings, as_of)
-    assert (model["model_version"], model["status"]) == (row["model_version"], "champion")
+    assert model == trained and model.status == "champion"
     valid = pd_model.validation_predictions(spark, settings, model)  # the saved booster, read back as scoring does
-    assert pd_model.evaluate(valid["bad"], valid["pd"])["auc"] == pytest.approx(row["valid_auc"])
+    assert evaluate(valid["bad"], valid["pd"])["auc"] == pytest.approx(trained.metrics["valid"]["auc"])
 
 
 def test_the_backend_setting():

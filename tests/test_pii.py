@@ -8,7 +8,8 @@ import stat
 
 import pytest
 
-from jobs.pii import PiiKeyError, token_key, tokenise, tokenise_line
+from jobs.errors import PiiKeyError
+from jobs.pii import token_key, tokenise, tokenise_line
 from jobs.settings import load_settings
 
 VALUES = ["Wang Wei", "11010519491231002X", "13800138000", "王伟", " padded "]

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from jobs.catalog import contract
-from jobs.quality import QualityGateError, validate
+from jobs.errors import QualityGateError
+from jobs.quality import validate
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5)
 

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from jobs.errors import ServingError, UnknownEntity
 from jobs.serve import store
 from jobs.serve.api import API_KEY_HEADER, create_app
 from jobs.settings import load_settings
@@ -125,7 +126,7 @@ def test_failed_verification_raises_keeps_current_and_leaves_no_staging_table(en
     rows = night(NIGHT_B)
     source_rows = len(rows) + (1 if bad == "rows" else 0)
     source_checksum = store.checksum(rows) if bad == "rows" else store.checksum(night(NIGHT_B, n=2))
-    with pytest.raises(store.ServingError, match="verification failed"):
+    with pytest.raises(ServingError, match="verification failed"):
         store.publish(eng, rows, source_rows=source_rows, source_checksum=source_checksum)
     assert store.current(eng).as_of_date == NIGHT_A
     assert store.lookup(eng, "E1")["as_of_date"] == NIGHT_A
@@ -134,36 +135,36 @@ def test_failed_verification_raises_keeps_current_and_leaves_no_staging_table(en
 
 
 def test_publishing_no_rows_raises(eng):
-    with pytest.raises(store.ServingError, match="nothing to publish"):
+    with pytest.raises(ServingError, match="nothing to publish"):
         store.publish(eng, [], source_rows=0, source_checksum=store.checksum([]))
     assert not table_names(eng) - {"serving_meta"}
 
 
 def test_publishing_rows_of_two_as_of_dates_raises(eng):
     rows = night(NIGHT_A, n=2) + [dict(night(NIGHT_B, n=3)[2])]
-    with pytest.raises(store.ServingError, match="one as-of date"):
+    with pytest.raises(ServingError, match="one as-of date"):
         publish(eng, rows)
     assert store.CURRENT not in table_names(eng)
 
 
 def test_lookup_of_an_unknown_id_raises_unknown_entity(eng):
     publish(eng, night(NIGHT_A))
-    with pytest.raises(store.UnknownEntity, match="E999"):
+    with pytest.raises(UnknownEntity, match="E999"):
         store.lookup(eng, "E999")
 
 
 def test_lookup_and_current_before_any_publish_raise_serving_error(eng):
-    with pytest.raises(store.ServingError, match="no limits have been published"):
+    with pytest.raises(ServingError, match="no limits have been published"):
         store.lookup(eng, "E1")
-    with pytest.raises(store.ServingError, match="no limits have been published"):
+    with pytest.raises(ServingError, match="no limits have been published"):
         store.current(eng)
 
 
 def test_rollback_without_a_previous_version_raises(eng):
-    with pytest.raises(store.ServingError, match="nothing to roll back"):
+    with pytest.raises(ServingError, match="nothing to roll back"):
         store.rollback(eng)
     publish(eng, night(NIGHT_A))
-    with pytest.raises(store.ServingError, match="nothing to roll back"):
+    with pytest.raises(ServingError, match="nothing to roll back"):
         store.rollback(eng)
     assert store.current(eng).as_of_date == NIGHT_A
 
@@ -274,9 +275,9 @@ def test_create_app_without_keys_raises(tmp_path, url):
 @pytest.mark.chaos
 def test_injection_attempts_find_nothing_and_harm_nothing(eng, hostile):
     publish(eng, night(NIGHT_A))
-    with pytest.raises(store.UnknownEntity):
+    with pytest.raises(UnknownEntity):
         store.lookup(eng, hostile)
-    with pytest.raises(store.UnknownEntity):
+    with pytest.raises(UnknownEntity):
         store.Reader(eng).get(hostile)
     assert store.lookup(eng, "E1")["entity_id"] == "E1"
     assert store.current(eng).rows == 3
@@ -294,7 +295,7 @@ def test_api_refuses_ids_outside_the_contract_before_any_query(client, eng):
 @pytest.mark.chaos
 def test_a_failed_publish_keeps_answering_from_the_last_good_night(eng):
     publish(eng, night(NIGHT_A))
-    with pytest.raises(store.ServingError):
+    with pytest.raises(ServingError):
         store.publish(eng, night(NIGHT_B), source_rows=99, source_checksum="0")
     reader = store.Reader(eng)
     assert reader.get("E2")["as_of_date"] == NIGHT_A

@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.simulate import loans, population, realism, trade
-from jobs.simulate.world import SOURCES, WorldSpec, simulate
+from simulator import loans, population, realism, trade
+from simulator.world import SOURCES, WorldSpec, simulate
 
 # Starts just before Chinese New Year 2025; the month end 2025-03-31 is at least 60 days in, so loans exist.
 SPEC = WorldSpec(entities=30, days=70, start=dt.date(2025, 1, 25), seed=12, bad_rate=0.05)

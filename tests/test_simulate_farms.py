@@ -16,7 +16,7 @@ import rasterio.warp
 import shapely
 from rasterio.crs import CRS
 
-from jobs.simulate.farms import BAD_KINDS, BANDS, CROPS, crop_ndvi, draw_parcels, write_farms
+from simulator.farms import BAD_KINDS, BANDS, CROPS, crop_ndvi, draw_parcels, write_farms
 
 START = dt.date(2025, 1, 1)
 

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from jobs.simulate.vouchers import BAD_KINDS, broken_rules, load_taxonomy, write_vouchers
+from jobs.documents.verify import broken_rules
+from simulator.vouchers import BAD_KINDS, write_vouchers
+from simulator.vouchers.taxonomy import load_taxonomy
 
 START = dt.date(2025, 1, 1)
 SEGMENTS = ["online_merchant", "offline_merchant", "farmer", "distributor", "store", "brand"]
@@ -151,11 +153,13 @@ def test_tampered_documents_break_their_rule_and_clean_ones_hold(world):
             row.voucher_type, json.loads(row.fields), row.submitted_date, revenue, e["registered_date"]
         )
         assert row.tampered == (row.tamper_kind is not None)
-        if not row.tampered:
-            assert broken == [] and list(row.broken_rules) == [], row.voucher_id
+        edited = list(row.tampered_fields)
+        if not row.tampered:  # the product's rules hold on every clean document the simulator draws
+            assert broken == [] and edited == [] and row.revenue_scale == 1.0, row.voucher_id
         elif row.tamper_kind != "reused":
             assert any(b.startswith(family[row.tamper_kind]) for b in broken), (row.voucher_id, row.tamper_kind)
-            assert list(row.broken_rules) == broken
+            assert (edited != []) == (row.tamper_kind in ("amount_edited", "date_moved")), row.voucher_id
+            assert (row.revenue_scale != 1.0) == (row.tamper_kind == "out_of_line"), row.voucher_id
     invoices = truth[truth["voucher_type"].str.endswith("invoice") & (truth["tamper_kind"] == "amount_edited")]
     for f in map(json.loads, invoices["fields"]):
         assert round(f["amount_untaxed"] + f["amount_tax"], 2) != f["amount_total"]
@@ -230,3 +234,29 @@ def test_names_built_when_absent_and_timestamps_accepted(tmp_path):
     for entity_id, fields in zip(statements["entity_id"], statements["fields"]):
         name, e = json.loads(fields)["recipient"], owners.loc[entity_id]
         assert name.startswith(f"{e['city']} {e['owner_name'].split()[0]} ")
+
+
+def test_drawn_documents_print_their_truth_as_text_and_as_a_photo(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from jobs.documents import layout
+    from jobs.documents.pages import pdf_text_pages
+    from simulator.vouchers.documents import draw_document, photo, text_pdf
+
+    rng = np.random.default_rng(4)
+    languages = set()
+    for i in range(24):
+        drawn = draw_document(rng, dt.date(2025, 3, 4))
+        languages.add(drawn.language)
+        truth = drawn.truth
+        assert truth["total"] == truth["net"] + truth["tax"] and truth["issue_date"] == dt.date(2025, 3, 4)
+        path = tmp_path / f"{i}.pdf"
+        path.write_bytes(text_pdf(drawn, rng))
+        text = "\n".join(line.text for line in layout.lines(pdf_text_pages(path)))
+        assert truth["issuer"] in text and truth["document_number"] in text
+        assert f"{truth['total']:.2f}"[-2:] in text  # the cents, whatever the grouping and decimal marks
+        image = Image.open(io.BytesIO(photo(drawn, rng)))
+        assert image.format == "JPEG" and min(image.size) > 300
+    assert languages == {"en", "es", "zh"}

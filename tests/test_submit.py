@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from jobs import orchestration
+from jobs.errors import StepError
 from jobs.submit import command, delta_packages
 
 
@@ -19,7 +20,7 @@ def test_the_command_names_the_master_delta_and_this_interpreter(settings):
     assert cmd[cmd.index("--packages") + 1] == delta_packages()
     assert delta_packages().startswith("io.delta:delta-spark_4.2_2.13:")
     assert cmd[-2:] == ["features", '{"as_of": "2026-01-01"}']
-    with pytest.raises(ValueError, match="unknown step"):
+    with pytest.raises(StepError, match="unknown step"):
         command(settings, "drop_everything", {})
 
 

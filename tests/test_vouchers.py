@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.simulate.vouchers import write_vouchers
-from jobs.vouchers.extract import extract_voucher, parse_amount, parse_date
-from jobs.vouchers.taxonomy import headline_field
-from jobs.vouchers.verify import (
+from jobs.documents.extract import extract_voucher, parse_amount, parse_date
+from jobs.documents.taxonomy import headline_field
+from jobs.documents.verify import (
     SUSPICIOUS,
     UNREADABLE,
     VERIFIED,
@@ -24,6 +23,7 @@ from jobs.vouchers.verify import (
     verify_voucher,
     with_reuse,
 )
+from simulator.vouchers import write_vouchers
 
 START = dt.date(2025, 1, 1)
 REAL_INVOICES = "invoices"
@@ -302,7 +302,7 @@ def voucher_documents(out: Path, truth: pd.DataFrame) -> pd.DataFrame:
 def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     from jobs import tables
     from jobs.features import feat_voucher
-    from jobs.vouchers import silver_vouchers
+    from jobs.silver import vouchers as silver_vouchers
 
     truth, _ = write_vouchers(population(12, seed=3), START, 200, 0.0, np.random.default_rng(2), tmp_path)
     truth = truth.to_pandas()
@@ -327,7 +327,7 @@ def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     assert (silver.loc[clean_text, "status"] == VERIFIED).all()
 
     as_of = sorted(truth["submitted_date"])[len(truth) // 2]
-    feat_voucher.run(spark, settings, [as_of, copy_day])
+    feat_voucher.snapshots(spark, settings, [as_of, copy_day])
     gold = tables.read(spark, settings, "gold.feat_voucher").toPandas()
     early = gold[gold["as_of_date"] == as_of].set_index("entity_id")
     seen = truth[truth["submitted_date"] <= as_of]

@@ -5,7 +5,7 @@ invoice (the entity received it), submitted on the invoice's own date:
 
     landing/vouchers/dt=<invoice date>/RV-NAME.pdf    the PDF, byte for byte
     landing/vouchers/dt=<invoice date>/RV-NAME.json   the metadata sidecar of the simulated vouchers
-    truth/vouchers.parquet                            rows in the simulator's truth schema, source "invoice2data"
+    truth/invoices.parquet                            the person's fields of each (LABELS_SCHEMA)
 
 The person's fields are renamed to the taxonomy's (invoice_number -> document_number, date -> issue_date, amount ->
 amount_total, vat -> issuer_vat_id, ...); fields the person did not read stay absent. Demo documents
@@ -20,10 +20,9 @@ import pathlib
 import shutil
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jobs.simulate.vouchers import TRUTH_SCHEMA, fields_json, sidecar_json
+from jobs.adapt.landing import landing_path, voucher_sidecar
 
 DEMO_DOCUMENTS = frozenset({"AzureInterior", "SammyMaystoneLinesTest"})
 SOURCE = "invoice2data"
@@ -59,40 +58,40 @@ def human_fields(path: pathlib.Path) -> dict:
     return fields
 
 
-def truth_row(name: str, fields: dict, day: dt.date, path: str) -> dict:
+LABELS_SCHEMA = pa.schema(
+    [
+        ("voucher_id", pa.string()),
+        ("entity_id", pa.string()),
+        ("voucher_type", pa.string()),
+        ("issue_date", pa.date32()),
+        ("document_number", pa.string()),
+        ("amount", pa.float64()),  # the invoice's total
+        ("currency", pa.string()),
+        ("fields", pa.string()),  # JSON of every field the person read, under taxonomy names
+        ("source", pa.string()),
+        ("path", pa.string()),
+    ]
+)
+
+
+def label_row(name: str, fields: dict, day: dt.date, path: str) -> dict:
     return {
         "voucher_id": f"RV-{name}",
         "entity_id": f"INV-{name}",
         "voucher_type": VOUCHER_TYPE,
-        "submitted_date": day,
-        "document_number": fields.get("document_number"),
         "issue_date": day,
+        "document_number": fields.get("document_number"),
         "amount": fields.get("amount_total"),
         "currency": fields.get("currency"),
-        "image": False,
-        "tampered": False,
-        "tamper_kind": None,
-        "reused_from": None,
-        "broken_rules": [],
-        "bad_input": None,
-        "layout": None,
-        "date_format": None,
-        "amount_format": None,
-        "ocr_error_fields": None,
-        "fields": fields_json(fields),
+        "fields": json.dumps(fields, sort_keys=True),
         "source": SOURCE,
         "path": path,
     }
 
 
-def write_truth(rows: list[dict], path: pathlib.Path) -> None:
-    """Replace this source's rows in the truth file, keeping any other source's (the simulator's)."""
-    table = pa.Table.from_pylist(rows, schema=TRUTH_SCHEMA)
-    if path.exists():
-        old = pq.read_table(path, schema=TRUTH_SCHEMA)
-        table = pa.concat_tables([old.filter(pc.not_equal(old["source"], SOURCE)), table])
+def write_labels(rows: list[dict], path: pathlib.Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
+    pq.write_table(pa.Table.from_pylist(rows, schema=LABELS_SCHEMA), path)
 
 
 def adapt_invoices(data_dir: pathlib.Path, out: pathlib.Path) -> dict[str, int]:
@@ -117,14 +116,14 @@ def adapt_invoices(data_dir: pathlib.Path, out: pathlib.Path) -> dict[str, int]:
             continue
         fields = human_fields(meta)
         day = dt.date.fromisoformat(fields["issue_date"])
-        target = pathlib.Path(out) / "landing" / "vouchers" / f"dt={day.isoformat()}"
-        target.mkdir(parents=True, exist_ok=True)
         voucher_id = f"RV-{name}"
-        shutil.copyfile(pdf, target / f"{voucher_id}.pdf")
-        sidecar = sidecar_json(voucher_id, f"INV-{name}", VOUCHER_TYPE, f"{day.isoformat()}T12:00:00+08:00", False)
-        (target / f"{voucher_id}.json").write_text(sidecar, encoding="utf-8")
-        rows.append(truth_row(name, fields, day, f"landing/vouchers/dt={day.isoformat()}/{voucher_id}.pdf"))
+        target = landing_path(out, "vouchers", day, f"{voucher_id}.pdf")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(pdf, target)
+        sidecar = voucher_sidecar(voucher_id, f"INV-{name}", VOUCHER_TYPE, f"{day.isoformat()}T12:00:00+08:00", False)
+        target.with_suffix(".json").write_text(sidecar, encoding="utf-8")
+        rows.append(label_row(name, fields, day, str(target.relative_to(pathlib.Path(out)))))
         counts["invoices"] += 1
     if rows:
-        write_truth(rows, pathlib.Path(out) / "truth" / "vouchers.parquet")
+        write_labels(rows, pathlib.Path(out) / "truth" / "invoices.parquet")
     return counts

@@ -22,10 +22,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pyarrow.parquet as pq
 
-from jobs.simulate.payments import TXN_COLUMNS
-from jobs.simulate.population import ENTITY_COLUMNS
-from jobs.simulate.trade import TRADE_COLUMNS
-from jobs.simulate.world import landing_path, write_csv
+from jobs.adapt.landing import write_csv
 
 LEDGER = pathlib.Path("online_retail") / "online_retail.parquet"
 WHOLESALER = "UK-WHOLESALER"
@@ -97,9 +94,9 @@ def transaction_rows(inv: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_by_day(rows: pd.DataFrame, columns: list[str], out: pathlib.Path, source: str) -> int:
+def write_by_day(rows: pd.DataFrame, out: pathlib.Path, source: str) -> int:
     for day, group in rows.groupby("day", sort=True):
-        write_csv(group[columns], landing_path(out, source, day, f"{source}.csv"))
+        write_csv(group, out, source, day)
     return len(rows)
 
 
@@ -115,9 +112,9 @@ def adapt_online_retail(data_dir: pathlib.Path, out: pathlib.Path) -> dict[str, 
     empty = inv["amount"] <= 0
     inv = inv[~empty]
     return {
-        "entities": write_by_day(registry(inv), ENTITY_COLUMNS, out, "entities"),
-        "trade": write_by_day(trade_rows(inv), TRADE_COLUMNS, out, "trade"),
-        "transactions": write_by_day(transaction_rows(inv), TXN_COLUMNS, out, "transactions"),
+        "entities": write_by_day(registry(inv), out, "entities"),
+        "trade": write_by_day(trade_rows(inv), out, "trade"),
+        "transactions": write_by_day(transaction_rows(inv), out, "transactions"),
         "skipped_adjustments": int(lines.loc[adjustment, "InvoiceNo"].nunique()),
         "skipped_empty_invoices": int(empty.sum()),
         "skipped_cancellations_in_trade": int((inv["cancelled"] & inv["buyer"].notna()).sum()),

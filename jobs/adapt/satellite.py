@@ -28,7 +28,7 @@ import rasterio.warp
 import shapely
 from pyogrio.raw import read as read_vector
 
-from jobs.simulate.farms import write_geotiff
+from jobs.adapt.landing import landing_path, write_geotiff
 
 SLOVENIA = "sentinel2_ndvi_slovenia"
 PARANA = "landsat8_parana"
@@ -111,7 +111,7 @@ def adapt_slovenia(folder: pathlib.Path, out: pathlib.Path) -> int:
         scene_id = f"S2_{when:%Y%m%dT%H%M%S}_SI-TestEOPatch"
         scaled = np.where(is_data[k], np.rint(ndvi[k] * 10_000.0), NDVI_NODATA).astype(np.int16)
         mask = np.where(is_data[k], cloud[k], NDVI_NODATA).astype(np.int16)
-        folder_out = out / "landing" / "tiles" / f"dt={when.date().isoformat()}"
+        folder_out = landing_path(out, "tiles", when.date(), "")
         names = ("NDVI", "CLM")
         descriptions = (
             "NDVI x10000, by eo-learn from Sentinel-2 L1C B04 and B08 (the reflectance bands are not delivered)",
@@ -152,7 +152,7 @@ def adapt_slovenia(folder: pathlib.Path, out: pathlib.Path) -> int:
     drawn = [str(d) for d in field["DATE"][keep]]
     if keep.any():
         features = parcel_features(polygons[keep], crs, "SI", drawn, [str(c) for c in field["LULC_NAME"][keep]])
-        write_parcels(features, out / "landing" / "parcels" / f"dt={max(drawn)}" / "parcels.geojson")
+        write_parcels(features, landing_path(out, "parcels", dt.date.fromisoformat(max(drawn)), "parcels.geojson"))
         written += 1
     return written
 
@@ -171,7 +171,7 @@ def adapt_parana(folder: pathlib.Path, out: pathlib.Path) -> int:
         "B3 green (0.53-0.59 um), Landsat-8 OLI Level-1 quantised calibrated DN (not reflectance), 0 = fill",
         "B4 red (0.64-0.67 um), Landsat-8 OLI Level-1 quantised calibrated DN (not reflectance), 0 = fill",
     )
-    folder_out = out / "landing" / "tiles" / f"dt={day.isoformat()}"
+    folder_out = landing_path(out, "tiles", day, "")
     stack = np.stack(bands)
     write_geotiff(folder_out / f"{LANDSAT_SCENE}.tif", stack, transform, crs, 0, names, descriptions)
     meta = sidecar(
@@ -199,7 +199,7 @@ def adapt_parana(folder: pathlib.Path, out: pathlib.Path) -> int:
     crops = shapely.from_wkb(geometry)[fields[0] == "crop"]
     # The polygons were labelled on this scene and carry no date of their own: the scene's date stands for it.
     features = parcel_features(crops, info_crs, "PR", [day.isoformat()] * len(crops), ["unknown"] * len(crops))
-    write_parcels(features, out / "landing" / "parcels" / f"dt={day.isoformat()}" / "parcels.geojson")
+    write_parcels(features, landing_path(out, "parcels", day, "parcels.geojson"))
     return 3
 
 

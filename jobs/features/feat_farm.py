@@ -23,10 +23,9 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.features import parcel_season
-from jobs.ingest.source import in_list
-from jobs.model import crop_model
+from jobs.features import crop_model, parcel_season
 from jobs.settings import Settings
+from jobs.tables import in_list
 
 TRUST_DETECTION = 0.6  # a detected crop at least this probable is the one valued
 VIGOUR_RANGE = (0.5, 1.5)
@@ -145,7 +144,7 @@ def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
     return spark.createDataFrame(pd.concat(frames)[columns].astype(object).where(lambda f: f.notna(), None), schema)
 
 
-def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
+def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute gold.parcel_season and gold.feat_farm for `as_of_dates` (each replaces its own dates); returns the
     feat_farm rows written."""
     dates = sorted(set(as_of_dates))
@@ -165,3 +164,8 @@ def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     tables.replace_where(spark, settings, "gold.parcel_season", parcels_valued, where)
     tables.replace_where(spark, settings, "gold.feat_farm", per_farmer(parcels_valued), where)
     return tables.read(spark, settings, "gold.feat_farm").where(where).count()
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """The night's parcel seasons, crop model and farm features: `snapshots` as of `as_of` alone."""
+    return snapshots(spark, settings, [as_of])

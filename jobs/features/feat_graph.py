@@ -17,15 +17,14 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.features import graph_algorithms
-from jobs.features.trade_edges import classify, daily_edges, seen_as_of
+from jobs.ingest.outcomes import delinquent_entities
 from jobs.settings import Settings
+from jobs.silver.trade_edges import classify, daily_edges, seen_as_of
 
 WINDOWS = (90, 365)
 GRAPH_DAYS = 365
 STABILITY_MONTHS = 12
 SETTLE_DAYS = 45  # an order is judged on its payment once it is this old: past usual terms of 30 days
-DELINQUENT_EVENTS = ("dpd30", "dpd60", "dpd90")
-RESOLVING_EVENTS = ("cured", "closed")
 
 
 def trade_sides(daily: DataFrame, as_of: dt.date) -> DataFrame:
@@ -131,18 +130,6 @@ def graph_positions(links: DataFrame) -> DataFrame:
         .join(two_hop_reach(reversed_links, "downstream_2hop_365d"), "entity_id", "left")
         .fillna(0, ["upstream_2hop_365d", "downstream_2hop_365d"])
     )
-
-
-def delinquent_entities(loan_events: DataFrame, as_of: dt.date) -> DataFrame:
-    """(entity_id): borrowers with a loan past due (dpd30, dpd60, dpd90) on or before as_of, not cured or closed on or
-    after that event by as_of."""
-    events = loan_events.where(F.col("event_date") <= F.lit(as_of))
-    per_loan = events.groupBy("loan_id", "entity_id").agg(
-        F.max(F.when(F.col("event_type").isin(*DELINQUENT_EVENTS), F.col("event_date"))).alias("late"),
-        F.max(F.when(F.col("event_type").isin(*RESOLVING_EVENTS), F.col("event_date"))).alias("resolved"),
-    )
-    late = F.col("late").isNotNull() & (F.col("resolved").isNull() | (F.col("resolved") < F.col("late")))
-    return per_loan.where(late).select("entity_id").distinct()
 
 
 def exposure(sides: DataFrame, delinquent: DataFrame) -> DataFrame:

@@ -14,8 +14,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.ingest.source import in_list
 from jobs.settings import Settings
+from jobs.tables import in_list
 
 WINDOWS = (7, 30, 90, 180, 365)
 SEASON_DAYS = 30  # the seasonal index compares these days with the same days a year earlier
@@ -173,7 +173,7 @@ def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     )
 
 
-def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
+def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
@@ -181,3 +181,8 @@ def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     where = in_list("as_of_date", [d.isoformat() for d in dates])
     tables.replace_where(spark, settings, "gold.feat_txn", features, where)
     return tables.read(spark, settings, "gold.feat_txn").where(where).count()
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """The night's snapshots: `snapshots` as of `as_of` alone."""
+    return snapshots(spark, settings, [as_of])

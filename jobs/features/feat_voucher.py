@@ -13,10 +13,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.ingest.source import in_list
+from jobs.documents.taxonomy import load_taxonomy
+from jobs.documents.verify import SUSPICIOUS, UNREADABLE, VERIFIED
 from jobs.settings import Settings
-from jobs.vouchers.taxonomy import load_taxonomy
-from jobs.vouchers.verify import SUSPICIOUS, UNREADABLE, VERIFIED
+from jobs.tables import in_list
 
 DECLARED_DAYS = 365
 RENT_PER_MONTH = {"shop_lease": 1.0, "land_lease": 1 / 12}  # headline amount -> per month
@@ -91,7 +91,7 @@ def voucher_features(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
     return counts(seen).join(declared_amounts(seen), ["entity_id", "as_of_date"]).transform(derived)
 
 
-def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
+def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
@@ -99,3 +99,8 @@ def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     where = in_list("as_of_date", [d.isoformat() for d in dates])
     tables.replace_where(spark, settings, "gold.feat_voucher", features, where)
     return tables.read(spark, settings, "gold.feat_voucher").where(where).count()
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """The night's snapshots: `snapshots` as of `as_of` alone."""
+    return snapshots(spark, settings, [as_of])

@@ -14,8 +14,8 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.ingest.source import in_list
 from jobs.settings import Settings
+from jobs.tables import in_list
 
 TABLE = "gold.feature_vector"
 MAX_AGE_DAYS = 31  # a month: the graph is snapshotted at month ends for training
@@ -91,17 +91,17 @@ def backfill(spark, settings: Settings, as_of_dates: list[dt.date]) -> list[dt.d
         return []
     for family, fqn in ((feat_txn, "gold.feat_txn"), (feat_voucher, "gold.feat_voucher")):
         if missing := sorted(set(todo) - snapshot_dates(spark, settings, fqn)):
-            family.run(spark, settings, missing)
+            family.snapshots(spark, settings, missing)
     month_ends = {month_end(d) for d in todo}
     for day in sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_graph")):
         feat_graph.run(spark, settings, day)
     if farm_missing := sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_farm")):
-        feat_farm.run(spark, settings, farm_missing)
-    run(spark, settings, todo)
+        feat_farm.snapshots(spark, settings, farm_missing)
+    snapshots(spark, settings, todo)
     return todo
 
 
-def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
+def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Assemble and write the vectors for `as_of_dates` (each replaces its own partition); returns rows written."""
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
@@ -113,3 +113,8 @@ def run(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     where = in_list("as_of_date", [d.isoformat() for d in dates])
     tables.replace_where(spark, settings, TABLE, vectors, where)
     return tables.read(spark, settings, TABLE).where(where).count()
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """The night's vectors: `snapshots` as of `as_of` alone."""
+    return snapshots(spark, settings, [as_of])

@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from jobs.catalog import contract
+from jobs.errors import FileProblem
 from jobs.ingest.landing import LandingFile, too_large
 
 UNIT_SCHEMA = (
@@ -27,10 +28,6 @@ UNIT_SCHEMA = (
     " problem string, parts array<string>"
 )
 LINEAGE_READ = ("_source_file", "_file_checksum", "_dt", "_row_number", "_corrupt_record", "_file_problem")
-
-
-class FileProblem(ValueError):
-    """The unit cannot be read as its contract says; the message is the one-line quarantine reason."""
 
 
 def stem_and_suffix(name: str, suffixes: tuple[str, ...]) -> tuple[str, str | None]:

@@ -9,11 +9,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.errors import LandingError
+
 DT_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
-
-
-class LandingError(ValueError):
-    """The landing folder cannot be read as the contract says."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,15 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def has_landed(landing_root: str | Path, source: str) -> bool:
+    """Whether anything ever landed for `source` (its folder exists); a landing root that does not exist is an
+    error."""
+    root = Path(landing_root)
+    if not root.is_dir():
+        raise LandingError(f"landing folder {root} does not exist")
+    return (root / source).is_dir()
+
+
 def discover(
     landing_root: str | Path,
     source: str,
@@ -49,11 +56,9 @@ def discover(
     that size and time keeps that checksum unread, so a night costs the new files, not every file ever delivered."""
     known = known or {}
     root = Path(landing_root)
-    if not root.is_dir():
-        raise LandingError(f"landing folder {root} does not exist")
-    source_dir = root / source
-    if not source_dir.is_dir():
+    if not has_landed(root, source):
         return []
+    source_dir = root / source
     found = []
     for day_dir in sorted(p for p in source_dir.iterdir() if p.is_dir()):
         match = DT_FOLDER.match(day_dir.name)

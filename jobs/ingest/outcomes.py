@@ -1,11 +1,16 @@
-"""Loan outcomes: typing the loan book's events to silver.loan_events."""
+"""Loan outcomes: typing the loan book's events to silver.loan_events, and who is past due on a date."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.ingest.source import Source, blank, reject_reasons
+
+DELINQUENT_EVENTS = ("dpd30", "dpd60", "dpd90")
+RESOLVING_EVENTS = ("cured", "closed")
 
 
 def typed_loan_events(bronze: DataFrame) -> DataFrame:
@@ -23,6 +28,18 @@ def typed_loan_events(bronze: DataFrame) -> DataFrame:
             "unparseable event_date": F.col("event_date").isNull(),
         },
     )
+
+
+def delinquent_entities(loan_events: DataFrame, as_of: dt.date) -> DataFrame:
+    """(entity_id): borrowers with a loan past due (dpd30, dpd60, dpd90) on or before as_of, not cured or closed on or
+    after that event by as_of."""
+    events = loan_events.where(F.col("event_date") <= F.lit(as_of))
+    per_loan = events.groupBy("loan_id", "entity_id").agg(
+        F.max(F.when(F.col("event_type").isin(*DELINQUENT_EVENTS), F.col("event_date"))).alias("late"),
+        F.max(F.when(F.col("event_type").isin(*RESOLVING_EVENTS), F.col("event_date"))).alias("resolved"),
+    )
+    late = F.col("late").isNotNull() & (F.col("resolved").isNull() | (F.col("resolved") < F.col("late")))
+    return per_loan.where(late).select("entity_id").distinct()
 
 
 SOURCE = Source(name="outcomes", silver="silver.loan_events", typed=typed_loan_events, entity_columns=("entity_id",))

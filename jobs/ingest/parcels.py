@@ -13,7 +13,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-from jobs.ingest.file_units import FileProblem, group_units, read_units
+from jobs.errors import FileProblem
+from jobs.ingest.file_units import group_units, read_units
 from jobs.ingest.landing import LandingFile
 from jobs.ingest.source import Source, blank, reject_reasons
 

@@ -21,10 +21,12 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.ingest.landing import LandingFile, discover, problem, unloaded, unreachable
+from jobs.errors import ReconciliationError
+from jobs.ingest.landing import LandingFile, discover, has_landed, problem, unloaded, unreachable
 from jobs.pii import token_key, tokenise, tokenise_line
 from jobs.quality import validate
 from jobs.settings import Settings
+from jobs.tables import in_list
 
 log = logging.getLogger(__name__)
 
@@ -209,11 +211,6 @@ def file_keys(spark, files: list[LandingFile]) -> DataFrame:
     return spark.createDataFrame([(f.name, f.checksum) for f in files], "_source_file string, _file_checksum string")
 
 
-def in_list(column: str, values) -> str:
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
-    return f"`{column}` IN ({quoted})"
-
-
 def month_partitions(column: str) -> Callable[[DataFrame], str | None]:
     """A `Source.prune`: the MERGE bound is the months (partitions in `column`) the batch touches."""
 
@@ -229,6 +226,9 @@ def ingest(
 ) -> BatchCounts:
     """Load every landing file of `source` (in `dt=` folders up to `through`, when given) not yet in the ledger;
     returns the batch's reconciliation."""
+    if not has_landed(landing_root, source.name):  # no file ever landed for it: no Spark job
+        log.info("%s: no landing folder", source.name)
+        return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
     ledger = (
         tables.read(spark, settings, "bronze.file_ledger")
         .where(F.col("source") == source.name)
@@ -313,7 +313,7 @@ def ingest(
     for df in (typed, winners):
         df.unpersist()
     if not counts.reconciles:
-        raise RuntimeError(f"{source.name}: batch does not reconcile: {counts}")
+        raise ReconciliationError(f"{source.name}: batch does not reconcile: {counts}")
     todo = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
     _record(spark, settings, run_id, counts, todo, per_file)
     log.info("%s: %s", source.name, counts)

@@ -1,17 +1,9 @@
-"""The landing sources this lakehouse ingests, in the order a nightly run loads them (the registry first: the other
-sources' entity ids are checked against it)."""
+"""The landing sources this lakehouse ingests (one `jobs.ingest.<source>` module each, named by the contracts of the
+tables it writes), in the order a nightly run loads them: the registry first, whose entity ids the others' rows are
+checked against."""
 
-from jobs.ingest import entities, outcomes, parcels, tiles, trade, transactions, vouchers
+import importlib
 
-SOURCES = {
-    s.name: s
-    for s in (
-        entities.SOURCE,
-        transactions.SOURCE,
-        trade.SOURCE,
-        parcels.SOURCE,
-        tiles.SOURCE,
-        vouchers.SOURCE,
-        outcomes.SOURCE,
-    )
-}
+from jobs.catalog import ingest_sources
+
+SOURCES = {name: importlib.import_module(f"jobs.ingest.{name}").SOURCE for name in ingest_sources()}

@@ -9,7 +9,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.catalog import contract
-from jobs.ingest.file_units import FileProblem, group_units, read_sidecar, read_units
+from jobs.errors import FileProblem
+from jobs.ingest.file_units import group_units, read_sidecar, read_units
 from jobs.ingest.landing import LandingFile, sha256
 from jobs.ingest.source import Source, blank, reject_reasons
 

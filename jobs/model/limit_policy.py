@@ -15,6 +15,8 @@ import yaml
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.errors import ContractError
+
 POLICY_FILE = Path(__file__).with_name("limit_policy.yaml")
 
 
@@ -39,7 +41,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     policy = Policy(**doc)
     cutoffs = [band["max_pd"] for band in policy.pd_bands]
     if not cutoffs or cutoffs != sorted(cutoffs):
-        raise ValueError(f"{path}: pd_bands must be non-empty and ordered by max_pd, got {cutoffs}")
+        raise ContractError(f"{path}: pd_bands must be non-empty and ordered by max_pd, got {cutoffs}")
     return policy
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jobs.model.pd_model import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, PARAMS, ModelError
-from jobs.night_report import ks_statistic
+from jobs.errors import ModelError
+from jobs.model.metrics import ks_statistic
+from jobs.model.pd_model import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, PARAMS
 
 BAD_WORDS = ("bad", "default", "defaulted", "yes", "true", "1")
 

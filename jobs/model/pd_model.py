@@ -20,9 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jobs import tables
+from jobs import registry, tables
 from jobs.catalog import contract
+from jobs.errors import ModelError
+from jobs.model.metrics import evaluate
 from jobs.model.training_set import with_features
+from jobs.registry import CHALLENGER, CHAMPION, RegisteredModel
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,14 +44,10 @@ PARAMS = {
     "seed": 7,
     "nthread": 2,
 }
-CHAMPION, CHALLENGER, ROLLED_BACK = "champion", "challenger", "rolled_back"  # gold.model_registry.status
+REGISTRY = "gold.model_registry"
 PLATT_ATTR = "platt"  # the booster attribute holding its calibration: PD = sigmoid(intercept + slope * margin)
 MAX_ROUNDS = 600
 EARLY_STOPPING_ROUNDS = 40
-
-
-class ModelError(RuntimeError):
-    """Training or scoring cannot go on (no data, no model)."""
 
 
 @dataclass(frozen=True)
@@ -90,36 +89,6 @@ def validation_dates(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> 
 def time_split(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> pd.Series:
     """True for validation rows: those observed on the `validation_dates`."""
     return obs_dates.isin(validation_dates(obs_dates, valid_share))
-
-
-def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None) -> dict:
-    """AUC, Gini, KS, Brier, calibration by decile of PD (mean PD against the realised bad rate) and the same per
-    segment; AUC, Gini and KS are None where a slice has one class only."""
-    from sklearn.metrics import brier_score_loss, roc_auc_score
-
-    from jobs.night_report import calibration, ks_statistic
-
-    bad, pd_ = np.asarray(bad), np.asarray(pd_)
-    both = len(np.unique(bad)) == 2
-    auc = float(roc_auc_score(bad, pd_)) if both else None
-    metrics = {
-        "rows": int(len(bad)),
-        "bads": int(bad.sum()),
-        "auc": auc,
-        "gini": 2 * auc - 1 if both else None,
-        "ks": ks_statistic(bad, pd_) if both else None,
-        "brier": float(brier_score_loss(bad, pd_)),
-        "calibration": calibration(bad, pd_).reset_index().to_dict("records"),
-    }
-    if segments is not None:
-        segments = np.asarray(segments)
-        metrics["segments"] = {
-            str(seg): {
-                k: v for k, v in evaluate(bad[segments == seg], pd_[segments == seg]).items() if k != "calibration"
-            }
-            for seg in sorted(set(segments))
-        }
-    return metrics
 
 
 def booster_params(spec: FeatureSpec) -> dict:
@@ -273,14 +242,14 @@ def training_frame(rows, as_of: dt.date, spec: FeatureSpec) -> pd.DataFrame:
     return frame.sort_values(["obs_date", "loan_id"]).reset_index(drop=True)
 
 
-def model_spec(model: dict) -> FeatureSpec:
+def model_spec(model: RegisteredModel) -> FeatureSpec:
     """The feature spec a registered model was trained with (its own features, in its order)."""
     spec = feature_spec()
     known = dict(zip(spec.names, spec.monotone, strict=True))
-    missing = [n for n in model["features"] if n not in known]
+    missing = [n for n in model.features if n not in known]
     if missing:
-        raise ModelError(f"model {model['model_version']} needs features the contract no longer has: {missing[:5]}")
-    names = list(model["features"])
+        raise ModelError(f"model {model.model_version} needs features the contract no longer has: {missing[:5]}")
+    names = list(model.features)
     return FeatureSpec(
         names,
         [known[n] for n in names],
@@ -289,31 +258,36 @@ def model_spec(model: dict) -> FeatureSpec:
     )
 
 
-def predict(model: dict, frame: pd.DataFrame) -> np.ndarray:
+def rounds(model: RegisteredModel) -> int:
+    """The boosting rounds a registered PD model keeps (early stopping's best)."""
+    return int(model.params["rounds"])
+
+
+def predict(model: RegisteredModel, frame: pd.DataFrame) -> np.ndarray:
     """A registered model's PD for each row of `frame`."""
     import xgboost as xgb
 
     spec = model_spec(model)
     booster = xgb.Booster()
-    booster.load_model(model["booster_path"])
+    booster.load_model(model.artifact_path)
     matrix = xgb.DMatrix(frame[spec.names].astype("float64"), feature_names=spec.names)
-    return calibrated_pd(booster, matrix, model["best_iteration"] + 1)
+    return calibrated_pd(booster, matrix, rounds(model))
 
 
-def validation_predictions(spark, settings: Settings, model: dict) -> pd.DataFrame:
+def validation_predictions(spark, settings: Settings, model: RegisteredModel) -> pd.DataFrame:
     """The registered model's validation window again: `bad` and the model's `pd` for each loan in it."""
-    as_of = model["trained_as_of"]
+    as_of = model.trained_as_of
     frame = training_frame(training_rows(spark, settings, as_of), as_of, model_spec(model))
     valid = frame[time_split(frame["obs_date"])]
     return pd.DataFrame({"bad": valid["bad"].to_numpy(), "pd": predict(model, valid)})
 
 
-def challenge(champion: dict | None, version: str, auc: float | None, valid: pd.DataFrame, margin: float):
+def challenge(champion: RegisteredModel | None, version: str, auc: float | None, valid: pd.DataFrame, margin: float):
     """(promote?, why): a challenger replaces the champion only if its AUC beats the champion's on the same
     validation loans by at least `margin`."""
     if champion is None:
         return True, "no champion as of this date"
-    rival = champion["model_version"]
+    rival = champion.model_version
     if rival == version:
         return True, "the champion again: same labels, features and parameters"
     try:
@@ -335,9 +309,9 @@ def table_version(spark, settings: Settings, fqn: str) -> int:
     return DeltaTable.forPath(spark, contract(fqn).path(settings)).history(1).first()["version"]
 
 
-def train(spark, settings: Settings, as_of: dt.date) -> dict:
+def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
     """Train on the labels known at `as_of`, save the booster, register it as champion if it beats the champion as of
-    `as_of` on the same validation window (else as a challenger); returns the registry row."""
+    `as_of` on the same validation window (else as a challenger); returns its record."""
     spec = feature_spec()
     rows = training_rows(spark, settings, as_of).persist()  # Spark training reads them again: not the query twice
     try:
@@ -353,56 +327,61 @@ def train(spark, settings: Settings, as_of: dt.date) -> dict:
     path = Path(settings.model_dir) / f"{version}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(path))
-    valid = metrics["valid"]
+    valid_rows = time_split(frame["obs_date"])
     promoted, why = challenge(
-        champion(spark, settings, as_of), version, valid["auc"], frame[time_split(frame["obs_date"])],
+        champion(spark, settings, as_of),
+        version,
+        metrics["valid"]["auc"],
+        frame[valid_rows],
         settings.challenger_margin,
-    )  # fmt: skip
-    row = {
-        "model_version": version,
-        "trained_as_of": as_of,
-        "trained_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        "algorithm": f"xgboost hist binary:logistic ({metrics['backend']} training)",
-        "features": spec.names,
-        "train_rows": metrics["train_rows"],
-        "valid_rows": metrics["valid_rows"],
-        "train_bad_rate": metrics["train_bad_rate"],
-        "valid_auc": valid["auc"],
-        "valid_gini": valid["gini"],
-        "valid_ks": valid["ks"],
-        "valid_brier": valid["brier"],
-        "valid_metrics": json.dumps(valid),
-        "best_iteration": metrics["best_iteration"],
-        "params": json.dumps(metrics["params"], sort_keys=True),
-        "input_versions": json.dumps(
-            {fqn: table_version(spark, settings, fqn) for fqn in ("gold.training_set", FEATURE_TABLE)}
-        ),
-        "booster_path": str(path),
-        "status": CHAMPION if promoted else CHALLENGER,
-        "decision": why,
+    )
+    model = RegisteredModel(
+        model_version=version,
+        trained_as_of=as_of,
+        algorithm=f"xgboost hist binary:logistic ({metrics['backend']} training)",
+        features=spec.names,
+        params={**metrics["params"], "rounds": metrics["best_iteration"] + 1},
+        training={
+            "train_rows": metrics["train_rows"],
+            "valid_rows": metrics["valid_rows"],
+            "train_bad_rate": metrics["train_bad_rate"],
+            "train_dates": date_range(frame.loc[~valid_rows, "obs_date"]),
+            "valid_dates": date_range(frame.loc[valid_rows, "obs_date"]),
+        },
+        metrics={"valid": metrics["valid"], "platt": metrics["platt"]},
+        artifact_path=str(path),
+        input_versions={fqn: table_version(spark, settings, fqn) for fqn in ("gold.training_set", FEATURE_TABLE)},
+        status=CHAMPION if promoted else CHALLENGER,
+        decision=why,
+    )
+    registry.register(spark, settings, REGISTRY, model)
+    log.info("trained %s (%s): %s", version, model.status, why)
+    return model
+
+
+def date_range(dates: pd.Series) -> list[str]:
+    return [str(dates.min()), str(dates.max())]
+
+
+def summary(model: RegisteredModel) -> dict:
+    """A PD model's headline: version, status and why, rows, and its validation figures."""
+    valid = model.metrics["valid"]
+    return {
+        "model_version": model.model_version,
+        "trained_as_of": model.trained_as_of.isoformat(),
+        "status": model.status,
+        "decision": model.decision,
+        "train_rows": model.training["train_rows"],
+        "valid_rows": model.training["valid_rows"],
+        **{f"valid_{k}": valid[k] for k in ("auc", "ks", "brier")},
     }
-    registry = contract("gold.model_registry")
-    tables.merge(spark, settings, registry.fqn, spark.createDataFrame([row], registry.struct_type()))
-    log.info("trained %s (%s): %s", version, row["status"], why)
-    return row
 
 
-def champions(spark, settings: Settings, as_of: dt.date | None = None) -> list[dict]:
-    """The champions trained as of `as_of` or earlier (all when None), newest first."""
-    from pyspark.sql import functions as F
-
-    rows = tables.read(spark, settings, "gold.model_registry").where(F.col("status") == CHAMPION)
-    if as_of is not None:
-        rows = rows.where(F.col("trained_as_of") <= F.lit(as_of))
-    return [r.asDict() for r in rows.orderBy(F.col("trained_as_of").desc(), F.col("trained_at").desc()).collect()]
+def champion(spark, settings: Settings, as_of: dt.date) -> RegisteredModel | None:
+    return registry.champion(spark, settings, REGISTRY, as_of)
 
 
-def champion(spark, settings: Settings, as_of: dt.date) -> dict | None:
-    found = champions(spark, settings, as_of)
-    return found[0] if found else None
-
-
-def current_model(spark, settings: Settings, as_of: dt.date) -> dict:
+def current_model(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
     """The model to score with as of `as_of`: the newest champion trained as of `as_of` or earlier."""
     model = champion(spark, settings, as_of)
     if model is None:
@@ -410,20 +389,14 @@ def current_model(spark, settings: Settings, as_of: dt.date) -> dict:
     return model
 
 
-def rollback(spark, settings: Settings) -> dict:
+def rollback(spark, settings: Settings) -> RegisteredModel:
     """Withdraw the newest champion (status rolled_back); the champion before it scores again. Returns that one."""
-    found = champions(spark, settings)
-    if len(found) < 2:
-        raise ModelError(f"no earlier champion to restore: the registry holds {len(found)} champion(s)")
-    newest, restored = found[:2]
-    withdrawn = {**newest, "status": ROLLED_BACK, "decision": f"rolled back; {restored['model_version']} restored"}
-    registry = contract("gold.model_registry")
-    tables.merge(spark, settings, registry.fqn, spark.createDataFrame([withdrawn], registry.struct_type()))
-    log.warning("rolled back %s: %s is the champion again", newest["model_version"], restored["model_version"])
+    restored = registry.rollback(spark, settings, REGISTRY)
+    log.warning("rolled back the newest PD champion: %s is the champion again", restored.model_version)
     return restored
 
 
-def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, best_iteration: int, top: int = 3):
+def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, rounds: int, top: int = 3):
     """A pandas-batch function for mapInPandas: PD and the distinct reason codes of the `top` features raising it most
     (their contributions to the margin, which the calibration's positive slope keeps in order); a feature the business
     lacks is told by its family's absence code."""
@@ -448,9 +421,8 @@ def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, best_iterat
         for batch in batches:
             values = batch[spec.names].astype("float64")
             matrix = xgb.DMatrix(values, feature_names=spec.names)
-            pd_ = calibrated_pd(booster, matrix, best_iteration + 1)
-            rounds = (0, best_iteration + 1)
-            contributions = booster.predict(matrix, pred_contribs=True, iteration_range=rounds)[:, :-1]
+            pd_ = calibrated_pd(booster, matrix, rounds)
+            contributions = booster.predict(matrix, pred_contribs=True, iteration_range=(0, rounds))[:, :-1]
             missing = values.isna().to_numpy()
             drivers = [told(c, m) for c, m in zip(contributions, missing, strict=True)]
             yield batch.assign(pd=pd_.astype("float64"), drivers=drivers)

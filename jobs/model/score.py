@@ -10,10 +10,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
 from jobs import tables
-from jobs.features.feat_graph import delinquent_entities
+from jobs.errors import ModelError
+from jobs.ingest.outcomes import delinquent_entities
 from jobs.model import pd_model
 from jobs.model.limit_policy import apply_policy
 from jobs.quality import validate
+from jobs.registry import RegisteredModel
 from jobs.settings import Settings
 
 
@@ -29,22 +31,22 @@ def scoring_frame(vectors: DataFrame, loan_events: DataFrame, as_of: dt.date) ->
     )
 
 
-def score(frame: DataFrame, model: dict, spec: pd_model.FeatureSpec) -> DataFrame:
+def score(frame: DataFrame, model: RegisteredModel, spec: pd_model.FeatureSpec) -> DataFrame:
     """Add `pd` and `drivers` (reason codes of the features that raised PD most) with the registered booster."""
-    booster_json = bytearray(Path(model["booster_path"]).read_bytes())
-    fn = pd_model.predict_with_drivers(booster_json, spec, model["best_iteration"])
+    booster_json = bytearray(Path(model.artifact_path).read_bytes())
+    fn = pd_model.predict_with_drivers(booster_json, spec, pd_model.rounds(model))
     scored = StructType(
         [*frame.schema.fields, StructField("pd", DoubleType()), StructField("drivers", ArrayType(StringType()))]
     )
     return frame.mapInPandas(fn, scored)
 
 
-def limits(frame: DataFrame, model: dict, spec: pd_model.FeatureSpec, as_of: dt.date) -> DataFrame:
+def limits(frame: DataFrame, model: RegisteredModel, spec: pd_model.FeatureSpec, as_of: dt.date) -> DataFrame:
     return (
         score(frame, model, spec)
         .transform(apply_policy)
         .withColumn("as_of_date", F.lit(as_of))
-        .withColumn("model_version", F.lit(model["model_version"]))
+        .withColumn("model_version", F.lit(model.model_version))
         .withColumn("scored_at", F.current_timestamp())
     )
 
@@ -53,7 +55,7 @@ def run(spark, settings: Settings, as_of: dt.date) -> int:
     """Score every entity as of `as_of`, gate the result, replace that date's limits; returns rows written."""
     vectors = tables.read(spark, settings, pd_model.FEATURE_TABLE)
     if vectors.where(F.col("as_of_date") == F.lit(as_of)).limit(1).count() == 0:
-        raise pd_model.ModelError(
+        raise ModelError(
             f"{pd_model.FEATURE_TABLE} has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`"
         )
     model = pd_model.current_model(spark, settings, as_of)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Path, Security
 from fastapi.security import APIKeyHeader
 
+from jobs.errors import ServingError, SettingsError, UnknownEntity
 from jobs.serve import store
 from jobs.settings import Settings
 
@@ -17,7 +18,7 @@ ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"  # the contract's entity ids; anything else
 
 def create_app(settings: Settings) -> FastAPI:
     if not settings.serving_api_keys:
-        raise ValueError("SERVING_API_KEYS is not set: give at least one API key (comma-separated) to serve")
+        raise SettingsError("SERVING_API_KEYS is not set: give at least one API key (comma-separated) to serve")
     eng = store.engine(settings.serving_url)
     reader = store.Reader(eng)
     app = FastAPI(title="Helicopter limits", version="1", description="Pre-approved credit limits, published nightly.")
@@ -33,16 +34,16 @@ def create_app(settings: Settings) -> FastAPI:
         # one indexed read of a few microseconds: done on the event loop, cheaper than a hop to a worker thread
         try:
             return reader.get(entity_id)
-        except store.UnknownEntity as e:
+        except UnknownEntity as e:
             raise HTTPException(status_code=404, detail=str(e)) from None
-        except store.ServingError as e:
+        except ServingError as e:
             raise HTTPException(status_code=503, detail=str(e)) from None
 
     @app.get("/health")
     def health() -> dict:
         try:
             published = store.current(eng)
-        except store.ServingError as e:
+        except ServingError as e:
             raise HTTPException(status_code=503, detail=str(e)) from None
         age = (dt.date.today() - dt.date.fromisoformat(published.as_of_date)).days
         return {

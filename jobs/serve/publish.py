@@ -8,6 +8,7 @@ import json
 from pyspark.sql import functions as F
 
 from jobs import tables
+from jobs.errors import ServingError
 from jobs.serve import store
 from jobs.settings import Settings
 
@@ -30,8 +31,6 @@ def run(spark, settings: Settings, as_of: dt.date) -> store.Published:
     limits = tables.read(spark, settings, "gold.preapproved_limits").where(F.col("as_of_date") == F.lit(as_of))
     rows = serving_rows(limits)
     if not rows:
-        raise store.ServingError(
-            f"gold.preapproved_limits has no rows as of {as_of}: run `helicopter score --as-of {as_of}`"
-        )
+        raise ServingError(f"gold.preapproved_limits has no rows as of {as_of}: run `helicopter score --as-of {as_of}`")
     source_rows = limits.count()  # counted by Delta, apart from the rows read above
     return store.publish(store.engine(settings.serving_url), rows, source_rows, store.checksum(rows))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from jobs.errors import ServingError, UnknownEntity
+
 CURRENT, PREVIOUS = "preapproved_limits", "preapproved_limits_previous"
 FIELDS = (
     "as_of_date",
@@ -31,14 +33,6 @@ FIELDS = (
 
 
 MISSING_TABLE = (sa.exc.OperationalError, sa.exc.ProgrammingError)  # SQLite, PostgreSQL
-
-
-class ServingError(RuntimeError):
-    """The serving store cannot do what was asked (nothing published, verification failed, ...)."""
-
-
-class UnknownEntity(LookupError):
-    pass
 
 
 @dataclass(frozen=True)

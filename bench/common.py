@@ -1,0 +1,72 @@
+"""What every benchmark and study shares: the machine it ran on, the commit it measured, timing, and recording its
+results as `bench/results/<name>.json` and `.md` (each naming the commit, the machine and the versions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PACKAGES = ("pyspark", "delta-spark", "apache-airflow", "great-expectations", "xgboost-cpu", "pyarrow", "deltalake")
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+        **{p: version(p) for p in PACKAGES},
+    }
+
+
+def commit() -> str:
+    """The measured commit, `+changes` when the work tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True)
+    return (head or "unknown") + ("+changes" if dirty.stdout.strip() else "")
+
+
+def record(name: str, result: dict, markdown: str) -> None:
+    """Write a benchmark's results as bench/results/<name>.json and .md, each naming the commit, the machine and the
+    time they were recorded, and print the markdown."""
+    stamp = {"commit": commit(), "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    stamp["machine"] = result.get("machine") or machine()
+    header = (
+        f"<!-- recorded {stamp['recorded_at']} at commit {stamp['commit']} on {stamp['machine']['cpu']}, "
+        f"{stamp['machine']['cores']} cores, {stamp['machine']['memory_gb']} GB -->\n"
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(stamp | result, indent=2, default=str) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(header + markdown, encoding="utf-8")
+    print(markdown)
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    """Median wall time of `repeats` calls (each call must be idempotent), and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result

@@ -1,0 +1,190 @@
+"""`python -m bench.documents [DATA]`: how well the document reader reads real documents it never learnt from, and
+how fast.
+
+For each real labelled set in DATA (`../shared/data`): the `test` split only (`evaluation/splits/`, fixed before any
+tuning), per key field, the share of documents whose reading agrees with the label (`evaluation.document_sets.agrees`),
+for:
+- the reader, from the file alone (text layer; the product's own OCR for photos and scans);
+- the reader from the upstream OCR's reading the set ships (the receipts' AWS Textract blocks);
+- a regular-expression baseline of twenty lines, on the same text the reader saw;
+- the reader as it was before this one (`jobs/vouchers/extract.py` at TODAY), on the same files: a photo it could
+  not read at all, so the receipts are given to it as it was measured then, their upstream lines rendered into a
+  text-layer PDF.
+Then seconds per page: text-layer PDFs, and photos through the OCR. Writes bench/results/documents.{json,md}.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from bench.common import machine, record
+from evaluation.document_sets import KEY_FIELDS, SETS, Document, agrees, documents
+
+TODAY = "194613b"  # the commit before the reader was rebuilt
+BASELINE_DATE = re.compile(
+    r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?!\d)|(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)"
+)
+BASELINE_AMOUNT = re.compile(r"-?\d{1,3}(?:[.,]\d{3})*[.,]\d{2}(?!\d)")
+BASELINE_TOTAL = re.compile(r"total|summe|betrag|zahlen|gesamt|montant|totaal|amount|due", re.I)
+
+
+def baseline(text: str) -> dict:
+    """Twenty lines of regular expressions: the first date (day first), the largest amount on a line naming a total
+    (else the largest), the first line as the issuer."""
+    import datetime as dt
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    found = {"issuer": lines[0].strip()} if lines else {}
+    for m in BASELINE_DATE.finditer(text):
+        d, mo, y = (m[1], m[2], m[3]) if m[1] else (m[6], m[5], m[4])
+        try:
+            found["issue_date"] = dt.date(int(y) + (2000 if len(y) == 2 else 0), int(mo), int(d))
+            break
+        except ValueError:
+            continue
+
+    def number(s: str) -> Decimal:
+        return Decimal(re.sub(r"[.,](?=\d{3})", "", s).replace(",", "."))
+
+    totals = [number(a) for line in lines if BASELINE_TOTAL.search(line) for a in BASELINE_AMOUNT.findall(line)]
+    every = [number(a) for a in BASELINE_AMOUNT.findall(text)]
+    if totals or every:
+        found["total"] = max(totals or every)
+    return found
+
+
+def old_reader():
+    """The reader as it was at TODAY, loaded from git (it is no longer in the product)."""
+    source = subprocess.run(
+        ["git", "show", f"{TODAY}:jobs/vouchers/extract.py"], capture_output=True, text=True, check=True
+    ).stdout
+    taxonomy = subprocess.run(
+        ["git", "show", f"{TODAY}:schemas/vouchers/taxonomy.yaml"], capture_output=True, text=True, check=True
+    ).stdout
+    work = Path(tempfile.mkdtemp(prefix="helicopter-old-reader-"))
+    (work / "taxonomy.yaml").write_text(taxonomy, encoding="utf-8")
+    source = source.replace("from jobs.vouchers.taxonomy import field_specs, load_taxonomy", "")
+    source += (
+        "\nimport yaml as _yaml\n"
+        f"_TAX = _yaml.safe_load(open({str(work / 'taxonomy.yaml')!r}, encoding='utf-8'))\n"
+        "def load_taxonomy():\n    return _TAX\n"
+        "def field_specs(t):\n    return _TAX['types'][t]['fields']\n"
+    )
+    (work / "old_extract.py").write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("old_extract", work / "old_extract.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, work
+
+
+OLD_NAMES = {"issuer": "issuer", "issue_date": "issue_date", "document_number": "document_number"}
+OLD_NAMES |= {"amount_total": "total", "amount_untaxed": "net", "amount_tax": "tax", "currency": "currency"}
+
+
+def old_reading(module, work: Path, doc: Document) -> dict:
+    """The old reader's key fields: a PDF through its text layer; a photo as its upstream lines in a text-layer PDF."""
+    path = doc.path
+    if path.suffix.lower() != ".pdf":
+        if doc.upstream is None:
+            return {}
+        path = lines_pdf(doc, work)
+    read = module.extract_voucher(path, None, "purchase_invoice")
+    return {OLD_NAMES[k]: f["value"] for k, f in read.fields.items() if k in OLD_NAMES}
+
+
+def lines_pdf(doc: Document, work: Path) -> Path:
+    """The upstream OCR's lines written into a one-page text PDF, each where the OCR saw it."""
+    from fpdf import FPDF
+
+    from jobs.documents import layout
+    from jobs.documents.read import document_pages
+
+    pdf = FPDF(format=(210, 297), unit="mm")
+    pdf.add_page()
+    pdf.add_font("dejavu", "", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    pdf.set_font("dejavu", size=7)
+    for line in layout.lines(document_pages(doc.path, doc.upstream, own_ocr=False)):
+        pdf.set_xy(line.box[0] * 210, line.box[1] * 297)
+        pdf.cell(text=line.text)
+    path = work / f"{doc.doc_id}.pdf"
+    pdf.output(str(path))
+    return path
+
+
+def score(readings: list[tuple[Document, dict]]) -> dict:
+    """Per key field labelled in the set: documents labelled, and the share read in agreement."""
+    out = {}
+    for field in KEY_FIELDS:
+        labelled = [(doc, read) for doc, read in readings if field in doc.labels]
+        if labelled:
+            right = sum(agrees(field, r.get(field), doc.labels[field], doc.issuer_is_brand) for doc, r in labelled)
+            out[field] = {"documents": len(labelled), "right": right, "share": right / len(labelled)}
+    return out
+
+
+def reader_fields(reading) -> dict:
+    return {k: f["value"] for k, f in reading.fields.items()}
+
+
+def evaluate(data: Path) -> dict:
+    from jobs.documents.read import read_document
+
+    module, work = old_reader()
+    results, timings = {}, {"text_layer": [], "ocr": []}
+    for set_name in SETS:
+        docs = documents(data, set_name, "test")
+        ways: dict[str, list] = {"reader": [], "baseline": [], "before": []}
+        for doc in docs:
+            start = time.perf_counter()
+            reading = read_document(doc.path)
+            seconds = time.perf_counter() - start
+            kind = "ocr" if "ocr" in reading.source else "text_layer"
+            timings[kind].append(seconds / max(reading.pages, 1))
+            ways["reader"].append((doc, reader_fields(reading)))
+            ways["baseline"].append((doc, baseline(reading.text)))
+            ways["before"].append((doc, old_reading(module, work, doc)))
+            if doc.upstream is not None:
+                upstream = read_document(doc.path, doc.upstream, own_ocr=False)
+                ways.setdefault("reader, upstream OCR", []).append((doc, reader_fields(upstream)))
+                ways.setdefault("baseline, upstream OCR", []).append((doc, baseline(upstream.text)))
+        results[set_name] = {"documents": len(docs), **{way: score(r) for way, r in ways.items()}}
+    speed = {k: {"pages": len(v), "median_seconds_per_page": statistics.median(v)} for k, v in timings.items() if v}
+    return {"sets": results, "speed": speed}
+
+
+def markdown(result: dict) -> str:
+    lines = ["# Document reader on real documents it never learnt from (test splits)", ""]
+    for set_name, r in result["sets"].items():
+        ways = [w for w in r if w != "documents"]
+        fields = sorted({f for w in ways for f in r[w]}, key=KEY_FIELDS.index)
+        lines += [f"## {set_name} ({r['documents']} test documents)", "", "| field | " + " | ".join(ways) + " |"]
+        lines.append("|---|" + "---|" * len(ways))
+        for f in fields:
+            cells = [
+                f"{r[w][f]['share']:.0%} ({r[w][f]['right']}/{r[w][f]['documents']})" if f in r[w] else "-"
+                for w in ways
+            ]
+            lines.append(f"| {f} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Speed", "", "| input | pages | median seconds per page | pages per second |", "|---|---|---|---|"]
+    for kind, s in result["speed"].items():
+        per = s["median_seconds_per_page"]
+        lines.append(f"| {kind} | {s['pages']} | {per:.3f} | {1 / per:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(data: Path) -> None:
+    result = evaluate(data) | {"machine": machine()}
+    record("documents", result, markdown(result))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data"))

@@ -1,0 +1,463 @@
+"""`python -m evaluation.model`: the PD model on a simulated world, against the ceiling the world allows.
+
+A world of ENTITIES businesses over DAYS days is simulated, ingested (BATCH_DAYS landing days per batch), and the PD
+model trained as of its last day (`pipeline.train`: the labelled loans, their point-in-time feature vectors, XGBoost,
+the registry). Then, on the model's validation window (its latest observation dates):
+
+- AUC of the model against the oracle: the AUC of the simulator's true PDs on the same loans' drawn outcomes;
+- calibration by decile of predicted PD: mean PD against the realised default rate;
+- an ablation by data family: the same training on the transaction features alone, then adding the graph, the farm
+  and the voucher features, with the AUC of each segment, on the validation window and cross-fitted over every
+  matured loan (FOLDS folds of businesses: a segment's few defaults in one window cannot tell its lift);
+- segments handled by features (one model, the family indicators telling segments apart) against one model per
+  segment, cross-fitted the same way;
+- about the most the features can tell: trees fitted to the true PDs themselves, cross-fitted, scored on the outcomes;
+- which features carry the signal: each segment's features ranked by their rank correlation with the businesses'
+  latent quality (the simulator's truth);
+- scoring with reason codes: tonight's scoring frame repeated to SCORED entities (new ids), through
+  `score.limits` (PD, reason codes, limit policy), written to a Delta table; median of the repeats.
+
+Writes bench/results/model.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import machine, record, timed
+
+ENTITIES = 20_000
+DAYS = 900  # sixteen monthly cohorts of loans mature, the validated ones with a year of history behind them
+# The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, the first are
+# the month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
+# a world starting in January would give its first farmers' loans no season to be judged on.
+START = dt.date(2024, 6, 1)
+BATCH_DAYS = 183  # the history loads as a backfill would, half a year of landing days per batch, each reconciled
+SCORED = 100_000
+FOLDS = 5
+SIGNAL_TOP = 6  # features listed per segment in the signal table
+CEILING_PARAMS = {"max_depth": 4, "eta": 0.05, "subsample": 0.8, "seed": 7, "nthread": 2}  # trees fitted to the truth
+CEILING_ROUNDS = 600
+ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realised defaults
+# from this many defaults, chance alone moves a decile's default rate by less than 10 % (the 95 % interval's
+# half-width, about 1.96 / sqrt(defaults) of the rate): a 10 % gap tells the model, not the draw
+TELLING_DEFAULTS = 385
+FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
+FAMILY_SOURCES = {
+    "transactions": ("transactions",),
+    "trade": ("trade",),
+    "farm": ("parcels", "tiles"),
+    "vouchers": ("vouchers",),
+}
+
+
+def family_specs(without: list[str]) -> dict[str, object]:
+    """Feature specs of the ablation: transactions alone, then + graph, + farm, + vouchers (everything), leaving out
+    a family whose landing source was left out."""
+    from jobs.catalog import contract
+    from jobs.model import pd_model
+
+    full = pd_model.feature_spec()
+    family_features = {
+        f: {c.name for c in contract(t).features} for f, t in contract(pd_model.FEATURE_TABLE).extra["families"].items()
+    }
+    own = set(full.names).difference(*family_features.values())  # days_registered, the has_<family> indicators
+    kept = [f for f in FAMILIES if not set(FAMILY_SOURCES[f]) & set(without)]
+    specs = {}
+    for n in range(1, len(kept) + 1):
+        families = kept[:n]
+        indicators = {f"has_{f}" for f in family_features if f not in families}  # of the families left out
+        names = (own - indicators).union(*(family_features[f] for f in families))
+        keep = [i for i, name in enumerate(full.names) if name in names]
+        specs[" + ".join(families)] = pd_model.FeatureSpec(
+            [full.names[i] for i in keep], [full.monotone[i] for i in keep], full.reason_codes, full.absent_codes
+        )
+    return specs
+
+
+def with_gaps(calibration: list[dict]) -> list[dict]:
+    """Calibration rows by decile (loans, mean_pd, bad_rate) with their defaults, the relative gap of the mean PD to
+    the default rate, and the 95 % (Wilson) interval of the default rate: how far chance alone moves it."""
+    from scipy.stats import binomtest
+
+    rows = []
+    for d in calibration:
+        defaults = round(d["bad_rate"] * d["loans"])
+        interval = binomtest(defaults, d["loans"]).proportion_ci(method="wilson")
+        gap = d["mean_pd"] / d["bad_rate"] - 1 if d["bad_rate"] else None
+        rows.append({**d, "defaults": defaults, "gap": gap, "low": interval.low, "high": interval.high})
+    return rows
+
+
+def deciles(bad, pd_) -> list[dict]:
+    """Calibration by decile of the PDs `pd_` against the outcomes `bad`, with gaps and intervals (`with_gaps`)."""
+    from jobs.model.metrics import calibration
+
+    return with_gaps(calibration(bad, pd_).reset_index().to_dict("records"))
+
+
+def against_oracle(frame, truth_pd, spec) -> dict:
+    """Train as the pipeline does; AUC and calibration on the validation window, beside the true PDs' AUC and
+    calibration."""
+    from sklearn.metrics import roc_auc_score
+
+    from jobs.model import pd_model
+
+    _, metrics = pd_model.fit(frame, spec)
+    valid = frame[pd_model.time_split(frame["obs_date"])]
+    true_pd = valid["entity_id"].map(truth_pd).to_numpy()
+    oracle = float(roc_auc_score(valid["bad"], true_pd))
+    return {
+        "valid_loans": len(valid),
+        "valid_defaults": int(valid["bad"].sum()),
+        "auc": metrics["valid"]["auc"],
+        "oracle_auc": oracle,
+        "auc_share_of_oracle": metrics["valid"]["auc"] / oracle,
+        "calibration": with_gaps(metrics["valid"]["calibration"]),
+        "oracle_calibration": deciles(valid["bad"].to_numpy(), true_pd),
+        "segments": {s: m["auc"] for s, m in metrics["valid"].get("segments", {}).items()},
+        "best_iteration": metrics["best_iteration"],
+    }
+
+
+def scored_fold(learn, held_out, spec):
+    """The pipeline's training (`pd_model.fit`: its own time split stops it early) on `learn`; PDs of `held_out`."""
+    import xgboost as xgb
+
+    from jobs.model import pd_model
+
+    booster, _ = pd_model.fit(learn.reset_index(drop=True), spec)
+    rows = xgb.DMatrix(held_out[spec.names], feature_names=spec.names)
+    return pd_model.calibrated_pd(booster, rows, booster.best_iteration + 1)
+
+
+def scored_fold_per_segment(learn, held_out, spec):
+    """One model per segment, each trained on its segment's rows of `learn` and scoring the segment in `held_out`."""
+    import numpy as np
+
+    predicted = np.zeros(len(held_out))
+    for segment, rows in learn.groupby("segment"):
+        mine = (held_out["segment"] == segment).to_numpy()
+        predicted[mine] = scored_fold(rows, held_out[mine], spec)
+    return predicted
+
+
+def cross_fitted(frame, truth_pd, spec, score_fold=scored_fold) -> dict:
+    """`score_fold` trained on FOLDS - 1 folds of businesses scores the fold left out; the pooled out-of-fold AUC of
+    every matured loan, all and by segment, beside the oracle's on the same loans, each segment's defaults, and the
+    calibration by decile."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    predicted = np.zeros(len(frame))
+    for learn, held_out in GroupKFold(FOLDS).split(frame, groups=frame["entity_id"]):
+        predicted[held_out] = score_fold(frame.iloc[learn], frame.iloc[held_out], spec)
+    oracle = frame["entity_id"].map(truth_pd).to_numpy()
+    segments = frame["segment"].to_numpy()
+    slices = {"all": np.ones(len(frame), bool)} | {s: segments == s for s in sorted(set(segments))}
+    bad = frame["bad"].to_numpy()
+    return {"calibration": deciles(bad, predicted)} | {
+        name: {
+            "auc": float(roc_auc_score(bad[rows], predicted[rows])),
+            "oracle_auc": float(roc_auc_score(bad[rows], oracle[rows])),
+            "defaults": int(bad[rows].sum()),
+        }
+        for name, rows in slices.items()
+    }
+
+
+def fitted_to_truth(truth_pd):
+    """A `score_fold` for `cross_fitted` that learns the true PDs themselves (trees fitted to their logit), not the
+    drawn outcomes: scored on the outcomes, about the most the features can tell. An estimate, not a bound: a model
+    learning from the outcomes should come near it."""
+
+    def score_fold(learn, held_out, spec):
+        import xgboost as xgb
+        from scipy.special import expit, logit
+
+        target = logit(learn["entity_id"].map(truth_pd).to_numpy())
+        booster = xgb.train(CEILING_PARAMS, xgb.DMatrix(learn[spec.names], label=target), CEILING_ROUNDS)
+        return expit(booster.predict(xgb.DMatrix(held_out[spec.names])))
+
+    return score_fold
+
+
+def feature_signal(frame, quality, spec) -> dict[str, list[tuple[str, float]]]:
+    """Per segment, every feature of `spec` that varies there with its rank correlation (Spearman, over the loans where
+    the feature is known) with the businesses' latent quality, strongest first."""
+    q = frame["entity_id"].map(quality)
+    signal = {}
+    for segment, rows in frame.groupby("segment"):
+        varying = [name for name in spec.names if rows[name].nunique() > 1]
+        rho = rows[varying].corrwith(q[rows.index], method="spearman")
+        signal[segment] = [(name, float(rho[name])) for name in rho.abs().sort_values(ascending=False).index]
+    return signal
+
+
+def strongest(signal: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The SIGNAL_TOP strongest of a segment's features, one window of each (its best)."""
+    seen, top = set(), []
+    for name, rho in signal:
+        if (stem := re.sub(r"_\d+d$", "", name)) not in seen:
+            seen.add(stem)
+            top.append((name, rho))
+    return top[:SIGNAL_TOP]
+
+
+def scoring(spark, settings, as_of: dt.date, repeats: int) -> dict:
+    """`score.limits` on tonight's scoring frame repeated to SCORED rows, written to a Delta table."""
+    from pyspark.sql import functions as F
+
+    from jobs import tables
+    from jobs.model import pd_model, score
+
+    vectors = tables.read(spark, settings, pd_model.FEATURE_TABLE)
+    frame = score.scoring_frame(vectors, tables.read(spark, settings, "silver.loan_events"), as_of)
+    copies = -(-SCORED // frame.count())
+    frame = (
+        frame.crossJoin(spark.range(copies).withColumnRenamed("id", "copy"))
+        .withColumn("entity_id", F.concat_ws("-", "entity_id", F.col("copy").cast("string")))
+        .drop("copy")
+        .limit(SCORED)
+        .persist()
+    )
+    rows = frame.count()
+    model = pd_model.current_model(spark, settings, as_of)
+    out = str(Path(settings.lakehouse_root) / "bench_scored")
+
+    def run():
+        score.limits(frame, model, pd_model.model_spec(model), as_of).write.format("delta").mode("overwrite").save(out)
+
+    seconds, _ = timed(run, repeats)
+    written = spark.read.format("delta").load(out)
+    with_reasons = written.where(F.size("reason_codes") > 0).count()
+    return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "with_reason_codes": with_reasons}
+
+
+def run(
+    entities: int, days: int, repeats: int, without: list[str], resume: Path | None = None, first_day: dt.date = START
+) -> dict:
+    """Simulate (unless `resume` names the folder of an earlier run, whose world and lakehouse are reused: sources
+    already loaded load nothing again), ingest every landing source but those `without`, train, measure."""
+    work = resume or Path(tempfile.mkdtemp(prefix="helicopter-bench-model-"))
+    os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
+    import pyarrow.parquet as pq
+
+    from jobs import pipeline
+    from jobs.ingest.sources import SOURCES
+    from jobs.model import pd_model
+    from jobs.settings import load_settings
+    from jobs.spark_session import get_spark
+    from simulator.world import WorldSpec, simulate
+
+    stages = {}
+    spec = WorldSpec(entities, days, first_day, seed=7, bad_rate=0.002)
+    if resume is None:
+        start = time.perf_counter()
+        simulate(spec, work / "world")
+        stages["simulate"] = time.perf_counter() - start
+    as_of = spec.start + dt.timedelta(days=days - 1)
+    batch_ends = [spec.start + dt.timedelta(days=d - 1) for d in range(BATCH_DAYS, days, BATCH_DAYS)] + [None]
+    for source in [s for s in SOURCES if s not in without]:
+        start = time.perf_counter()
+        for through in batch_ends:
+            pipeline.ingest(str(work / "world" / "landing"), [source], through=through)
+        stages[f"ingest {source}"] = time.perf_counter() - start
+    for name, fn in (
+        ("features", lambda: pipeline.features(as_of)),
+        ("train", lambda: pipeline.train(as_of)),
+    ):
+        start = time.perf_counter()
+        fn()
+        stages[name] = time.perf_counter() - start
+    settings = load_settings()
+    spark = get_spark(settings)
+    truth = pq.read_table(work / "world" / "truth" / "entities.parquet", columns=["entity_id", "true_pd", "quality"])
+    truth = truth.to_pandas().set_index("entity_id")
+    truth_pd = truth["true_pd"]
+    full = pd_model.feature_spec()
+    frame = pd_model.training_frame(pd_model.training_rows(spark, settings, as_of), as_of, full)
+    specs = family_specs(without)
+    ablation = {name: against_oracle(frame, truth_pd, spec) for name, spec in specs.items()}
+    crossed = {name: cross_fitted(frame, truth_pd, spec) for name, spec in specs.items()}
+    per_segment = cross_fitted(frame, truth_pd, list(specs.values())[-1], scored_fold_per_segment)
+    return {
+        "entities": entities,
+        "days": days,
+        "start": first_day.isoformat(),
+        "resumed": resume is not None,
+        "without": without,
+        "loans": len(frame),
+        "defaults": int(frame["bad"].sum()),
+        "stages_seconds": stages,
+        "model": list(ablation.values())[-1],
+        "ablation": {name: {k: r[k] for k in ("auc", "oracle_auc", "segments")} for name, r in ablation.items()},
+        "ablation_cross_fitted": crossed,
+        "model_per_segment_cross_fitted": per_segment,
+        "signal": feature_signal(frame, truth["quality"], full),
+        "ceiling": cross_fitted(frame, truth_pd, list(specs.values())[-1], fitted_to_truth(truth_pd)),
+        "scoring": scoring(spark, settings, as_of, repeats),
+    }
+
+
+def calibration_verdict(deciles: list[dict]) -> str:
+    judged = [d for d in deciles if d["defaults"] >= ENOUGH_DEFAULTS]
+    if not judged:
+        return f"no decile has {ENOUGH_DEFAULTS} defaults."
+    within = sum(abs(d["gap"]) <= 0.10 for d in judged)
+    chance = sum(d["low"] <= d["mean_pd"] <= d["high"] for d in judged)
+    telling = [d for d in judged if d["defaults"] >= TELLING_DEFAULTS]
+    return (
+        f"of the {len(judged)} deciles with at least {ENOUGH_DEFAULTS} defaults, {within} within 10 % and {chance} "
+        f"within the 95 % interval of their default rate; largest relative gap "
+        f"{max(abs(d['gap']) for d in judged):.1%}. "
+        + (
+            f"Of the {len(telling)} with at least {TELLING_DEFAULTS} defaults (where chance alone stays within "
+            f"10 %), {sum(abs(d['gap']) <= 0.10 for d in telling)} within 10 %."
+            if telling
+            else f"None has {TELLING_DEFAULTS} defaults, where chance alone would stay within 10 %."
+        )
+    )
+
+
+def calibration_table(deciles: list[dict]) -> list[str]:
+    lines = [
+        "| decile | loans | defaults | mean PD | default rate (95 % interval) | relative gap |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in deciles:
+        gap = f"{d['gap']:+.1%}" if d["gap"] is not None else "-"
+        lines.append(
+            f"| {d['decile']} | {d['loans']:,} | {d['defaults']} | {d['mean_pd']:.4f} | "
+            f"{d['bad_rate']:.4f} ({d['low']:.4f}-{d['high']:.4f}) | {gap} |"
+        )
+    return lines
+
+
+def markdown(r: dict) -> str:
+    m, model = r["machine"], r["model"]
+    crossed = r["ablation_cross_fitted"]
+    last = list(crossed.values())[-1]
+    lines = [
+        "# The PD model against the oracle",
+        "",
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
+        f"xgboost {m['xgboost-cpu']}. Recorded {r['recorded']}.",
+        "",
+        f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']}"
+        + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
+        + (
+            " (resumed on an earlier run's world and lakehouse, so what it had loaded loaded nothing; "
+            if r.get("resumed")
+            else " ("
+        )
+        + "stages timed in this run: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in r["stages_seconds"].items())
+        + f"); {r['loans']:,} matured loans, {r['defaults']:,} defaults. Validation window: "
+        f"{model['valid_loans']:,} loans, {model['valid_defaults']} defaults.",
+        "",
+        f"- AUC {model['auc']:.4f}, oracle (true PDs on the same loans) {model['oracle_auc']:.4f}: "
+        f"**{model['auc_share_of_oracle']:.3f} of the oracle**.",
+        f"- Calibration on the validation window: {calibration_verdict(model['calibration'])}",
+        "- The true PDs on the same loans, calibrated by construction (what chance alone does to a decile): "
+        + calibration_verdict(model["oracle_calibration"]),
+        "",
+        *calibration_table(model["calibration"]),
+        "",
+        f"Cross-fitted over every matured loan (below): {calibration_verdict(last['calibration'])}",
+        "",
+        *calibration_table(last["calibration"]),
+    ]
+    segments = sorted(model["segments"])
+    lines += [
+        "",
+        "## Ablation by data family (validation AUC, all and by segment)",
+        "",
+        "| features | all | " + " | ".join(segments) + " |",
+        "|---|---:|" + "---:|" * len(segments),
+    ]
+    for name, a in r["ablation"].items():
+        cells = [f"{a['segments'].get(s):.3f}" if a["segments"].get(s) is not None else "-" for s in segments]
+        lines.append(f"| {name} | {a['auc']:.4f} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Cross-fitted over all {r['loans']:,} matured loans ({FOLDS} folds of businesses, pooled out-of-fold AUC; "
+        "the oracle and the defaults of each slice below the table):",
+        "",
+        "| features | all | " + " | ".join(segments) + " |",
+        "|---|---:|" + "---:|" * len(segments),
+    ]
+    for name, a in crossed.items():
+        lines.append(f"| {name} | " + " | ".join(f"{a[s]['auc']:.3f}" for s in ["all", *segments]) + " |")
+    per_segment = r["model_per_segment_cross_fitted"]
+    lines += [
+        f"| {list(crossed)[-1]}, one model per segment | "
+        + " | ".join(f"{per_segment[s]['auc']:.3f}" for s in ["all", *segments])
+        + " |",
+        "| oracle | " + " | ".join(f"{last[s]['oracle_auc']:.3f}" for s in ["all", *segments]) + " |",
+        "| defaults | " + " | ".join(f"{last[s]['defaults']:,}" for s in ["all", *segments]) + " |",
+    ]
+    if ceiling := r.get("ceiling"):
+        lines += [
+            "",
+            "About the most the features can tell (trees fitted to the true PDs, not to the outcomes, cross-fitted the "
+            "same way):",
+            "",
+            "| | " + " | ".join(["all", *segments]) + " |",
+            "|---|" + "---:|" * (len(segments) + 1),
+            "| AUC | " + " | ".join(f"{ceiling[s]['auc']:.3f}" for s in ["all", *segments]) + " |",
+            "| share of the oracle | "
+            + " | ".join(f"{ceiling[s]['auc'] / ceiling[s]['oracle_auc']:.3f}" for s in ["all", *segments])
+            + " |",
+        ]
+    lines += [
+        "",
+        "## Which features carry the signal",
+        "",
+        f"Per segment, the {SIGNAL_TOP} features with the largest rank correlation (Spearman, over the loans where the "
+        "feature is known) with the businesses' latent quality, the best window of each (every feature in the JSON):",
+        "",
+        *(
+            f"- {segment}: " + ", ".join(f"`{name}` {rho:+.2f}" for name, rho in strongest(signal))
+            for segment, signal in r.get("signal", {}).items()
+        ),
+    ]
+    s = r["scoring"]
+    lines += [
+        "",
+        "## Scoring with reason codes",
+        "",
+        f"{s['rows']:,} entities through `score.limits` (PD, reason codes, limit policy) into Delta: "
+        f"{s['seconds']:.1f} s (median of {r['repeats']}), {s['rows_per_second']:,.0f} entities/s; "
+        f"{s['with_reason_codes']:,} carry reason codes.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--entities", type=int, default=ENTITIES)
+    p.add_argument("--days", type=int, default=DAYS)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--without", nargs="*", default=[], help="landing sources not to ingest (their family is absent)")
+    p.add_argument("--resume", type=Path, help="the folder of an earlier run: reuse its world and lakehouse")
+    p.add_argument("--start", type=dt.date.fromisoformat, default=START, help="the world's first day")
+    a = p.parse_args()
+    result = {
+        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "repeats": a.repeats,
+        **run(a.entities, a.days, a.repeats, a.without, a.resume, a.start),
+    }
+    record("model", result, markdown(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""silver.trade_edges: who pays whom each month, trade told apart from transfers that are not trade.
+
+The rule reads only the shape of the records, never their memo text. A record is
+
+    order               an order (record_type order): the payer buys from the payee;
+    order_payment       a transfer whose reference is a known order's record_id, or a transfer from a payer that has
+                        ordered from the same payee (a payment of orders that lacks its reference);
+    recurring_transfer  any other transfer in a (payer, payee) pair that has transfers in RECURRING_MONTHS or more
+                        distinct months (regular payments for goods, with no order visible);
+    other               the rest: one-off and irregular transfers (rent, loans, deposits): not trade.
+
+The rule sees the records that had arrived by the as-of date only, so a pair becomes "recurring" on the day its third
+month of transfers is seen, never earlier. Purchases (PURCHASE_KINDS) count each purchase once: an order payment
+settles an order already counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs import tables
+from jobs.errors import QualityGateError
+from jobs.quality import validate
+from jobs.settings import Settings
+
+RECURRING_MONTHS = 3
+TRADE_KINDS = ("order", "order_payment", "recurring_transfer")
+PURCHASE_KINDS = ("order", "recurring_transfer")
+
+
+def seen_as_of(records: DataFrame, as_of: dt.date) -> DataFrame:
+    """The records dated at or before `as_of` that had arrived by it."""
+    day = F.lit(as_of)
+    return records.where((F.col("trade_date") <= day) & (F.col("arrived_date") <= day))
+
+
+def classify(records: DataFrame) -> DataFrame:
+    """Add `kind` (order, order_payment, recurring_transfer or other) and `is_trade` to each record."""
+    orders = records.where(F.col("record_type") == "order")
+    order_ids = orders.select(F.col("record_id").alias("reference"), F.lit(True).alias("_pays_order")).distinct()
+    ordering_pairs = orders.select("payer_id", "payee_id").distinct().withColumn("_pair_orders", F.lit(True))
+    transfer_months = (
+        records.where(F.col("record_type") == "transfer")
+        .groupBy("payer_id", "payee_id")
+        .agg(F.countDistinct("trade_month").alias("_pair_months"))
+    )
+    flag = lambda name: F.coalesce(F.col(name), F.lit(False))  # noqa: E731
+    kind = (
+        F.when(F.col("record_type") == "order", "order")
+        .when(flag("_pays_order") | flag("_pair_orders"), "order_payment")
+        .when(F.coalesce(F.col("_pair_months"), F.lit(0)) >= RECURRING_MONTHS, "recurring_transfer")
+        .otherwise("other")
+    )
+    return (
+        records.join(order_ids, "reference", "left")
+        .join(ordering_pairs, ["payer_id", "payee_id"], "left")
+        .join(transfer_months, ["payer_id", "payee_id"], "left")
+        .withColumn("kind", kind)
+        .withColumn("is_trade", F.col("kind") != "other")
+        .drop("_pays_order", "_pair_orders", "_pair_months")
+    )
+
+
+def daily_edges(classified: DataFrame) -> DataFrame:
+    """One row per (payer_id, payee_id, trade_date, kind): amount, records; `purchase_amount` is the amount when the
+    kind counts as a purchase (0 otherwise)."""
+    purchase = F.when(F.col("kind").isin(*PURCHASE_KINDS), F.col("amount")).otherwise(F.lit(0))
+    return classified.groupBy("payer_id", "payee_id", "trade_date", "trade_month", "kind", "is_trade").agg(
+        F.sum("amount").alias("amount"),
+        F.sum(purchase).alias("purchase_amount"),
+        F.count(F.lit(1)).alias("records"),
+        F.max("currency").alias("currency"),
+    )
+
+
+def monthly_edges(daily: DataFrame) -> DataFrame:
+    """Daily edges -> silver.trade_edges rows: one per (payer_id, payee_id, month, kind)."""
+    return daily.groupBy("payer_id", "payee_id", F.col("trade_month").alias("month"), "kind", "is_trade").agg(
+        F.sum("amount").alias("amount"),
+        F.sum("records").alias("records"),
+        F.min("trade_date").alias("first_date"),
+        F.max("trade_date").alias("last_date"),
+        F.max("currency").alias("currency"),
+    )
+
+
+def trade_edges(records: DataFrame, as_of: dt.date) -> DataFrame:
+    """silver.trade_records -> silver.trade_edges as seen on `as_of`."""
+    return (
+        seen_as_of(records, as_of)
+        .transform(classify)
+        .transform(daily_edges)
+        .transform(monthly_edges)
+        .withColumn("as_of_date", F.lit(as_of))
+    )
+
+
+def run(spark, settings: Settings, as_of: dt.date) -> int:
+    """Rebuild silver.trade_edges from the records seen by `as_of` (one commit replaces the table), after its quality
+    gate (any failure stops: the table is derived); returns rows written."""
+    edges = trade_edges(tables.read(spark, settings, "silver.trade_records"), as_of).localCheckpoint()
+    gate = validate(edges, "silver.trade_edges")
+    if gate.failed:
+        raise QualityGateError(f"silver.trade_edges failed its quality gate: {'; '.join(gate.failed)}")
+    tables.replace_where(spark, settings, "silver.trade_edges", edges, "true")
+    return tables.read(spark, settings, "silver.trade_edges").count()

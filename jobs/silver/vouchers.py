@@ -1,0 +1,212 @@
+"""silver.vouchers: each document of silver.voucher_documents read (on the executors, from its PDF or OCR sidecar),
+verified against the taxonomy and the entity's behaviour, and checked for reuse across entities; MERGEd on voucher_id.
+
+The entity's behaviour is its monthly revenue in the 90 days before the submission: payments (silver.txn_daily) for
+merchants, sales orders (silver.trade_records) for distributors and stores; and its registration date
+(silver.entities). Reuse is decided over the batch and the vouchers stored before: the first entity to hand over a
+document keeps it, a later copy from another entity is suspicious.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterator
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobs import quality, tables
+from jobs.catalog import contract
+from jobs.documents.extract import extract_voucher, fields_json
+from jobs.documents.taxonomy import field_specs, headline_field
+from jobs.documents.verify import (
+    SUSPICIOUS,
+    UNREADABLE,
+    as_date,
+    counterparty_field,
+    reuse_key,
+    verify_voucher,
+)
+from jobs.settings import Settings
+
+REVENUE_DAYS = 90  # the monthly revenue a document is compared with: these days before its submission, / 3
+TABLE = "silver.vouchers"
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One document (pure Python, runs on the executors)
+
+
+def tokenised(fields: dict, voucher_type: str, key: bytes) -> dict:
+    """The fields with the submitter's own ones (names, addresses) replaced by HMAC-SHA256 tokens."""
+    own = {s["name"] for s in field_specs(voucher_type) if s.get("own")}
+    out = {}
+    for name, f in fields.items():
+        if name in own and f["value"] is not None:
+            f = f | {"value": hmac.new(key, str(f["value"]).encode(), hashlib.sha256).hexdigest()}
+        out[name] = f
+    return out
+
+
+def value_of(fields: dict, name: str | None):
+    return fields.get(name, {}).get("value") if name else None
+
+
+def known(value):
+    """None for a missing value as pandas hands it over (None, NaN, NaT), else the value."""
+    import pandas as pd
+
+    return None if value is None or (not isinstance(value, (list, str)) and pd.isna(value)) else value
+
+
+def read_document(doc: dict, key: bytes) -> dict:
+    """One silver.vouchers row (without extracted_at) from a voucher_documents row with `revenue` and `registered`."""
+    doc = {k: known(v) for k, v in doc.items()}
+    for day in ("submitted_date", "arrived_date", "registered"):
+        doc[day] = None if doc.get(day) is None else as_date(doc[day])
+    vtype = doc["voucher_type"]
+    extraction = extract_voucher(doc["pdf_path"], doc["ocr_path"] if doc["image"] else None, vtype)
+    fields = extraction.fields
+    if extraction.problem:
+        status, reasons = UNREADABLE, [extraction.problem]
+    else:
+        verdict = verify_voucher(vtype, fields, doc["submitted_date"], doc["revenue"], doc["registered"])
+        status, reasons = verdict.status, list(verdict.reasons)
+    number, party = value_of(fields, "document_number"), value_of(fields, counterparty_field(vtype))
+    amount = value_of(fields, headline_field(vtype))
+    key_parts = reuse_key(vtype, number, party, amount)
+    return {
+        **{c: doc[c] for c in ("voucher_id", "entity_id", "voucher_type", "submitted_date", "arrived_date", "image")},
+        "document_number": number,
+        "counterparty": party,
+        "issue_date": value_of(fields, "issue_date"),
+        "amount": amount,
+        "amount_untaxed": value_of(fields, "amount_untaxed"),
+        "amount_tax": value_of(fields, "amount_tax"),
+        "currency": extraction.currency,
+        "fields": fields_json(tokenised(fields, vtype, key)),
+        "min_confidence": min((f["confidence"] for f in fields.values()), default=None),
+        "status": status,
+        "reasons": reasons,
+        "reuse_key": None if key_parts is None else "|".join(map(str, key_parts)),
+        "pdf_checksum": doc["pdf_checksum"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Spark
+
+
+def documents(voucher_documents: DataFrame) -> DataFrame:
+    """The columns of silver.voucher_documents the reading needs, the declared type as voucher_type."""
+    return voucher_documents.select(
+        "voucher_id",
+        "entity_id",
+        F.col("declared_type").alias("voucher_type"),
+        "submitted_date",
+        "arrived_date",
+        "image",
+        "pdf_path",
+        "ocr_path",
+        "pdf_checksum",
+    )
+
+
+def monthly_revenue(docs: DataFrame, daily: DataFrame, trade: DataFrame) -> DataFrame:
+    """Per voucher_id: the entity's revenue per month over the REVENUE_DAYS before the submission (payments plus
+    sales orders), null when it shows neither."""
+    payments = daily.select("entity_id", F.col("txn_date").alias("day"), F.col("gmv").cast("double").alias("sales"))
+    orders = trade.where(F.col("record_type") == "order").select(
+        F.col("payee_id").alias("entity_id"), F.col("trade_date").alias("day"), F.col("amount").cast("double")
+    )
+    sales = payments.unionByName(orders.withColumnRenamed("amount", "sales"))
+    within = (F.col("day") <= F.col("submitted_date")) & (F.col("day") > F.date_sub("submitted_date", REVENUE_DAYS))
+    return (
+        docs.select("voucher_id", "entity_id", "submitted_date")
+        .join(sales, "entity_id")
+        .where(within)
+        .groupBy("voucher_id")
+        .agg((F.sum("sales") * 30 / REVENUE_DAYS).alias("revenue"))
+    )
+
+
+def with_context(docs: DataFrame, entities: DataFrame, daily: DataFrame, trade: DataFrame) -> DataFrame:
+    """Documents with the entity's monthly `revenue` and `registered` date (null where unknown)."""
+    registered = entities.select("entity_id", F.col("registered_date").alias("registered"))
+    return docs.join(monthly_revenue(docs, daily, trade), "voucher_id", "left").join(registered, "entity_id", "left")
+
+
+def read_on_executors(docs: DataFrame, key: bytes) -> DataFrame:
+    """Every document read and verified where it sits (mapInPandas over the rows; the files are read by path)."""
+    schema = contract(TABLE).struct_type()
+    out = type(schema)([f for f in schema.fields if f.name != "extracted_at"])
+    names = out.fieldNames()
+
+    def read_partition(batches: Iterator) -> Iterator:
+        import pandas as pd
+
+        for batch in batches:
+            rows = [read_document(doc, key) for doc in batch.to_dict("records")]
+            yield pd.DataFrame({n: pd.Series([r[n] for r in rows], dtype=object) for n in names})
+
+    parts = max(1, docs.sparkSession.sparkContext.defaultParallelism * 2)
+    typed = docs.withColumn("revenue", F.col("revenue").cast("double"))
+    return typed.repartition(parts).mapInPandas(read_partition, out).withColumn("extracted_at", F.current_timestamp())
+
+
+def flag_reuse(batch: DataFrame, stored: DataFrame) -> DataFrame:
+    """The batch with documents another entity handed over first (in the batch or before) made suspicious: the
+    reason first, earlier reasons kept only if the document was suspicious already."""
+    columns = ["voucher_id", "entity_id", "submitted_date", "reuse_key"]
+    earlier = stored.select(*columns).join(batch.select("voucher_id"), "voucher_id", "left_anti")
+    first = Window.partitionBy("reuse_key").orderBy("submitted_date", "voucher_id")
+    copies = (
+        batch.select(*columns)
+        .unionByName(earlier)
+        .where(F.col("reuse_key").isNotNull())
+        .withColumn("first_entity", F.first("entity_id").over(first))
+        .withColumn("first_copy", F.first("voucher_id").over(first))
+        .where(F.col("first_entity") != F.col("entity_id"))
+        .select("voucher_id", "first_copy")
+    )
+    reused = F.col("first_copy").isNotNull()
+    reason = F.array(F.concat(F.lit("reused: same document as "), F.col("first_copy"), F.lit(" of another entity")))
+    kept = F.when(F.col("status") == SUSPICIOUS, F.col("reasons")).otherwise(F.array().cast("array<string>"))
+    return (
+        batch.join(copies, "voucher_id", "left")
+        .withColumn("reasons", F.when(reused, F.concat(reason, kept)).otherwise(F.col("reasons")))
+        .withColumn("status", F.when(reused, F.lit(SUSPICIOUS)).otherwise(F.col("status")))
+        .drop("first_copy")
+    )
+
+
+def run(spark, settings: Settings, as_of: dt.date | None = None) -> int:
+    """Read, verify and MERGE every document not read yet, or changed since it was read, whatever the night
+    (`as_of`) is; returns the rows written. Rows failing a row-level expectation are left out (logged, and tried again
+    next time); a table-level failure stops the run."""
+    from jobs.pii import token_key
+
+    docs = documents(tables.read(spark, settings, "silver.voucher_documents"))
+    read = tables.read(spark, settings, TABLE).select("voucher_id", "pdf_checksum")
+    docs = docs.join(read, ["voucher_id", "pdf_checksum"], "left_anti")
+    context = with_context(
+        docs,
+        tables.read(spark, settings, "silver.entities"),
+        tables.read(spark, settings, "silver.txn_daily"),
+        tables.read(spark, settings, "silver.trade_records"),
+    )
+    # materialised once: the files are read once, and the MERGE below cannot change what was read or compared
+    batch = read_on_executors(context, token_key(settings)).localCheckpoint()
+    if batch.isEmpty():
+        return 0
+    result = flag_reuse(batch, tables.read(spark, settings, TABLE)).localCheckpoint()
+    gate = quality.validate(result, TABLE)
+    if gate.failed:
+        log.warning("%s: left out rows that failed: %s", TABLE, gate.failed)
+    tables.merge(spark, settings, TABLE, gate.passed)
+    written = gate.passed.count()
+    return written

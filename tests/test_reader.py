@@ -1,0 +1,95 @@
+"""The document reader's parts on small inline inputs: values as printed, upstream OCR readings, lines, candidates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from jobs.documents import layout, values
+from jobs.documents.candidates import document_candidates, party_name
+from jobs.documents.pages import Page, Word, upstream_pages
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Datum: 24-MAR-2018", {dt.date(2018, 3, 24)}),
+        ("Rechnung vom 7. Mai 2014", {dt.date(2014, 5, 7)}),
+        ("Invoice Date: August 3 , 2014", {dt.date(2014, 8, 3)}),
+        ("开票日期：2025年3月1日", {dt.date(2025, 3, 1)}),
+        ("Date 2025-03-01", {dt.date(2025, 3, 1)}),
+        ("le 19 avril 2014", {dt.date(2014, 4, 19)}),
+        ("02.03.20 09:48", {dt.date(2020, 3, 2), dt.date(2020, 2, 3)}),  # both readings: the ranker chooses
+        ("25/12/2024", {dt.date(2024, 12, 25)}),  # no month 25: one reading
+    ],
+)
+def test_dates_in_any_language_and_format(text, expected):
+    assert {f.value for f in values.dates(text)} == expected
+
+
+def test_a_date_is_not_read_out_of_an_identifier():
+    assert values.dates("Invoice SP3-01-147902") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TOTAL QTY: 9 | 327.00", {(Decimal("9"), None), (Decimal("327.00"), None)}),  # never 9327.00
+        ("Total EUR24.23", {(Decimal("24.23"), "EUR")}),
+        ("SUMME 1.234,56 €", {(Decimal("1234.56"), "EUR")}),
+        ("$4.11", {(Decimal("4.11"), "USD")}),
+        ("¥1,234.50", {(Decimal("1234.50"), "CNY")}),
+        ("MwSt 19,00% 4,78", {(Decimal("4.78"), None)}),  # a rate is no amount
+        ("Gutschrift -8,79", {(Decimal("-8.79"), None)}),
+        ("VAT Reg DE123456789", set()),  # an identifier is no amount
+        ("RM12.50", {(Decimal("12.50"), "MYR")}),
+    ],
+)
+def test_amounts_with_their_currency(text, expected):
+    assert {(f.value, f.currency) for f in values.amounts(text)} == expected
+
+
+def test_a_space_grouped_amount_is_read_both_ways():
+    found = {(f.value, f.form) for f in values.amounts("1 234,56 EUR")}
+    assert (Decimal("1234.56"), "spaced") in found and (Decimal("234.56"), "decimal") in found
+
+
+TEXTRACT = [
+    {"BlockType": "PAGE", "Id": "p", "Relationships": [{"Type": "CHILD", "Ids": ["a", "b", "c"]}]},
+    {"BlockType": "LINE", "Id": "a", "Text": "SUMME", "Confidence": 99.0,
+     "Geometry": {"BoundingBox": {"Left": 0.1, "Top": 0.50, "Width": 0.2, "Height": 0.02}}},
+    {"BlockType": "LINE", "Id": "b", "Text": "24,23", "Confidence": 97.0,
+     "Geometry": {"BoundingBox": {"Left": 0.7, "Top": 0.505, "Width": 0.1, "Height": 0.02}}},
+    {"BlockType": "LINE", "Id": "c", "Text": "Musterladen GmbH", "Confidence": 90.0,
+     "Geometry": {"BoundingBox": {"Left": 0.3, "Top": 0.05, "Width": 0.4, "Height": 0.03}}},
+]  # fmt: skip
+
+
+def test_an_upstream_textract_reading_becomes_lines_in_reading_order():
+    pages = upstream_pages(TEXTRACT)
+    assert len(pages) == 1 and pages[0].source == "upstream"
+    assert [line.text for line in layout.lines(pages)] == ["Musterladen GmbH", "SUMME 24,23"]
+    generic = {"pages": [{"width": 100, "height": 200, "words": [{"text": "Total", "box": [1, 2, 3, 4]}]}]}
+    assert upstream_pages(generic)[0].words == (Word("Total", (1.0, 2.0, 3.0, 4.0), 1.0),)
+
+
+def test_candidates_know_their_place_and_their_rank():
+    words = (
+        Word("Musterladen GmbH", (30, 10, 120, 22)),
+        Word("Total", (10, 100, 40, 110)),
+        Word("24,23", (150, 100, 180, 110)),
+        Word("Cash", (10, 120, 40, 130)),
+        Word("50,00", (150, 120, 180, 130)),
+    )
+    found = document_candidates(layout.lines([Page(200, 300, words, "text_layer")]))
+    by_value = {c.value: c for c in found["amount"]}
+    assert by_value[Decimal("50.00")].dense["is_max"] == 1 and by_value[Decimal("24.23")].dense["is_max"] == 0
+    assert by_value[Decimal("24.23")].dense["at_line_end"] == 1.0
+    assert found["party"][0].value == "Musterladen GmbH" and found["party"][0].dense["legal_form"] == 1.0
+
+
+def test_a_party_is_the_name_after_its_label():
+    assert party_name("Name: Lieferant GmbH") == "Lieferant GmbH"
+    assert party_name("Muster AG, Hauptstr. 1, 12345 Berlin") == "Muster AG"
