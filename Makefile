@@ -59,9 +59,10 @@ test: setup lint
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
 	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 tests
 
-# the fast tier: transforms, contracts, gates and CLI on small inline data (no simulated world, DAG run or cluster)
+# the fast tier: transforms, contracts, gates and CLI on small inline data (no whole flow, DAG run, cluster, chaos or
+# real data set)
 unit: setup lint
-	$(BIN)/python -m pytest -q --durations=10 -m "not world and not e2e and not cluster" tests
+	$(BIN)/python -m pytest -q --durations=10 -m "not integration and not e2e and not cluster and not chaos and not realdata" tests
 
 # the locked requirements against PyPI's known vulnerabilities (pip-audit); accepted ones are listed in .ci/audit
 audit: setup

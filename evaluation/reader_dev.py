@@ -25,7 +25,7 @@ def groups(set_name: str) -> dict[str, str]:
 
 def main(data: Path, simulated: bool, show_misses: bool = False) -> None:
     from jobs.documents import ranker
-    from jobs.documents.candidates import document_candidates
+    from jobs.documents.read import read_lines
 
     docs = [d for s in SETS for d in documents(data, s, "dev")]
     group_of = {d.doc_id: groups(d.set_name)[d.doc_id] for d in docs}
@@ -49,10 +49,10 @@ def main(data: Path, simulated: bool, show_misses: bool = False) -> None:
         }
         for doc in (d for d in docs if fold_of[group_of[d.doc_id]] == fold):
             for way, lines in read[doc.doc_id]:
-                chosen = ranker.choose(document_candidates(lines), models)
+                chosen = read_lines(lines, models)
                 for field in KEY_FIELDS:
                     if field in doc.labels:
-                        value = chosen[field][0].value if field in chosen else None
+                        value = chosen[field]["value"] if field in chosen else None
                         right = agrees(field, value, doc.labels[field], doc.issuer_is_brand)
                         if show_misses and not right:
                             print(f"miss {doc.doc_id} {way} {field}: read {value!r}, label {doc.labels[field]!r}")

@@ -227,6 +227,7 @@ def scene_row(tmp_path, day: dt.date, arrived: dt.date, ndvi: np.ndarray) -> dic
     }  # fmt: skip
 
 
+@pytest.mark.integration
 def test_farm_features_through_the_lakehouse(spark, settings, tmp_path):
     field = np.full((20, 20), 0.25)
     days = [dt.date(2025, 6, 20) + dt.timedelta(days=10 * k) for k in range(6)]

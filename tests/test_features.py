@@ -206,6 +206,7 @@ def test_features_equal_an_independent_pandas_computation(spark, random_world):
         pd.testing.assert_frame_equal(actual, expected, rtol=1e-9, check_names=False)
 
 
+@pytest.mark.integration
 def test_a_backfill_equals_each_date_computed_alone(spark, random_world):
     _, daily = random_world
     dates = [day(a) for a in (0, 1, 17, 200)]

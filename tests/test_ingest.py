@@ -52,6 +52,7 @@ def by_source(counts):
     return {c["source"]: c for c in counts}
 
 
+@pytest.mark.integration
 def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
     counts = by_source(pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings))
     assert counts["transactions"] == {
@@ -79,6 +80,7 @@ def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
     assert batch.bronze_rows == batch.accepted + batch.duplicates + batch.quarantined
 
 
+@pytest.mark.integration
 def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
     pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     silver = {r.txn_id: r for r in tables.read(spark, settings, "silver.transactions").collect()}
@@ -97,6 +99,7 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
     assert daily[("E2", dt.date(2026, 1, 1))].refunds == 1
 
 
+@pytest.mark.integration
 def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, delivered):
     pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     snapshot = {
@@ -112,6 +115,7 @@ def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, d
     assert {t: tables.read(spark, settings, t).count() for t in snapshot} == snapshot
 
 
+@pytest.mark.integration
 def test_changed_file_under_an_old_name_is_a_correction(spark, settings, delivered):
     pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     delivered.write("transactions", "2026-01-02", TXN_HEADER, DAY2[0].replace("30.00", "35.00"))
@@ -125,6 +129,7 @@ def test_changed_file_under_an_old_name_is_a_correction(spark, settings, deliver
     assert day.gmv == Decimal("35.00")
 
 
+@pytest.mark.integration
 def test_a_payment_redelivered_later_moves_to_its_new_delivery_day(spark, settings, delivered):
     pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
     delivered.write("transactions", "2026-01-05", TXN_HEADER, DAY1[1].replace("20.00", "25.00"))  # T2, late fix
@@ -234,6 +239,7 @@ def test_the_size_limit_is_set_in_mb_and_judged_on_any_file_unread(tmp_path):
     assert unreachable(f, tmp_path, 101) is None
 
 
+@pytest.mark.integration
 def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
     landing.write("outcomes", "2026-01-01", "loan_id,entity_id,event_date,event_type,amount")
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[3], DAY1[4])  # both rows rejected
@@ -316,6 +322,7 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
 ROW_FAULTS = ("negative_amount", "absurd_amount", "unknown_currency", "bad_timestamp", "missing_entity_id")
 
 
+@pytest.mark.integration
 def test_a_simulated_world_quarantines_exactly_the_bad_input_it_was_given(spark, settings, tmp_path):
     """Every broken row and file the simulator injected is accounted for: quarantined, deduplicated or rejected whole,
     by the count its truth records; unknown entities are caught against the registry. At the bad rate the issue sets

@@ -41,6 +41,7 @@ def file_rejects(spark, settings, source: str) -> dict[str, int]:
     return kinds
 
 
+@pytest.mark.integration
 def test_a_simulated_world_quarantines_exactly_its_broken_files(spark, settings, tmp_path):
     world = simulate(WorldSpec(entities=60, days=30, start=dt.date(2025, 6, 1), seed=49, bad_rate=0.05), tmp_path)
     bad = world["bad_inputs"]

@@ -58,6 +58,7 @@ def test_spark_trained_booster_keeps_the_monotone_constraints(both):
             assert np.all(steps >= -1e-7), f"{name} (constraint {direction}) moves PD the wrong way"
 
 
+@pytest.mark.integration
 def test_train_on_spark_registers_its_backend_and_scores_like_any_model(spark, settings):
     from pyspark.sql import functions as F
 

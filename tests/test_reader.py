@@ -45,6 +45,9 @@ def test_a_date_is_not_read_out_of_an_identifier():
         ("Gutschrift -8,79", {(Decimal("-8.79"), None)}),
         ("VAT Reg DE123456789", set()),  # an identifier is no amount
         ("RM12.50", {(Decimal("12.50"), "MYR")}),
+        ("Brot 1,99 E", {(Decimal("1.99"), None)}),  # a single letter is a tax class, not a currency's sign
+        ("12,00 kr", {(Decimal("12.00"), "NOK")}),
+        ("Tel 48702489 Nr 1290000230300000048000", set()),  # long digit runs are numbers of something, not money
     ],
 )
 def test_amounts_with_their_currency(text, expected):
@@ -88,6 +91,21 @@ def test_candidates_know_their_place_and_their_rank():
     assert by_value[Decimal("50.00")].dense["is_max"] == 1 and by_value[Decimal("24.23")].dense["is_max"] == 0
     assert by_value[Decimal("24.23")].dense["at_line_end"] == 1.0
     assert found["party"][0].value == "Musterladen GmbH" and found["party"][0].dense["legal_form"] == 1.0
+
+
+def test_amounts_know_how_they_add_up_with_the_others():
+    rows = [("Brot", "1,50"), ("Milch", "2,00"), ("SUMME", "3,50"), ("Netto", "2,94"), ("MwSt", "0,56"),
+            ("Bar", "5,00"), ("Rückgeld", "1,50")]  # fmt: skip
+    words = tuple(
+        w for i, (label, amount) in enumerate(rows)
+        for w in (Word(label, (10, 10 + 12 * i, 40, 20 + 12 * i)), Word(amount, (150, 10 + 12 * i, 180, 20 + 12 * i)))
+    )  # fmt: skip
+    found = document_candidates(layout.lines([Page(200, 300, words, "text_layer")]))
+    total = next(c for c in found["amount"] if c.text == "3,50")
+    assert total.dense["sum_of_lines_above"] == 1.0  # 1,50 + 2,00
+    assert total.dense["sum_of_two"] == 1.0  # 2,94 + 0,56
+    assert total.dense["difference_of_two"] == 1.0  # 5,00 - 1,50
+    assert next(c for c in found["amount"] if c.text == "5,00").dense["sum_of_lines_above"] == 0.0
 
 
 def test_a_party_is_the_name_after_its_label():

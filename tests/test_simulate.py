@@ -217,6 +217,7 @@ def test_invalid_spec_raises(tmp_path, changes):
     assert not any(tmp_path.iterdir()), "nothing is written for a bad spec"
 
 
+@pytest.mark.integration
 def test_every_source_is_present_and_each_file_parses_with_its_library(tmp_path):
     """--entities 1000 --days 120: every landing source has files, and each opens with the field's own reader."""
     import pyarrow.csv as pacsv

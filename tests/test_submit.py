@@ -24,6 +24,7 @@ def test_the_command_names_the_master_delta_and_this_interpreter(settings):
         command(settings, "drop_everything", {})
 
 
+@pytest.mark.integration
 def test_a_step_run_through_spark_submit_writes_the_lakehouse(settings, landing, monkeypatch):
     from deltalake import DeltaTable
 

@@ -299,6 +299,7 @@ def voucher_documents(out: Path, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.integration
 def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     from jobs import tables
     from jobs.features import feat_voucher

@@ -100,6 +100,25 @@ def rank_features(found: list[Candidate], key) -> None:
         }
 
 
+def arithmetic_features(found: list[Candidate], lines: list[Line]) -> None:
+    """How an amount adds up with the others, in any language: the sum of two others (net and tax), the difference of
+    two others (cash given less change), the running sum of the amounts that end the lines above it (the items)."""
+    values = [abs(Decimal(c.value)) for c in found]
+    present = set(values)
+    line_end = {}
+    for c, v in zip(found, values):
+        if c.dense["at_line_end"]:
+            line_end[c.line] = v  # the last amount of a line stands for the line
+    for c, v in zip(found, values):
+        others = [a for a in present if a and a != v]
+        above = sum(a for i, a in line_end.items() if i < c.line and lines[i].page == lines[c.line].page)
+        c.dense |= {
+            "sum_of_two": float(any(v - a in present and v - a != a for a in others if a < v)),
+            "difference_of_two": float(any(a - v in present for a in others if a > v)),
+            "sum_of_lines_above": float(bool(v) and abs(above - v) < Decimal("0.005")),
+        }
+
+
 def document_candidates(lines: list[Line]) -> dict[str, list[Candidate]]:
     """Every candidate of the document by kind, with its features."""
     heights = {}
@@ -128,6 +147,7 @@ def document_candidates(lines: list[Line]) -> dict[str, list[Candidate]]:
             c.dense |= value_features(c)
     if found["amount"]:
         rank_features(found["amount"], lambda c: abs(c.value))
+        arithmetic_features(found["amount"], lines)
     if found["date"]:
         rank_features(found["date"], lambda c: c.value.toordinal())
     if found["party"]:

@@ -58,12 +58,17 @@ def read_document(path: str | Path, upstream: str | Path | None = None, own_ocr:
     text = "\n".join(line.text for line in lines)
     if not lines:
         return Reading(source=source, pages=len(found_pages), problem="no text found on any page")
+    return Reading(read_lines(lines), source, len(found_pages), text)
+
+
+def read_lines(lines: list, models: dict | None = None) -> dict:
+    """The key fields of a document's lines, chosen by the shipped field models (or `models`), with the currency."""
     candidates = document_candidates(lines)
-    fields = {name: evidence(c, score, lines) for name, (c, score) in ranker.choose(candidates).items()}
-    currency = document_currency(fields, candidates, text)
+    fields = {name: evidence(c, score, lines) for name, (c, score) in ranker.choose(candidates, models).items()}
+    currency = document_currency(fields, candidates, "\n".join(line.text for line in lines))
     if currency:
         fields["currency"] = currency
-    return Reading(fields, source, len(found_pages), text)
+    return fields
 
 
 def evidence(c: Candidate, score: float, lines: list) -> dict:

@@ -45,8 +45,9 @@ def month_numbers() -> dict[str, int]:
 
 @cache
 def currency_marks() -> dict[str, str]:
-    """Currency codes and signs (CLDR, through babel) -> ISO code; a sign several currencies share (`$`, `¥`) names
-    the one most locales print it for."""
+    """Currency codes and signs (CLDR, through babel) -> ISO code. A sign several currencies share (`$`, `£`) names
+    the one CLDR's international (root) data prints it for, else the one most locales do. A single letter is no
+    sign: receipts print tax classes and units that way (`E`, `L`, `R`)."""
     from babel import Locale, localedata
     from babel.numbers import list_currencies
 
@@ -55,13 +56,20 @@ def currency_marks() -> dict[str, str]:
     for name in localedata.locale_identifiers():
         symbols = Locale.parse(name).currency_symbols
         for code, symbol in symbols.items():
-            if code in codes and symbol != code and len(symbol) <= 3:
+            if code in codes and symbol != code and len(symbol) <= 3 and not (len(symbol) == 1 and symbol.isalpha()):
                 votes.setdefault(symbol, {}).setdefault(code, 0)
                 votes[symbol][code] += 1
+    international = {symbol: code for code, symbol in Locale.parse("root").currency_symbols.items() if code in codes}
     marks = {code: code for code in codes}
-    marks |= {symbol: max(counts, key=counts.get) for symbol, counts in votes.items()}
+    marks |= {symbol: international.get(symbol) or max(counts, key=counts.get) for symbol, counts in votes.items()}
     marks |= {"RMB": "CNY", "元": "CNY", "￥": "CNY", "¥": "CNY"}  # the yuan's own marks, as printed in China
     return marks
+
+
+def currency_of(word: str) -> str | None:
+    """The ISO code a printed word names: a sign as printed, a code in any case."""
+    marks = currency_marks()
+    return marks.get(word) or (marks.get(word.upper()) if len(word) == 3 and word.isalpha() else None)
 
 
 def century(year: int, today: dt.date | None = None) -> int:
@@ -115,7 +123,7 @@ def dates(text: str) -> list[Found]:
 
 AMOUNT = re.compile(
     r"(?P<sign>[-−])?(?P<pre>[^\s\d.,:;()|-]{0,4})?(?P<sign2>[-−])?"
-    r"(?P<num>\d{1,3}(?:[.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+    r"(?<!\d)(?P<num>\d{1,3}(?:[.,'’]\d{3})+(?:[.,]\d{1,2})?|\d{1,7}(?:[.,]\d{1,2})?)(?!\d)"
     r"(?P<post>[^\s\d.,:;()|%]{0,4})?(?P<minus>-)?"
 )
 SPACED = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+[.,]\d{2}(?![\d])")
@@ -127,10 +135,10 @@ def amounts(text: str) -> list[Found]:
     that are not a currency)."""
     from price_parser import Price
 
-    marks, found = currency_marks(), []
+    found = []
     for m in AMOUNT.finditer(text):
         pre, post = m["pre"] or "", m["post"] or ""
-        if (pre and pre.upper() not in marks) or (post and post.upper() not in marks):
+        if (pre and not currency_of(pre)) or (post and not currency_of(post)):
             continue  # glued letters that name no currency: an identifier, not an amount
         if text[m.end() : m.end() + 2].strip().startswith("%"):
             continue
@@ -140,7 +148,7 @@ def amounts(text: str) -> list[Found]:
         negative = bool(m["sign"] or m["sign2"] or m["minus"])
         form = "decimal" if re.search(r"[.,]\d{1,2}$", m["num"]) else "integer"
         form = "grouped" if re.search(r"\d[.,'’]\d{3}", m["num"]) and form == "decimal" else form
-        currency = marks.get((pre or post).upper()) or nearby_currency(text, m.start(), m.end())
+        currency = currency_of(pre or post) or nearby_currency(text, m.start(), m.end())
         found.append(Found("amount", -value if negative else value, m.start(), m.end(), form, currency))
     for m in SPACED.finditer(text):
         value = Price.fromstring(re.sub(r"\s", "", m[0])).amount
@@ -150,20 +158,15 @@ def amounts(text: str) -> list[Found]:
 
 def nearby_currency(text: str, start: int, end: int) -> str | None:
     """A currency code or sign standing alone just before or after a number (`EUR 24,23`, `24,23 €`)."""
-    marks = currency_marks()
     before = text[max(0, start - 5) : start].split()
     after = text[end : end + 5].split()
-    for word in (after[:1] + before[-1:]) if (after or before) else []:
-        if word.upper() in marks and not word.isdigit():
-            return marks[word.upper()]
-    return None
+    return next((code for word in after[:1] + before[-1:] if (code := currency_of(word))), None)
 
 
 def currencies(text: str) -> list[str]:
     """The ISO codes of the currencies `text` names by code or sign."""
-    marks = currency_marks()
-    found = [marks[w.upper()] for w in re.findall(r"[A-Za-z]{3}|[^\w\s]{1,3}", text) if w.upper() in marks]
-    return list(dict.fromkeys(found))
+    found = [currency_of(w) for w in re.findall(r"[A-Za-z]{3}|[^\w\s]{1,3}", text)]
+    return list(dict.fromkeys(code for code in found if code))
 
 
 def as_decimal(value) -> Decimal:
