@@ -10,6 +10,7 @@ import pytest
 from jobs.documents import layout, values
 from jobs.documents.candidates import document_candidates, party_name
 from jobs.documents.pages import Page, Word, upstream_pages
+from jobs.documents.read import read_lines
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,10 @@ def test_a_date_is_not_read_out_of_an_identifier():
         ("Brot 1,99 E", {(Decimal("1.99"), None)}),  # a single letter is a tax class, not a currency's sign
         ("12,00 kr", {(Decimal("12.00"), "NOK")}),
         ("Tel 48702489 Nr 1290000230300000048000", set()),  # long digit runs are numbers of something, not money
+        (
+            "12.03.2024 10:15:07 Kasse 2",
+            {(Decimal("12.03"), None), (Decimal("2024"), None), (Decimal("2"), None)},
+        ),  # a time is no amount
     ],
 )
 def test_amounts_with_their_currency(text, expected):
@@ -94,15 +99,15 @@ def test_candidates_know_their_place_and_their_rank():
 
 
 def test_amounts_know_how_they_add_up_with_the_others():
-    rows = [("Brot", "1,50"), ("Milch", "2,00"), ("SUMME", "3,50"), ("Netto", "2,94"), ("MwSt", "0,56"),
-            ("Bar", "5,00"), ("Rückgeld", "1,50")]  # fmt: skip
+    rows = [("Filiale", "17"), ("Brot", "1,50"), ("Milch", "2,00"), ("SUMME", "3,50"), ("Netto", "2,94"),
+            ("MwSt", "0,56"), ("Bar", "5,00"), ("Rückgeld", "1,50")]  # fmt: skip
     words = tuple(
         w for i, (label, amount) in enumerate(rows)
         for w in (Word(label, (10, 10 + 12 * i, 40, 20 + 12 * i)), Word(amount, (150, 10 + 12 * i, 180, 20 + 12 * i)))
     )  # fmt: skip
     found = document_candidates(layout.lines([Page(200, 300, words, "text_layer")]))
     total = next(c for c in found["amount"] if c.text == "3,50")
-    assert total.dense["sum_of_lines_above"] == 1.0  # 1,50 + 2,00
+    assert total.dense["sum_of_lines_above"] == 1.0  # 1,50 + 2,00, the lines just above it
     assert total.dense["sum_of_two"] == 1.0  # 2,94 + 0,56
     assert total.dense["difference_of_two"] == 1.0  # 5,00 - 1,50
     assert next(c for c in found["amount"] if c.text == "5,00").dense["sum_of_lines_above"] == 0.0
@@ -111,3 +116,26 @@ def test_amounts_know_how_they_add_up_with_the_others():
 def test_a_party_is_the_name_after_its_label():
     assert party_name("Name: Lieferant GmbH") == "Lieferant GmbH"
     assert party_name("Muster AG, Hauptstr. 1, 12345 Berlin") == "Muster AG"
+
+
+def receipt_page(rows: list[tuple[str, str]]) -> Page:
+    """A text-layer page of a receipt: each row a label at the left and, when given, an amount at the right."""
+    words = []
+    for i, (label, amount) in enumerate(rows):
+        top = 10 + 14 * i
+        words.append(Word(label, (10, top, 10 + 6 * len(label), top + 10)))
+        if amount:
+            words.append(Word(amount, (150, top, 180, top + 10)))
+    return Page(200, 300, tuple(words), "text_layer")
+
+
+def test_the_shipped_field_models_read_a_plain_receipt():
+    rows = [("Bäckerei Schmidt GmbH", ""), ("Hauptstraße 5, 10115 Berlin", ""), ("12.03.2024 10:15", ""),
+            ("Roggenbrot", "3,90"), ("Brezel 2 x 0,85", "1,70"), ("Kaffee", "1,80"), ("SUMME EUR", "7,40"),
+            ("Bar", "10,00"), ("Rückgeld", "2,60"), ("MwSt 7% 0,48 Netto 6,92", "")]  # fmt: skip
+    fields = read_lines(layout.lines([receipt_page(rows)]))
+    assert fields["total"]["value"] == Decimal("7.40")
+    assert fields["issue_date"]["value"] == dt.date(2024, 3, 12)
+    assert fields["currency"]["value"] == "EUR"
+    assert fields["issuer"]["value"] == "Bäckerei Schmidt GmbH"
+    assert fields["total"]["evidence"]["line"] == "SUMME EUR 7,40"

@@ -102,7 +102,7 @@ def rank_features(found: list[Candidate], key) -> None:
 
 def arithmetic_features(found: list[Candidate], lines: list[Line]) -> None:
     """How an amount adds up with the others, in any language: the sum of two others (net and tax), the difference of
-    two others (cash given less change), the running sum of the amounts that end the lines above it (the items)."""
+    two others (cash given less change), the sum of the amounts that end the lines just above it (the items)."""
     values = [abs(Decimal(c.value)) for c in found]
     present = set(values)
     line_end = {}
@@ -111,11 +111,14 @@ def arithmetic_features(found: list[Candidate], lines: list[Line]) -> None:
             line_end[c.line] = v  # the last amount of a line stands for the line
     for c, v in zip(found, values):
         others = [a for a in present if a and a != v]
-        above = sum(a for i, a in line_end.items() if i < c.line and lines[i].page == lines[c.line].page)
+        above, sums = Decimal(0), set()  # upwards from the line above: each run of lines that ends there
+        for i in sorted((i for i in line_end if i < c.line and lines[i].page == lines[c.line].page), reverse=True):
+            above += line_end[i]
+            sums.add(above)
         c.dense |= {
             "sum_of_two": float(any(v - a in present and v - a != a for a in others if a < v)),
             "difference_of_two": float(any(a - v in present for a in others if a > v)),
-            "sum_of_lines_above": float(bool(v) and abs(above - v) < Decimal("0.005")),
+            "sum_of_lines_above": float(bool(v) and v in sums),
         }
 
 

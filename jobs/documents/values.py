@@ -127,16 +127,20 @@ AMOUNT = re.compile(
     r"(?P<post>[^\s\d.,:;()|%]{0,4})?(?P<minus>-)?"
 )
 SPACED = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+[.,]\d{2}(?![\d])")
+TIME_OF_DAY = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![\d:])")
 
 
 def amounts(text: str) -> list[Found]:
     """Every amount `text` prints: a number with at most two decimals, alone or with a currency code or sign glued
     or beside it, and a sign; not a rate (followed by %), not a piece of an identifier (letters or digits glued on
-    that are not a currency)."""
+    that are not a currency), not a time of day."""
     from price_parser import Price
 
     found = []
+    times = [t.span() for t in TIME_OF_DAY.finditer(text)]
     for m in AMOUNT.finditer(text):
+        if any(m.start() < end and start < m.end() for start, end in times):
+            continue
         pre, post = m["pre"] or "", m["post"] or ""
         if (pre and not currency_of(pre)) or (post and not currency_of(post)):
             continue  # glued letters that name no currency: an identifier, not an amount
