@@ -81,6 +81,7 @@ def old_reader():
     (work / "old_extract.py").write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("old_extract", work / "old_extract.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module, work
 
