@@ -6,9 +6,11 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import shutil
 from decimal import Decimal
 
 import pytest
+from conftest import Landing
 from pyspark.sql import functions as F
 
 from jobs import pipeline, tables
@@ -40,21 +42,38 @@ REGISTRY = [
 DAY2 = ["T8,E2,2026-01-02T12:00:00+08:00,30.00,CNY,online,p4,success"]
 
 
-@pytest.fixture
-def delivered(landing):
-    landing.write("entities", "2026-01-01", ENTITY_HEADER, *REGISTRY)
-    landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1)
-    landing.write("transactions", "2026-01-02", TXN_HEADER, *DAY2)
-    return landing
-
-
 def by_source(counts):
     return {c["source"]: c for c in counts}
 
 
+@pytest.fixture(scope="module")
+def first_load(spark, tmp_path_factory):
+    """The registry and two days of payments, delivered and ingested once for the module: the ingest's counts, and
+    the settings of its lakehouse and landing folder."""
+    root = tmp_path_factory.mktemp("first_load")
+    landing = Landing(root / "landing zone")
+    landing.write("entities", "2026-01-01", ENTITY_HEADER, *REGISTRY)
+    landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1)
+    landing.write("transactions", "2026-01-02", TXN_HEADER, *DAY2)
+    loaded = load_settings(
+        {"LAKEHOUSE_ROOT": str(root / "lakehouse"), "SPARK_SHUFFLE_PARTITIONS": "2", "LANDING_DIR": str(landing.root)}
+    )
+    return by_source(pipeline.ingest(str(landing.root), ["entities", "transactions"], settings=loaded)), loaded
+
+
+@pytest.fixture
+def ingested(first_load, settings, landing):
+    """The first load, copied into this test's lakehouse and landing folder (Delta tables are folders of files, their
+    paths relative): as if the test had delivered and ingested it. Returns the ingest's counts."""
+    counts, loaded = first_load
+    shutil.copytree(loaded.lakehouse_root, settings.lakehouse_root)
+    shutil.copytree(loaded.landing_dir, landing.root, dirs_exist_ok=True)
+    return counts
+
+
 @pytest.mark.integration
-def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
-    counts = by_source(pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings))
+def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, ingested):
+    counts = ingested
     assert counts["transactions"] == {
         "source": "transactions",
         "files": 2,
@@ -81,8 +100,7 @@ def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, delivered):
 
 
 @pytest.mark.integration
-def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
+def test_silver_is_typed_in_local_business_time(spark, settings, ingested, landing):
     silver = {r.txn_id: r for r in tables.read(spark, settings, "silver.transactions").collect()}
     assert sorted(silver) == ["T1", "T2", "T3", "T8"]
     t3 = silver["T3"]
@@ -100,26 +118,24 @@ def test_silver_is_typed_in_local_business_time(spark, settings, delivered):
 
 
 @pytest.mark.integration
-def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
+def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, ingested, landing):
     snapshot = {
         t: tables.read(spark, settings, t).count()
         for t in ("bronze.transactions", "silver.transactions", "quarantine.transactions", "silver.txn_daily")
     }
-    again = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    again = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
     assert again[0]["files"] == 0
     # a run that died after writing the tables but before the ledger: the rerun replaces, never appends twice
     spark.sql(f"DELETE FROM delta.`{settings.table_path('bronze', 'file_ledger')}`")
-    redo = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+    redo = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
     assert redo[0]["files"] == 2
     assert {t: tables.read(spark, settings, t).count() for t in snapshot} == snapshot
 
 
 @pytest.mark.integration
-def test_changed_file_under_an_old_name_is_a_correction(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
-    delivered.write("transactions", "2026-01-02", TXN_HEADER, DAY2[0].replace("30.00", "35.00"))
-    counts = pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+def test_changed_file_under_an_old_name_is_a_correction(spark, settings, ingested, landing):
+    landing.write("transactions", "2026-01-02", TXN_HEADER, DAY2[0].replace("30.00", "35.00"))
+    counts = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
     assert counts[0]["files"] == 1 and counts[0]["accepted"] == 1
     ledger = tables.read(spark, settings, "bronze.file_ledger").where("file_name LIKE '%2026-01-02%'")
     assert sorted(r.status for r in ledger.collect()) == ["new", "redelivered_changed"]
@@ -130,10 +146,9 @@ def test_changed_file_under_an_old_name_is_a_correction(spark, settings, deliver
 
 
 @pytest.mark.integration
-def test_a_payment_redelivered_later_moves_to_its_new_delivery_day(spark, settings, delivered):
-    pipeline.ingest(str(delivered.root), ["entities", "transactions"], settings=settings)
-    delivered.write("transactions", "2026-01-05", TXN_HEADER, DAY1[1].replace("20.00", "25.00"))  # T2, late fix
-    pipeline.ingest(str(delivered.root), ["transactions"], settings=settings)
+def test_a_payment_redelivered_later_moves_to_its_new_delivery_day(spark, settings, ingested, landing):
+    landing.write("transactions", "2026-01-05", TXN_HEADER, DAY1[1].replace("20.00", "25.00"))  # T2, late fix
+    pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
     e1 = tables.read(spark, settings, "silver.txn_daily").where("entity_id = 'E1'").orderBy("arrived_date").collect()
     assert [(r.txn_date, r.arrived_date, r.gmv, r.orders) for r in e1] == [
         (dt.date(2026, 1, 1), dt.date(2026, 1, 1), Decimal("10.00"), 1),
