@@ -78,6 +78,7 @@ bench: setup
 	$(BIN)/python -m bench.ingest
 	SPARK_DRIVER_MEMORY=$${SPARK_DRIVER_MEMORY:-8g} $(BIN)/python -m evaluation.model --without vouchers
 	$(BIN)/python -m bench.vouchers
+	$(BIN)/python -m bench.documents ../shared/data
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 	$(BIN)/python -m bench.documents ../shared/data
 	$(BIN)/python -m bench.demo
