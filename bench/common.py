@@ -47,10 +47,13 @@ def commit() -> str:
     return (head or "unknown") + ("+changes" if dirty.stdout.strip() else "")
 
 
+MEASURED = commit()  # the tree as the run started (a benchmark imports this first): not edits made while it runs
+
+
 def record(name: str, result: dict, markdown: str) -> None:
     """Write a benchmark's results as bench/results/<name>.json and .md, each naming the commit, the machine and the
     time they were recorded, and print the markdown."""
-    stamp = {"commit": commit(), "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    stamp = {"commit": MEASURED, "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     stamp["machine"] = result.get("machine") or machine()
     header = (
         f"<!-- recorded {stamp['recorded_at']} at commit {stamp['commit']} on {stamp['machine']['cpu']}, "

@@ -72,6 +72,21 @@ def shared_data():
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def online_retail(spark, shared_data, tmp_path_factory):
+    """UCI Online Retail adapted into landing files and ingested once for the run: (its folder, the rows written per
+    source, the ingest's counts per source, the lakehouse's settings). A test that writes more copies the lakehouse."""
+    from jobs import pipeline
+    from jobs.adapt.online_retail import adapt_online_retail
+    from jobs.settings import load_settings
+
+    out = tmp_path_factory.mktemp("online_retail")
+    written = adapt_online_retail(shared_data, out)
+    loaded = load_settings({"LAKEHOUSE_ROOT": str(out / "lakehouse"), "SPARK_SHUFFLE_PARTITIONS": "2"})
+    counts = pipeline.ingest(str(out / "landing"), ["entities", "trade", "transactions"], settings=loaded)
+    return out, written, {c["source"]: c for c in counts}, loaded
+
+
 class Landing:
     """Writes landing files under `<root>/<source>/dt=<day>/` the way a provider delivers them."""
 

@@ -272,15 +272,16 @@ def test_the_rule_finds_the_simulators_trade_without_reading_memos(spark):
 
 
 @pytest.mark.realdata
-def test_online_retail_degrees_volumes_and_tenure_match_pandas(spark, settings, shared_data, tmp_path):
-    from jobs import pipeline, tables
-    from jobs.adapt.online_retail import LEDGER, WHOLESALER, adapt_online_retail
+def test_online_retail_degrees_volumes_and_tenure_match_pandas(spark, settings, shared_data, online_retail):
+    import shutil
+
+    from jobs import tables
+    from jobs.adapt.online_retail import LEDGER, WHOLESALER
     from jobs.features import feat_graph
     from jobs.silver import trade_edges as edges_job
 
     as_of = dt.date(2011, 12, 9)
-    adapt_online_retail(shared_data, tmp_path)
-    pipeline.ingest(str(tmp_path / "landing"), ["entities", "trade"], settings=settings)
+    shutil.copytree(online_retail[3].lakehouse_root, settings.lakehouse_root)  # the ledger, adapted and ingested
     assert edges_job.run(spark, settings, as_of) > 0
     assert feat_graph.run(spark, settings, as_of) > 0
     got = tables.read(spark, settings, "gold.feat_graph").toPandas().set_index("entity_id")
