@@ -83,7 +83,7 @@ def run(
     t, _ = timed(lambda: pipeline.ingest(landing, sources), repeats)
     stages["ingest_nothing_new"] = {"seconds": t, "rows": 0}
     model = adopt_champion(champion_from) if champion_from else None
-    train = ("train", lambda: pipeline.train(as_of), lambda r: r["train_rows"] + r["valid_rows"])
+    train = ("train", lambda: pipeline.train(as_of), lambda r: r["fit_rows"] + r["stop_rows"] + r["test_rows"])
     for name, fn, rows_of in (  # rows: feature vectors, training loans, limits scored, limits published
         ("features", lambda: pipeline.features(as_of), lambda r: r["gold.feature_vector"]),
         *([train] if champion_from is None else []),

@@ -21,7 +21,8 @@ from jobs import orchestration as orch
     doc_md="""
 ### Weekly PD training
 Sundays 04:00 UTC. Labels every loan whose 12-month outcome window has closed (`gold.training_set`), computes its
-features as of its disbursement date, trains XGBoost with a time-based validation window and registers the model
+features as of its disbursement date, trains XGBoost (fitted, stopped and tested on three parts of time a year
+apart) and registers the model
 in `gold.model_registry`. The nightly run scores with the newest registered model. Same as `helicopter train --as-of D`.
 """,
 )

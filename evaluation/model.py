@@ -2,12 +2,13 @@
 
 A world of ENTITIES businesses over DAYS days is simulated, ingested (BATCH_DAYS landing days per batch), and the PD
 model trained as of its last day (`pipeline.train`: the labelled loans, their point-in-time feature vectors, XGBoost,
-the registry). Then, on the model's validation window (its latest observation dates):
+the registry). Then, on the loans the pipeline judges the model on (its out-of-time test; in-sample loans, labelled
+so, when the world is too short for one):
 
 - AUC of the model against the oracle: the AUC of the simulator's true PDs on the same loans' drawn outcomes;
 - calibration by decile of predicted PD: mean PD against the realised default rate;
 - an ablation by data family: the same training on the transaction features alone, then adding the graph, the farm
-  and the voucher features, with the AUC of each segment, on the validation window and cross-fitted over every
+  and the voucher features, with the AUC of each segment, on those loans and cross-fitted over every
   matured loan (FOLDS folds of businesses: a segment's few defaults in one window cannot tell its lift);
 - segments handled by features (one model, the family indicators telling segments apart) against one model per
   segment, cross-fitted the same way;
@@ -91,7 +92,7 @@ def with_gaps(calibration: list[dict]) -> list[dict]:
         defaults = round(d["bad_rate"] * d["loans"])
         interval = binomtest(defaults, d["loans"]).proportion_ci(method="wilson")
         gap = d["mean_pd"] / d["bad_rate"] - 1 if d["bad_rate"] else None
-        rows.append({**d, "defaults": defaults, "gap": gap, "low": interval.low, "high": interval.high})
+        rows.append({**d, "defaults": defaults, "gap": gap, "rate_low": interval.low, "rate_high": interval.high})
     return rows
 
 
@@ -103,25 +104,28 @@ def deciles(bad, pd_) -> list[dict]:
 
 
 def against_oracle(frame, truth_pd, spec) -> dict:
-    """Train as the pipeline does; AUC and calibration on the validation window, beside the true PDs' AUC and
-    calibration."""
+    """Train as the pipeline does; AUC and calibration on the loans the pipeline judges the model on (its out-of-time
+    test, or in-sample loans when the world is too short for one, labelled so), beside the true PDs' AUC and
+    calibration on the same loans."""
     from sklearn.metrics import roc_auc_score
 
     from jobs.model import pd_model
 
     _, metrics = pd_model.fit(frame, spec)
-    valid = frame[pd_model.time_split(frame["obs_date"])]
-    true_pd = valid["entity_id"].map(truth_pd).to_numpy()
-    oracle = float(roc_auc_score(valid["bad"], true_pd))
+    part = pd_model.judged_part(metrics)
+    judged = frame[pd_model.time_parts(frame["obs_date"]) == part]
+    true_pd = judged["entity_id"].map(truth_pd).to_numpy()
+    oracle = float(roc_auc_score(judged["bad"], true_pd))
     return {
-        "valid_loans": len(valid),
-        "valid_defaults": int(valid["bad"].sum()),
-        "auc": metrics["valid"]["auc"],
+        "judged_on": pd_model.JUDGED_ON[part],
+        "judged_loans": len(judged),
+        "judged_defaults": int(judged["bad"].sum()),
+        "auc": metrics[part]["auc"],
         "oracle_auc": oracle,
-        "auc_share_of_oracle": metrics["valid"]["auc"] / oracle,
-        "calibration": with_gaps(metrics["valid"]["calibration"]),
-        "oracle_calibration": deciles(valid["bad"].to_numpy(), true_pd),
-        "segments": {s: m["auc"] for s, m in metrics["valid"].get("segments", {}).items()},
+        "auc_share_of_oracle": metrics[part]["auc"] / oracle,
+        "calibration": with_gaps(metrics[part]["calibration"]),
+        "oracle_calibration": deciles(judged["bad"].to_numpy(), true_pd),
+        "segments": {s: m["auc"] for s, m in metrics[part].get("segments", {}).items()},
         "best_iteration": metrics["best_iteration"],
     }
 
@@ -312,7 +316,7 @@ def calibration_verdict(deciles: list[dict]) -> str:
     if not judged:
         return f"no decile has {ENOUGH_DEFAULTS} defaults."
     within = sum(abs(d["gap"]) <= 0.10 for d in judged)
-    chance = sum(d["low"] <= d["mean_pd"] <= d["high"] for d in judged)
+    chance = sum(d["rate_low"] <= d["mean_pd"] <= d["rate_high"] for d in judged)
     telling = [d for d in judged if d["defaults"] >= TELLING_DEFAULTS]
     return (
         f"of the {len(judged)} deciles with at least {ENOUGH_DEFAULTS} defaults, {within} within 10 % and {chance} "
@@ -336,7 +340,7 @@ def calibration_table(deciles: list[dict]) -> list[str]:
         gap = f"{d['gap']:+.1%}" if d["gap"] is not None else "-"
         lines.append(
             f"| {d['decile']} | {d['loans']:,} | {d['defaults']} | {d['mean_pd']:.4f} | "
-            f"{d['bad_rate']:.4f} ({d['low']:.4f}-{d['high']:.4f}) | {gap} |"
+            f"{d['bad_rate']:.4f} ({d['rate_low']:.4f}-{d['rate_high']:.4f}) | {gap} |"
         )
     return lines
 
@@ -360,12 +364,12 @@ def markdown(r: dict) -> str:
         )
         + "stages timed in this run: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in r["stages_seconds"].items())
-        + f"); {r['loans']:,} matured loans, {r['defaults']:,} defaults. Validation window: "
-        f"{model['valid_loans']:,} loans, {model['valid_defaults']} defaults.",
+        + f"); {r['loans']:,} matured loans, {r['defaults']:,} defaults. Judged on its {model['judged_on']}: "
+        f"{model['judged_loans']:,} loans, {model['judged_defaults']} defaults.",
         "",
         f"- AUC {model['auc']:.4f}, oracle (true PDs on the same loans) {model['oracle_auc']:.4f}: "
         f"**{model['auc_share_of_oracle']:.3f} of the oracle**.",
-        f"- Calibration on the validation window: {calibration_verdict(model['calibration'])}",
+        f"- Calibration on the same loans: {calibration_verdict(model['calibration'])}",
         "- The true PDs on the same loans, calibrated by construction (what chance alone does to a decile): "
         + calibration_verdict(model["oracle_calibration"]),
         "",
@@ -378,7 +382,7 @@ def markdown(r: dict) -> str:
     segments = sorted(model["segments"])
     lines += [
         "",
-        "## Ablation by data family (validation AUC, all and by segment)",
+        "## Ablation by data family (AUC on the judged loans, all and by segment)",
         "",
         "| features | all | " + " | ".join(segments) + " |",
         "|---|---:|" + "---:|" * len(segments),

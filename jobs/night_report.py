@@ -3,7 +3,8 @@ tonight's limits can be trusted. Written to `$LAKEHOUSE_ROOT/reports/night-<as_o
 by the nightly DAG.
 
 Sections: limits and exposure; score and limit distributions by segment; drift of the score and the model's most
-important features against the previous night (PSI); the model's validation (ROC, KS, calibration); the night's
+important features against the previous night (PSI); the model's validation on its out-of-time test (ROC, KS,
+calibration with intervals, ECE; labelled in-sample for a model whose history held no test); the night's
 data quality; coverage by data family.
 """
 
@@ -13,6 +14,7 @@ import base64
 import datetime as dt
 import html
 import io
+import re
 from functools import reduce
 from pathlib import Path
 
@@ -21,11 +23,10 @@ import pandas as pd
 
 from jobs.catalog import contract, ingest_sources
 from jobs.errors import ModelError
-from jobs.model.metrics import calibration, ks_statistic, psi
+from jobs.model.metrics import PSI_ALERT, PSI_WATCH, psi
 from jobs.registry import RegisteredModel
 from jobs.settings import Settings
 
-PSI_WATCH, PSI_ALERT = 0.10, 0.25  # the usual bands: below 0.10 stable, above 0.25 a shift to act on
 FEATURE_VECTOR = "gold.feature_vector"
 FAMILIES = contract(FEATURE_VECTOR).extra["families"]  # data family -> feature table
 SECTIONS = (
@@ -84,11 +85,26 @@ def validation_plots(validation: pd.DataFrame, table: pd.DataFrame) -> str:
     fig, (roc, cal) = plt.subplots(1, 2, figsize=(11, 3.6))
     fpr, tpr, _ = roc_curve(validation["bad"], validation["pd"])
     roc.plot(fpr, tpr), roc.plot([0, 1], [0, 1], linestyle=":")
-    roc.set(title="ROC on the validation window", xlabel="false positive rate", ylabel="true positive rate")
-    top = max(table["mean_pd"].max(), table["bad_rate"].max())
-    cal.plot(table["mean_pd"], table["bad_rate"], marker="o"), cal.plot([0, top], [0, top], linestyle=":")
+    roc.set(title="ROC on the loans the model is judged on", xlabel="false positive rate", ylabel="true positive rate")
+    top = max(table["mean_pd"].max(), table["bad_rate"].max(), table["high"].max())
+    cal.plot(table["mean_pd"], table["bad_rate"], marker="o", label="observed")
+    cal.fill_between(table["mean_pd"], table["low"], table["high"], alpha=0.25, label="95% interval the PDs predict")
+    cal.plot([0, top], [0, top], linestyle=":"), cal.legend()
     cal.set(title="Calibration by decile", xlabel="mean predicted PD", ylabel="observed bad rate")
     return _png(fig)
+
+
+def validation_section(model: RegisteredModel, judged: pd.DataFrame | None) -> str:
+    """The plots of the loans the model is judged on (`judged`, scored again; None: they could not be read back),
+    then the model's card: its figures as registered, on its out-of-time test or labelled in-sample."""
+    from markdown_it import MarkdownIt
+
+    from jobs.model import model_card, pd_model
+
+    m = model.metrics[model_card.judged_part(model.metrics)]
+    plots = validation_plots(judged, pd.DataFrame(m["calibration"])) if judged is not None and m["auc"] else ""
+    card = re.sub(r"^(#+) ", r"##\1 ", model_card.render(model, pd_model.model_spec(model)), flags=re.M)  # under h2
+    return plots + MarkdownIt("commonmark", {"html": False}).enable("table").render(card)
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -123,22 +139,7 @@ def render(data: dict) -> str:
             f"<p>Against {data['previous']}; PSI above {PSI_WATCH} is watched, above {PSI_ALERT} an alert.</p>"
             + _table(data["drift"])
         )
-    v = data["validation"]
-    if v is None:
-        parts[SECTIONS[3]] = "<p>No validation window to show.</p>"
-    else:
-        from sklearn.metrics import brier_score_loss, roc_auc_score
-
-        both = v["bad"].nunique() == 2
-        auc = roc_auc_score(v["bad"], v["pd"]) if both else float("nan")
-        table = calibration(v["bad"].to_numpy(), v["pd"].to_numpy())
-        parts[SECTIONS[3]] = (
-            f"<p>{len(v):,} loans of the latest observation dates: AUC {auc:.3f}, Gini {2 * auc - 1:.3f}, "
-            f"KS {ks_statistic(v['bad'].to_numpy(), v['pd'].to_numpy()):.3f}, "
-            f"Brier {brier_score_loss(v['bad'], v['pd']):.4f}, bad rate {v['bad'].mean():.2%}.</p>"
-            + (validation_plots(v, table) if both else "")
-            + _table(table.reset_index())
-        )
+    parts[SECTIONS[3]] = validation_section(data["model"], data["validation"])
     parts[SECTIONS[4]] = _table(data["batches"]) + "<h3>Quarantine reasons</h3>" + _table(data["reasons"])
     parts[SECTIONS[5]] = _table(data["coverage"])
     body = "".join(f"<section><h2>{html.escape(t)}</h2>{parts[t]}</section>" for t in SECTIONS)
@@ -179,7 +180,7 @@ def gather(spark, settings: Settings, as_of: dt.date) -> dict:
         ]
         data["drift"] = drift(nights[0], nights[1], ["pd", *top])
     try:
-        data["validation"] = pd_model.validation_predictions(spark, settings, model)
+        data["validation"] = pd_model.judged_predictions(spark, settings, model)
     except ModelError:
         data["validation"] = None
     batches = tables.read(spark, settings, "silver.ingest_batches")

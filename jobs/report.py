@@ -80,9 +80,12 @@ def render(s: dict, result: dict | None = None) -> str:
             f"mean PD {seg['mean_pd']:.2%}, median limit {median}"
         )
     m = s["model"]
-    auc = f"{m['valid_auc']:.3f}" if m.get("valid_auc") is not None else "n/a"
+    auc = f"AUC {m['auc']:.3f}" if m.get("auc") is not None else "no AUC"
+    if m.get("auc_95"):
+        auc += " (95% {:.3f} to {:.3f})".format(*m["auc_95"])
     lines.append(
-        f"  model             {m['model_version']} (validation AUC {auc}, {m.get('train_rows', '?')} training loans)"
+        f"  model             {m['model_version']}: {auc} on its {m['judged_on']}; "
+        f"{m['fit_rows']:,} loans fitted, {m['stop_rows']:,} stopped and calibrated, {m['test_rows']:,} tested"
     )
     lines.append("  top reasons       " + ", ".join(f"{r} ({n:,})" for r, n in s["top_reasons"]))
     lines.append(

@@ -44,23 +44,44 @@ def test_labels_only_matured_loans_and_only_known_events(spark):
     }
 
 
-def test_time_split_validates_on_the_latest_dates():
-    dates = pd.Series(pd.to_datetime(["2025-01-31"] * 6 + ["2025-02-28"] * 3 + ["2025-03-31"] * 1).date)
-    valid = pd_model.time_split(dates, valid_share=0.25)
-    assert set(dates[valid]) == {dt.date(2025, 3, 31), dt.date(2025, 2, 28)}
-    assert dates[~valid].max() < dates[valid].min()
-    with pytest.raises(ModelError, match="at least two dates"):
-        pd_model.time_split(pd.Series([dt.date(2025, 1, 31)] * 4))
+MONTHS = 48  # four years of monthly disbursements: room for three parts a year apart
 
 
-def synthetic(n=3000, seed=0):
+def month_ends(months: int, first: dt.date = dt.date(2022, 1, 31)) -> list[dt.date]:
+    return [d.date() for d in pd.date_range(first, periods=months, freq="ME")]
+
+
+def test_time_parts_are_an_outcome_horizon_apart_and_the_test_is_the_latest():
+    dates = pd.Series(np.repeat(month_ends(MONTHS), 10))
+    parts = pd_model.time_parts(dates, gap_days=365, test_share=0.25, stop_share=0.25)
+    first, last = (dates.groupby(parts).min(), dates.groupby(parts).max())
+    assert set(parts) == {"fit", "gap", "stop", "test"}
+    assert (dates[parts == "test"] >= dt.date(2025, 1, 1)).all() and (parts == "test").sum() == 120  # 12 months
+    assert (first["stop"] - last["fit"]).days >= 365 and (first["test"] - last["stop"]).days >= 365
+    assert last["fit"] < first["gap"] and first["stop"] > last["fit"] and first["test"] > last["gap"]
+    # loans disbursed on one date never straddle two parts
+    assert dates.groupby(dates).apply(lambda d: parts[d.index].nunique()).max() == 1
+
+
+def test_a_history_too_short_for_three_parts_has_no_test():
+    dates = pd.Series(np.repeat(month_ends(18), 10))  # 18 months: no room for two gaps of a year
+    parts = pd_model.time_parts(dates, gap_days=365, stop_share=0.25)
+    assert set(parts) == {"fit", "stop"}
+    assert dates[parts == "fit"].max() < dates[parts == "stop"].min()
+    assert (parts == "stop").sum() == 50  # the latest 5 months: a quarter of the loans, whole months
+    with pytest.raises(ModelError, match="at least two months"):
+        pd_model.time_parts(pd.Series([dt.date(2025, 1, 3), dt.date(2025, 1, 31)] * 2))
+
+
+def synthetic(n=4800, seed=0):
     rng = np.random.default_rng(seed)
     spec = pd_model.feature_spec()
     frame = pd.DataFrame(rng.normal(size=(n, len(spec.names))), columns=spec.names)
     frame["gmv_90d"] = rng.lognormal(9, 1, n)
     risk = -2.5 - 0.9 * np.log(frame["gmv_90d"] / 8000) + 1.5 * frame["refund_rate_90d"]
     frame["bad"] = (rng.random(n) < 1 / (1 + np.exp(-risk))).astype(int)
-    frame["obs_date"] = np.repeat([dt.date(2025, m, 28) for m in range(1, 5)], n // 4)
+    months = month_ends(MONTHS)
+    frame["obs_date"] = [months[i * MONTHS // n] for i in range(n)]
     return frame, spec
 
 
@@ -69,12 +90,28 @@ def test_fit_learns_and_respects_monotone_sales():
 
     frame, spec = synthetic()
     booster, metrics = pd_model.fit(frame, spec)
-    assert metrics["valid"]["auc"] > 0.65
-    assert 0 < metrics["valid"]["brier"] < 0.25
+    assert metrics["out_of_time"] and metrics["test"]["rows"] == 1200  # the latest 12 months
+    assert metrics["test"]["auc"] > 0.65 and metrics["test"]["auc_95"][0] < metrics["test"]["auc"]
+    assert 0 < metrics["test"]["brier"] < 0.25
     probe = pd.DataFrame([frame[spec.names].median()] * 50)
     probe["gmv_90d"] = np.linspace(100, 200_000, 50)
     pds = booster.predict(xgb.DMatrix(probe[spec.names], feature_names=spec.names))
     assert np.all(np.diff(pds) <= 1e-9), "more sales must never raise PD"
+
+
+def test_no_test_or_gap_loan_reaches_fitting_stopping_or_calibration():
+    frame, spec = synthetic()
+    booster, metrics = pd_model.fit(frame, spec)
+    unseen = pd_model.time_parts(frame["obs_date"]).isin(["test", "gap"])
+    scrambled = frame.copy()  # every loan of the test and the gaps: outcome flipped, features replaced by noise
+    scrambled.loc[unseen, "bad"] = 1 - scrambled.loc[unseen, "bad"]
+    noise = np.random.default_rng(3).normal(scale=100, size=(int(unseen.sum()), len(spec.names)))
+    scrambled.loc[unseen, spec.names] = noise
+    again, metrics_again = pd_model.fit(scrambled, spec)
+    assert again.save_raw("json") == booster.save_raw("json")  # the same trees, the same stop, the same calibration
+    assert metrics_again["stop"] == metrics["stop"] and metrics_again["platt"] == metrics["platt"]
+    test = metrics["test"]
+    assert metrics_again["test"]["bads"] == test["rows"] - test["bads"]  # while the test was measured on the change
 
 
 POLICY = Policy(
@@ -113,18 +150,18 @@ def registered(frame, spec, tmp_path, name, trained_as_of=RUN, status="champion"
     model = RegisteredModel(
         model_version=name, trained_as_of=trained_as_of, algorithm="xgboost", features=spec.names,
         params={"rounds": metrics["best_iteration"] + 1},
-        training={k: metrics[k] for k in ("train_rows", "valid_rows", "train_bad_rate")},
-        metrics={"valid": metrics["valid"], "platt": metrics["platt"]}, artifact_path=str(path),
+        training={k: metrics[k] for k in ("out_of_time", "parts", "gap_days", "fit_bad_rate")},
+        metrics={k: metrics[k] for k in ("test", "stop", "stability", "platt")}, artifact_path=str(path),
         status=status, trained_at=dt.datetime(2026, 1, 1),
     )  # fmt: skip
     return model, metrics
 
 
-def test_pds_are_calibrated_on_the_validation_window_and_the_saved_booster_keeps_it(tmp_path):
+def test_pds_are_calibrated_on_the_stopping_loans_and_the_saved_booster_keeps_it(tmp_path):
     import xgboost as xgb
 
     frame, spec = synthetic()
-    valid = pd_model.time_split(frame["obs_date"])
+    valid = pd_model.time_parts(frame["obs_date"]) == "stop"
     rng = np.random.default_rng(1)
     frame.loc[valid, "bad"] |= (rng.random(int(valid.sum())) < 0.05).astype(int)  # the latest loans default more
     model, metrics = registered(frame, spec, tmp_path, "calibrated")
@@ -143,13 +180,13 @@ def test_pds_are_calibrated_on_the_validation_window_and_the_saved_booster_keeps
 
 def test_a_challenger_replaces_the_champion_only_by_the_margin(tmp_path):
     frame, spec = synthetic()
-    valid = frame[pd_model.time_split(frame["obs_date"])]
+    valid = frame[pd_model.time_parts(frame["obs_date"]) == "test"]
     weak_spec = pd_model.FeatureSpec(
         [n for n in spec.names if n not in ("gmv_90d", "refund_rate_90d")], [0] * (len(spec.names) - 2), {}
     )
     weak, _ = registered(frame, weak_spec, tmp_path, "weak")
     strong, metrics = registered(frame, spec, tmp_path, "strong")
-    auc = metrics["valid"]["auc"]
+    auc = metrics["test"]["auc"]
     promoted, why = pd_model.challenge(weak, "strong", auc, valid, margin=0.005)
     assert promoted and why.startswith("replaces weak: AUC")
     promoted, why = pd_model.challenge(strong, "weak", auc - 0.001, valid, margin=0.005)  # no better than the champion
@@ -273,3 +310,22 @@ def test_scoring_uses_the_newest_champion_and_rollback_restores_the_one_before(s
     assert statuses == {"m1": "champion", "m2": "rolled_back", "m3": "challenger"}
     with pytest.raises(ModelError, match="no earlier champion"):
         pd_model.rollback(spark, settings)
+
+
+def test_the_model_card_tells_its_parts_directions_test_and_limits(tmp_path):
+    from jobs.model import model_card
+
+    frame, spec = synthetic()
+    model, _ = registered(frame, spec, tmp_path, "pd-card")
+    card = model_card.render(model, spec)
+    assert "| test | 1,200 | 2025-01-31 to 2025-12-31 | the out-of-time test |" in card
+    assert "| gmv_90d | lowers PD | LOW_SALES_90D |" in card
+    assert "## Performance on its out-of-time test" in card and "(95% bootstrap)" in card
+    limits = model_card.limitations(model)
+    assert not any(line.startswith("No out-of-time test") for line in limits)
+    assert limits[-1].startswith("Outcomes exist only for the loans the lender granted")
+    short = frame[frame["obs_date"] >= dt.date(2024, 7, 1)]  # 18 months: no room for a test
+    in_sample, _ = registered(short.reset_index(drop=True), spec, tmp_path, "pd-short")
+    assert model_card.limitations(in_sample)[0].startswith("No out-of-time test")
+    assert "## Performance on its in-sample loans" in model_card.render(in_sample, spec)
+    assert model_card.write(model, spec) == tmp_path / "pd-card.card.md"

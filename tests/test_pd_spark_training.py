@@ -37,10 +37,10 @@ def test_spark_training_learns_what_local_training_learns(both):
     frame, spec, (local, local_metrics), (booster, metrics) = both
     assert metrics["backend"] == "spark" and local_metrics["backend"] == "local"
     assert metrics["params"]["training_backend"] == "spark" and metrics["params"]["num_workers"] == 2  # local[2]
-    assert metrics["valid_rows"] == local_metrics["valid_rows"] == 750  # the same time split
-    assert metrics["valid"]["auc"] > 0.7
-    assert abs(metrics["valid"]["auc"] - local_metrics["valid"]["auc"]) < 0.03
-    assert 0 < metrics["best_iteration"] < pd_model.MAX_ROUNDS - 1  # stopped early on the validation rows
+    assert metrics["parts"] == local_metrics["parts"] and metrics["parts"]["test"]["rows"] == 1200  # the same parts
+    assert metrics["test"]["auc"] > 0.7
+    assert abs(metrics["test"]["auc"] - local_metrics["test"]["auc"]) < 0.03
+    assert 0 < metrics["best_iteration"] < pd_model.MAX_ROUNDS - 1  # stopped early on the stopping rows
     assert spearmanr(pds(booster, frame, spec), pds(local, frame, spec)).statistic > 0.9
 
 
@@ -76,8 +76,9 @@ def test_train_on_spark_registers_its_backend_and_scores_like_any_model(spark, s
     assert trained.params["training_backend"] == "spark"
     model = pd_model.current_model(spark, settings, as_of)
     assert model == trained and model.status == "champion"
-    valid = pd_model.validation_predictions(spark, settings, model)  # the saved booster, read back as scoring does
-    assert evaluate(valid["bad"], valid["pd"])["auc"] == pytest.approx(trained.metrics["valid"]["auc"])
+    judged = pd_model.judged_predictions(spark, settings, model)  # the saved booster, read back as scoring does
+    assert len(judged) == trained.training["parts"]["test"]["rows"] == 300  # out of time: the latest 12 months
+    assert evaluate(judged["bad"], judged["pd"])["auc"] == pytest.approx(trained.metrics["test"]["auc"])
 
 
 def test_the_backend_setting():

@@ -1,5 +1,6 @@
-"""How well scores tell outcomes apart and how stable they are: AUC, Gini, KS, Brier, calibration by decile, PSI.
-A leaf: the models, the night report and the studies all measure with these."""
+"""How well scores tell outcomes apart and how stable they are: AUC, Gini, KS, Brier, calibration by decile with its
+intervals, expected calibration error, PSI. A leaf: the models, the night report and the studies all measure with
+these."""
 
 from __future__ import annotations
 
@@ -29,29 +30,79 @@ def ks_statistic(bad: np.ndarray, score: np.ndarray) -> float:
     return float(np.max(np.abs(cum_bad - cum_good)))
 
 
-def calibration(bad: np.ndarray, score: np.ndarray, groups: int = 10) -> pd.DataFrame:
-    """Mean predicted PD against the observed bad rate, by decile of the prediction."""
+PSI_WATCH, PSI_ALERT = 0.10, 0.25  # the usual bands: below 0.10 stable, above 0.25 a shift to act on
+BOOTSTRAP_DRAWS = 1000
+BOOTSTRAP_SEED = 20261204
+
+
+def calibration(
+    bad: np.ndarray, score: np.ndarray, groups: int = 10, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED
+) -> pd.DataFrame:
+    """Mean predicted PD against the observed bad rate, by decile of the prediction. `low` and `high` bound the 95%
+    interval of the bad rate the PDs predict (outcomes drawn `draws` times from each loan's PD); `inside` says whether
+    the observed rate falls in it."""
     frame = pd.DataFrame({"bad": bad, "pd": score})
     frame["decile"] = pd.qcut(frame["pd"].rank(method="first"), min(groups, len(frame)), labels=False) + 1
-    return frame.groupby("decile").agg(loans=("bad", "size"), mean_pd=("pd", "mean"), bad_rate=("bad", "mean"))
+    table = frame.groupby("decile").agg(loans=("bad", "size"), mean_pd=("pd", "mean"), bad_rate=("bad", "mean"))
+    rng = np.random.default_rng(seed)
+    bounds = [
+        np.quantile((rng.random((draws, len(g))) < g["pd"].to_numpy()).mean(axis=1), [0.025, 0.975])
+        for _, g in frame.groupby("decile")
+    ]
+    table["low"], table["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
+    table["inside"] = (table["bad_rate"] >= table["low"]) & (table["bad_rate"] <= table["high"])
+    return table
+
+
+def expected_calibration_error(table: pd.DataFrame) -> float:
+    """ECE: the loan-weighted mean gap between predicted PD and realised bad rate over the deciles of `calibration`."""
+    return float(np.average((table["mean_pd"] - table["bad_rate"]).abs(), weights=table["loans"]))
+
+
+def auc_interval(
+    bad: np.ndarray, score: np.ndarray, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED
+) -> list[float] | None:
+    """The 95% bootstrap interval of the AUC (loans resampled with replacement); None with one class only."""
+    from scipy.stats import rankdata
+
+    bad, score = np.asarray(bad), np.asarray(score)
+    if len(np.unique(bad)) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(draws):
+        pick = rng.integers(0, len(bad), len(bad))
+        b, s = bad[pick], score[pick]
+        bads = b.sum()
+        if 0 < bads < len(b):  # Mann-Whitney: the AUC from the ranks of the bads
+            aucs.append((rankdata(s)[b == 1].sum() - bads * (bads + 1) / 2) / (bads * (len(b) - bads)))
+    low, high = np.quantile(aucs, [0.025, 0.975])
+    return [float(low), float(high)]
 
 
 def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None) -> dict:
-    """AUC, Gini, KS, Brier, calibration by decile of PD (mean PD against the realised bad rate) and the same per
-    segment; AUC, Gini and KS are None where a slice has one class only."""
+    """AUC with its 95% bootstrap interval, Gini, KS, Brier, calibration by decile of PD (mean PD against the realised
+    bad rate, with the interval the PDs predict) and its ECE, and the same per segment; AUC, Gini and KS are None where
+    a slice has one class only."""
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
     bad, pd_ = np.asarray(bad), np.asarray(pd_)
     both = len(np.unique(bad)) == 2
     auc = float(roc_auc_score(bad, pd_)) if both else None
+    deciles = calibration(bad, pd_)
+    ece = expected_calibration_error(deciles)
     metrics = {
         "rows": int(len(bad)),
         "bads": int(bad.sum()),
         "auc": auc,
+        "auc_95": auc_interval(bad, pd_),
         "gini": 2 * auc - 1 if both else None,
         "ks": ks_statistic(bad, pd_) if both else None,
         "brier": float(brier_score_loss(bad, pd_)),
-        "calibration": calibration(bad, pd_).reset_index().to_dict("records"),
+        "mean_pd": float(pd_.mean()),
+        "ece": ece,
+        "ece_share_of_mean_pd": ece / float(pd_.mean()) if pd_.mean() > 0 else None,
+        "calibration": deciles.reset_index().to_dict("records"),
     }
     if segments is not None:
         segments = np.asarray(segments)

@@ -1,8 +1,11 @@
-"""The PD model: XGBoost (hist) trained on gold.training_set, validated on its latest observation dates, calibrated
-there (Platt scaling of its margin, stored in the booster so that every PD it gives is the calibrated one),
-registered in gold.model_registry with its metrics, the Delta versions of its inputs and the path of its booster. A new
-model becomes the champion (the one scoring) only if it beats the champion on the same validation window by the
-margin CHALLENGER_MIN_AUC_GAIN sets; `rollback` withdraws the newest champion.
+"""The PD model: XGBoost (hist) trained on gold.training_set, in three parts of time (`time_parts`): it is fitted on
+the earliest loans, stopped early and calibrated on later ones (Platt scaling of its margin, stored in the booster so
+that every PD it gives is the calibrated one), and tested out of time on the latest disbursement months. Each part is
+a whole outcome horizon after the one before, so nothing fitted knew a test outcome. Registered in gold.model_registry
+with its metrics, the Delta versions of its inputs and the path of its booster. A new model becomes the champion (the
+one scoring) only if it beats the champion on the same out-of-time test by the margin CHALLENGER_MIN_AUC_GAIN sets;
+`rollback` withdraws the newest champion. A history too short for three parts is fitted and stopped on two, and
+every figure of that model is labelled in-sample.
 
 Features, their monotone directions and their reason codes come from the feature contract (gold.feature_vector,
 which gathers the families' own contracts).
@@ -23,14 +26,17 @@ import pandas as pd
 from jobs import registry, tables
 from jobs.catalog import contract
 from jobs.errors import ModelError
-from jobs.model.metrics import evaluate
-from jobs.model.training_set import with_features
+from jobs.model import model_card
+from jobs.model.metrics import evaluate, psi
+from jobs.model.model_card import FIT, GAP, JUDGED_ON, STOP, TEST, judged_part
+from jobs.model.training_set import HORIZON_DAYS, with_features
 from jobs.registry import CHALLENGER, CHAMPION, RegisteredModel
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 FEATURE_TABLE = "gold.feature_vector"
-VALID_SHARE = 0.25  # the latest observation dates holding about this share of loans validate the model
+TEST_SHARE = 0.25  # the latest disbursement months holding about this share of loans: the out-of-time test
+STOP_SHARE = 0.25  # of the loans a horizon before the test, the latest months holding this share stop and calibrate
 PARAMS = {
     "objective": "binary:logistic",
     "tree_method": "hist",
@@ -76,19 +82,42 @@ def feature_spec(fqn: str = FEATURE_TABLE) -> FeatureSpec:
     )
 
 
-def validation_dates(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> list[dt.date]:
-    """The latest observation dates, whole, holding at least `valid_share` of rows (never all dates)."""
-    per_date = obs_dates.value_counts().sort_index(ascending=False)
-    if len(per_date) < 2:
-        raise ModelError(f"need loans observed on at least two dates for a time-based validation, got {len(per_date)}")
-    cumulative = per_date.cumsum() / per_date.sum()
-    valid_dates = cumulative.index[: int(np.searchsorted(cumulative.values, valid_share) + 1)]
-    return list(valid_dates[: len(per_date) - 1])  # always keep a date to train on
+def latest_months(obs_dates: pd.Series, share: float) -> pd.Series:
+    """True for the rows of the latest calendar months of `obs_date`, whole, that hold at least `share` of the rows,
+    never every month."""
+    months = pd.PeriodIndex(pd.to_datetime(obs_dates), freq="M")
+    per_month = pd.Series(months).value_counts().sort_index(ascending=False)
+    cumulative = per_month.cumsum() / per_month.sum()
+    latest = cumulative.index[: min(int(np.searchsorted(cumulative.values, share) + 1), len(per_month) - 1)]
+    return pd.Series(months.isin(latest), index=obs_dates.index)
 
 
-def time_split(obs_dates: pd.Series, valid_share: float = VALID_SHARE) -> pd.Series:
-    """True for validation rows: those observed on the `validation_dates`."""
-    return obs_dates.isin(validation_dates(obs_dates, valid_share))
+def time_parts(
+    obs_dates: pd.Series, gap_days: int = HORIZON_DAYS, test_share: float = TEST_SHARE, stop_share: float = STOP_SHARE
+) -> pd.Series:
+    """Each loan's part, by its disbursement date: `test` (the latest months, about `test_share` of the loans), `stop`
+    (early stopping and calibration: the latest months disbursed at least `gap_days`, the outcome horizon, before the
+    first test loan), `fit` (disbursed `gap_days` or more before the first stop loan) and `gap` (used for nothing).
+    When the history cannot hold three parts apart, there is no test: `stop` is the latest months (`stop_share`) and
+    `fit` the rest, so every figure is in-sample."""
+    dates = pd.to_datetime(obs_dates)
+    months = dates.dt.to_period("M").nunique()
+    if months < 2:
+        raise ModelError(f"need loans disbursed in at least two months for a time-based split, got {months}")
+    parts = pd.Series(GAP, index=obs_dates.index)
+    test = latest_months(obs_dates, test_share)
+    before_test = dates <= dates[test].min() - pd.Timedelta(days=gap_days)
+    if before_test.any() and obs_dates[before_test].nunique() > 1:
+        stop = latest_months(obs_dates[before_test], stop_share).reindex(obs_dates.index, fill_value=False)
+        fit = dates <= dates[stop].min() - pd.Timedelta(days=gap_days)
+        if fit.any():
+            return parts.mask(fit, FIT).mask(stop, STOP).mask(test, TEST)
+    stop = latest_months(obs_dates, stop_share)
+    return parts.mask(~stop, FIT).mask(stop, STOP)
+
+
+def has_test(parts: pd.Series) -> bool:
+    return bool((parts == TEST).any())
 
 
 def booster_params(spec: FeatureSpec) -> dict:
@@ -96,13 +125,11 @@ def booster_params(spec: FeatureSpec) -> dict:
     return {**PARAMS, "monotone_constraints": "(" + ",".join(map(str, spec.monotone)) + ")"}
 
 
-def local_booster(frame: pd.DataFrame, valid: pd.Series, spec: FeatureSpec, params: dict):
-    """`xgb.train` on the driver: learn on the rows not in `valid`, stop early on those in it."""
+def local_booster(fitted: pd.DataFrame, stop: pd.DataFrame, spec: FeatureSpec, params: dict):
+    """`xgb.train` on the driver: learn on `fitted`, stop early on `stop`."""
     import xgboost as xgb
 
-    dtrain, dvalid = (
-        xgb.DMatrix(p[spec.names], label=p["bad"], feature_names=spec.names) for p in (frame[~valid], frame[valid])
-    )
+    dtrain, dvalid = (xgb.DMatrix(p[spec.names], label=p["bad"], feature_names=spec.names) for p in (fitted, stop))
     return xgb.train(
         params,
         dtrain,
@@ -121,7 +148,7 @@ def calibrate(booster, margin: np.ndarray, bad: np.ndarray) -> dict:
     fitted = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), bad)
     platt = {"intercept": float(fitted.intercept_[0]), "slope": float(fitted.coef_[0, 0])}
     if platt["slope"] <= 0:
-        log.warning("no calibration: the margin's slope on the validation window is %.3f", platt["slope"])
+        log.warning("no calibration: the margin's slope on the stopping loans is %.3f", platt["slope"])
         platt = {"intercept": 0.0, "slope": 1.0}
     booster.set_attr(**{PLATT_ATTR: json.dumps(platt)})
     return platt
@@ -157,17 +184,17 @@ def spark_estimator_params(params: dict) -> dict:
     return {renamed.get(k, k): v for k, v in params.items() if k not in ("objective", "nthread")}
 
 
-def spark_booster(rows, valid_dates: list[dt.date], spec: FeatureSpec, params: dict):
+def spark_booster(rows, fit_dates: list[dt.date], stop_dates: list[dt.date], spec: FeatureSpec, params: dict):
     """The same training through `xgboost.spark` on a Spark DataFrame of the same rows (`bad`, `obs_date` and the
-    features): the rows observed on `valid_dates` are marked as validation and stop it early. Returns the booster
-    and the number of workers."""
+    features): it learns on the rows observed on `fit_dates` and stops early on those of `stop_dates`; no other row
+    reaches it. Returns the booster and the number of workers."""
     from pyspark.sql import functions as F
     from xgboost.spark import SparkXGBClassifier
 
-    data = rows.select(
+    data = rows.where(F.col("obs_date").isin([*fit_dates, *stop_dates])).select(
         *(F.col(n).cast("double") for n in spec.names),
         F.col("bad").cast("int"),
-        F.col("obs_date").isin(valid_dates).alias("valid"),
+        F.col("obs_date").isin(stop_dates).alias("valid"),
     )
     workers = spark_workers(rows.sparkSession)
     estimator = SparkXGBClassifier(
@@ -175,7 +202,7 @@ def spark_booster(rows, valid_dates: list[dt.date], spec: FeatureSpec, params: d
         label_col="bad",
         validation_indicator_col="valid",
         num_workers=workers,
-        force_repartition=True,  # every worker gets both training and validation rows
+        force_repartition=True,  # every worker gets both fitting and stopping rows
         n_estimators=MAX_ROUNDS,
         early_stopping_rounds=EARLY_STOPPING_ROUNDS,
         verbose=False,
@@ -185,34 +212,55 @@ def spark_booster(rows, valid_dates: list[dt.date], spec: FeatureSpec, params: d
 
 
 def fit(frame: pd.DataFrame, spec: FeatureSpec, rows=None) -> tuple[object, dict]:
-    """Train on the earlier dates, stop early on the later ones; returns the booster and its validation metrics.
-    On the driver with `xgb.train`, or, given `rows` (the same rows as a Spark DataFrame), through `xgboost.spark`
-    across the Spark tasks; the metrics come from the booster either way."""
+    """Fit on the `fit` part, stop early and calibrate on the `stop` part, test on the `test` part (`time_parts`);
+    returns the booster and its metrics. On the driver with `xgb.train`, or, given `rows` (the same rows as a Spark
+    DataFrame), through `xgboost.spark` across the Spark tasks; the metrics come from the booster either way."""
     import xgboost as xgb
 
-    valid = time_split(frame["obs_date"])
+    parts = time_parts(frame["obs_date"])
     params = booster_params(spec)
+    fitted, stop, test = (frame[parts == part] for part in (FIT, STOP, TEST))
     if rows is None:
-        booster, backend = local_booster(frame, valid, spec, params), "local"
+        booster, backend = local_booster(fitted, stop, spec, params), "local"
     else:
-        booster, workers = spark_booster(rows, validation_dates(frame["obs_date"]), spec, params)
+        dates = [sorted(set(p["obs_date"])) for p in (fitted, stop)]
+        booster, workers = spark_booster(rows, *dates, spec, params)
         backend, params = "spark", {**params, "training_backend": "spark", "num_workers": workers}
-    train, test = frame[~valid], frame[valid]
-    dvalid = xgb.DMatrix(test[spec.names], feature_names=spec.names)
     rounds = booster.best_iteration + 1
-    platt = calibrate(booster, booster.predict(dvalid, output_margin=True, iteration_range=(0, rounds)), test["bad"])
-    predicted = calibrated_pd(booster, dvalid, rounds)
+    dstop = xgb.DMatrix(stop[spec.names], feature_names=spec.names)
+    platt = calibrate(booster, booster.predict(dstop, output_margin=True, iteration_range=(0, rounds)), stop["bad"])
+
+    def scored(rows: pd.DataFrame) -> np.ndarray:
+        return calibrated_pd(booster, xgb.DMatrix(rows[spec.names], feature_names=spec.names), rounds)
+
+    def measured(rows: pd.DataFrame) -> dict:
+        return evaluate(rows["bad"], scored(rows), rows["segment"] if "segment" in rows else None)
+
+    judged = test if has_test(parts) else stop
     metrics = {
-        "train_rows": len(train),
-        "valid_rows": len(test),
-        "train_bad_rate": float(train["bad"].mean()),
-        "valid": evaluate(test["bad"], predicted, test["segment"] if "segment" in test else None),
+        "out_of_time": has_test(parts),
+        "parts": {
+            part: {"rows": int((parts == part).sum()), "dates": date_range(frame.loc[parts == part, "obs_date"])}
+            for part in (FIT, STOP, TEST, GAP)
+        },
+        "gap_days": HORIZON_DAYS,
+        "fit_bad_rate": float(fitted["bad"].mean()),
+        "stop": measured(stop),  # in-sample: these loans stopped the boosting and fitted the calibration
+        "test": measured(test) if has_test(parts) else None,
+        "stability": {  # PSI of the loans it is judged on against those it was fitted on (None: no values to compare)
+            "pd": finite(psi(scored(fitted), scored(judged))),
+            "features": {n: finite(psi(fitted[n].to_numpy(), judged[n].to_numpy())) for n in spec.names},
+        },
         "best_iteration": int(booster.best_iteration),
         "platt": platt,
         "backend": backend,
         "params": params,  # a Spark-trained model's also name the backend, so it gets a version of its own
     }
     return booster, metrics
+
+
+def finite(value: float) -> float | None:
+    return None if np.isnan(value) else value
 
 
 def training_backend(settings: Settings, rows: int) -> str:
@@ -274,31 +322,31 @@ def predict(model: RegisteredModel, frame: pd.DataFrame) -> np.ndarray:
     return calibrated_pd(booster, matrix, rounds(model))
 
 
-def validation_predictions(spark, settings: Settings, model: RegisteredModel) -> pd.DataFrame:
-    """The registered model's validation window again: `bad` and the model's `pd` for each loan in it."""
+def judged_predictions(spark, settings: Settings, model: RegisteredModel) -> pd.DataFrame:
+    """The loans of the registered model's headline figures (`judged_part`) again: `bad` and the model's `pd`."""
     as_of = model.trained_as_of
     frame = training_frame(training_rows(spark, settings, as_of), as_of, model_spec(model))
-    valid = frame[time_split(frame["obs_date"])]
-    return pd.DataFrame({"bad": valid["bad"].to_numpy(), "pd": predict(model, valid)})
+    judged = frame[time_parts(frame["obs_date"]) == judged_part(model.metrics)]
+    return pd.DataFrame({"bad": judged["bad"].to_numpy(), "pd": predict(model, judged)})
 
 
-def challenge(champion: RegisteredModel | None, version: str, auc: float | None, valid: pd.DataFrame, margin: float):
-    """(promote?, why): a challenger replaces the champion only if its AUC beats the champion's on the same
-    validation loans by at least `margin`."""
+def challenge(champion: RegisteredModel | None, version: str, auc: float | None, judged: pd.DataFrame, margin: float):
+    """(promote?, why): a challenger replaces the champion only if its AUC beats the champion's on the same loans
+    (the challenger's out-of-time test) by at least `margin`."""
     if champion is None:
         return True, "no champion as of this date"
     rival = champion.model_version
     if rival == version:
         return True, "the champion again: same labels, features and parameters"
     try:
-        champion_auc = evaluate(valid["bad"], predict(champion, valid))["auc"]
+        champion_auc = evaluate(judged["bad"], predict(champion, judged))["auc"]
     except (ModelError, KeyError) as e:
         return True, f"champion {rival} cannot score tonight's features ({e})"
     if auc is None or champion_auc is None:
-        return False, f"champion {rival} kept: the validation window holds one class only"
+        return False, f"champion {rival} kept: the loans compared on hold one class only"
     gain = auc - champion_auc
     verdict = "replaces" if gain >= margin else "does not replace"
-    why = f"{verdict} {rival}: AUC {auc:.4f} against {champion_auc:.4f} on the same {len(valid)} loans"
+    why = f"{verdict} {rival}: AUC {auc:.4f} against {champion_auc:.4f} on the same {len(judged)} loans"
     return gain >= margin, f"{why} (gain {gain:+.4f}, margin {margin})"
 
 
@@ -311,7 +359,7 @@ def table_version(spark, settings: Settings, fqn: str) -> int:
 
 def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
     """Train on the labels known at `as_of`, save the booster, register it as champion if it beats the champion as of
-    `as_of` on the same validation window (else as a challenger); returns its record."""
+    `as_of` on the same out-of-time test (else as a challenger); returns its record."""
     spec = feature_spec()
     rows = training_rows(spark, settings, as_of).persist()  # Spark training reads them again: not the query twice
     try:
@@ -327,53 +375,52 @@ def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
     path = Path(settings.model_dir) / f"{version}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(path))
-    valid_rows = time_split(frame["obs_date"])
+    part = judged_part(metrics)
     promoted, why = challenge(
         champion(spark, settings, as_of),
         version,
-        metrics["valid"]["auc"],
-        frame[valid_rows],
+        metrics[part]["auc"],
+        frame[time_parts(frame["obs_date"]) == part],
         settings.challenger_margin,
     )
+    why = f"{why}; judged on its {JUDGED_ON[part]}"
     model = RegisteredModel(
         model_version=version,
         trained_as_of=as_of,
         algorithm=f"xgboost hist binary:logistic ({metrics['backend']} training)",
         features=spec.names,
         params={**metrics["params"], "rounds": metrics["best_iteration"] + 1},
-        training={
-            "train_rows": metrics["train_rows"],
-            "valid_rows": metrics["valid_rows"],
-            "train_bad_rate": metrics["train_bad_rate"],
-            "train_dates": date_range(frame.loc[~valid_rows, "obs_date"]),
-            "valid_dates": date_range(frame.loc[valid_rows, "obs_date"]),
-        },
-        metrics={"valid": metrics["valid"], "platt": metrics["platt"]},
+        training={k: metrics[k] for k in ("out_of_time", "parts", "gap_days", "fit_bad_rate")},
+        metrics={k: metrics[k] for k in ("test", "stop", "stability", "platt")},
         artifact_path=str(path),
         input_versions={fqn: table_version(spark, settings, fqn) for fqn in ("gold.training_set", FEATURE_TABLE)},
         status=CHAMPION if promoted else CHALLENGER,
         decision=why,
     )
+    model_card.write(model, spec)
     registry.register(spark, settings, REGISTRY, model)
     log.info("trained %s (%s): %s", version, model.status, why)
     return model
 
 
 def date_range(dates: pd.Series) -> list[str]:
-    return [str(dates.min()), str(dates.max())]
+    """The first and last date (none for no rows)."""
+    return [str(dates.min()), str(dates.max())] if len(dates) else []
 
 
 def summary(model: RegisteredModel) -> dict:
-    """A PD model's headline: version, status and why, rows, and its validation figures."""
-    valid = model.metrics["valid"]
+    """A PD model's headline: version, status and why, rows per part, and the figures it is judged by, with what they
+    were measured on."""
+    part = judged_part(model.metrics)
+    judged = model.metrics[part]
     return {
         "model_version": model.model_version,
         "trained_as_of": model.trained_as_of.isoformat(),
         "status": model.status,
         "decision": model.decision,
-        "train_rows": model.training["train_rows"],
-        "valid_rows": model.training["valid_rows"],
-        **{f"valid_{k}": valid[k] for k in ("auc", "ks", "brier")},
+        **{f"{part}_rows": model.training["parts"][part]["rows"] for part in (FIT, STOP, TEST)},
+        "judged_on": JUDGED_ON[part],
+        **{k: judged[k] for k in ("auc", "auc_95", "ks", "brier", "ece")},
     }
 
 
