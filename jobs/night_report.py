@@ -59,19 +59,30 @@ def _png(fig) -> str:
 
 
 def distribution_plots(limits: pd.DataFrame) -> str:
+    """A row per segment, on bins shared by every row: its PDs (from 0), and its approved limits (log scale). A
+    segment whose businesses all get one PD says so in its title."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
-    for segment, group in limits.groupby("segment"):
-        left.hist(group["pd"], bins=30, alpha=0.5, label=segment)
-        approved = group.loc[group["decision"] == "approved", "limit_amount"].astype(float)
-        right.hist(approved, bins=30, alpha=0.5, label=segment)
-    left.set(title="PD by segment", xlabel="PD", ylabel="entities")
-    right.set(title="Approved limits by segment", xlabel="limit (CNY)", ylabel="entities")
-    left.legend(), right.legend()
+    segments = sorted(limits["segment"].unique())
+    pd_bins = np.linspace(0, max(float(limits["pd"].max()), 1e-6) * 1.02, 41)
+    approved = limits.loc[limits["decision"] == "approved", "limit_amount"].astype(float)
+    low, high = (approved.min(), approved.max()) if len(approved) else (1.0, 10.0)
+    limit_bins = np.geomspace(max(low, 1.0), max(high, low * 1.01, 10.0), 31)
+    fig, axes = plt.subplots(len(segments), 2, figsize=(11, 1.9 * len(segments)), squeeze=False)
+    for (left, right), segment in zip(axes, segments, strict=True):
+        group = limits[limits["segment"] == segment]
+        told = "one PD for all" if group["pd"].nunique() == 1 else f"PD spread (sd) {group['pd'].std(ddof=0):.4f}"
+        left.hist(group["pd"], bins=pd_bins)
+        left.set_title(f"{segment}: {len(group):,} scored, {told}", fontsize=9)
+        right.hist(group.loc[group["decision"] == "approved", "limit_amount"].astype(float), bins=limit_bins)
+        right.set_xscale("log")
+        right.set_title(f"{segment}: approved limits", fontsize=9)
+    axes[-1][0].set_xlabel("PD")
+    axes[-1][1].set_xlabel("limit (CNY, log scale)")
+    fig.tight_layout()
     return _png(fig)
 
 
@@ -122,14 +133,23 @@ def render(data: dict) -> str:
             scored=("entity_id", "size"),
             approval_rate=("approved", "mean"),
             mean_pd=("pd", "mean"),
+            pd_sd=("pd", lambda p: p.std(ddof=0)),
+            distinct_pds=("pd", "nunique"),
             exposure=("exposure", "sum"),
         )
+    )
+    alike = by_segment.loc[(by_segment["distinct_pds"] == 1) & (by_segment["scored"] > 1), "segment"].tolist()
+    one_pd = (
+        f"<p><b>One PD for every business of {html.escape(', '.join(alike))}</b>: the model does not tell them "
+        "apart, so their limits differ by capacity alone.</p>"
+        if alike
+        else ""
     )
     parts = {
         SECTIONS[0]: f"<p>{len(limits):,} entities scored, {approved.mean():.1%} approved, total exposure "
         f"{limits['limit_amount'].astype(float).sum():,.0f} {html.escape(str(limits['currency'].iloc[0]))}; model "
         f"<code>{html.escape(data['model'].model_version)}</code>, policy "
-        f"<code>{html.escape(str(limits['policy_version'].iloc[0]))}</code>.</p>" + _table(by_segment),
+        f"<code>{html.escape(str(limits['policy_version'].iloc[0]))}</code>.</p>" + one_pd + _table(by_segment),
         SECTIONS[1]: distribution_plots(limits),
     }
     if data["previous"] is None:

@@ -106,6 +106,9 @@ def test_render_has_every_section_with_plots_and_escapes_text():
     assert page.count("data:image/png;base64,") == 2
     assert "pd-&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     assert "Against 2026-03-01" in page and "unparseable ts" in page and "KS" in page
+    assert "One PD for every business" not in page
+    flat = night(3).assign(pd=lambda n: np.where(n["segment"] == "farmer", 0.02454, n["pd"]))
+    assert "<b>One PD for every business of farmer</b>" in nr.render(data | {"limits": flat})
     assert "<h4>Performance on its out-of-time test</h4>" in page and "ECE" in page and "<h3>Model card" in page
     assert "<th>95% interval the PDs predict</th>" in page and "<h4>Known limitations</h4>" in page
     in_sample = nr.render(data | {"model": model_judged_on(judged, out_of_time=False)})
