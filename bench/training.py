@@ -48,7 +48,7 @@ def run(rows: int, repeats: int) -> dict:
     from jobs.spark_session import get_spark
 
     frame, spec = training_frame(rows)
-    parts = pd_model.time_parts(frame["obs_date"])
+    parts = pd_model.time_parts(frame["obs_date"], frame["bad"])
     fitted, stop = frame[parts == pd_model.FIT], frame[parts == pd_model.STOP]
     results = {}
     t, booster = timed(lambda: pd_model.local_booster(fitted, stop, spec, pd_model.booster_params(spec)), repeats)

@@ -53,7 +53,7 @@ def month_ends(months: int, first: dt.date = dt.date(2022, 1, 31)) -> list[dt.da
 
 def test_time_parts_are_an_outcome_horizon_apart_and_the_test_is_the_latest():
     dates = pd.Series(np.repeat(month_ends(MONTHS), 10))
-    parts = pd_model.time_parts(dates, gap_days=365, test_share=0.25, stop_share=0.25)
+    parts = pd_model.time_parts(dates, both_outcomes(dates), gap_days=365, test_share=0.25, stop_share=0.25)
     first, last = (dates.groupby(parts).min(), dates.groupby(parts).max())
     assert set(parts) == {"fit", "gap", "stop", "test"}
     assert (dates[parts == "test"] >= dt.date(2025, 1, 1)).all() and (parts == "test").sum() == 120  # 12 months
@@ -61,16 +61,27 @@ def test_time_parts_are_an_outcome_horizon_apart_and_the_test_is_the_latest():
     assert last["fit"] < first["gap"] and first["stop"] > last["fit"] and first["test"] > last["gap"]
     # loans disbursed on one date never straddle two parts
     assert dates.groupby(dates).apply(lambda d: parts[d.index].nunique()).max() == 1
+    assert (parts == "fit").sum() >= (parts == "stop").sum() >= 60  # a quarter of the 24 months before the gap
+
+
+def both_outcomes(dates: pd.Series) -> pd.Series:
+    return pd.Series(np.arange(len(dates)) % 2, index=dates.index)
 
 
 def test_a_history_too_short_for_three_parts_has_no_test():
     dates = pd.Series(np.repeat(month_ends(18), 10))  # 18 months: no room for two gaps of a year
-    parts = pd_model.time_parts(dates, gap_days=365, stop_share=0.25)
+    parts = pd_model.time_parts(dates, both_outcomes(dates), gap_days=365, stop_share=0.25)
     assert set(parts) == {"fit", "stop"}
     assert dates[parts == "fit"].max() < dates[parts == "stop"].min()
     assert (parts == "stop").sum() == 50  # the latest 5 months: a quarter of the loans, whole months
+    three_years = pd.Series(np.repeat(month_ends(36), 10))  # room for three parts, but a fit part of one month
+    assert "test" not in set(pd_model.time_parts(three_years, both_outcomes(three_years), gap_days=365))
+    no_bad_lately = both_outcomes(dates).where(parts == "fit", 0)
+    with pytest.raises(ModelError, match="one outcome only"):
+        pd_model.time_parts(dates, no_bad_lately, gap_days=365, stop_share=0.25)
+    two_dates = pd.Series([dt.date(2025, 1, 3), dt.date(2025, 1, 31)] * 2)
     with pytest.raises(ModelError, match="at least two months"):
-        pd_model.time_parts(pd.Series([dt.date(2025, 1, 3), dt.date(2025, 1, 31)] * 2))
+        pd_model.time_parts(two_dates, both_outcomes(two_dates))
 
 
 def synthetic(n=4800, seed=0):
@@ -102,7 +113,7 @@ def test_fit_learns_and_respects_monotone_sales():
 def test_no_test_or_gap_loan_reaches_fitting_stopping_or_calibration():
     frame, spec = synthetic()
     booster, metrics = pd_model.fit(frame, spec)
-    unseen = pd_model.time_parts(frame["obs_date"]).isin(["test", "gap"])
+    unseen = pd_model.time_parts(frame["obs_date"], frame["bad"]).isin(["test", "gap"])
     scrambled = frame.copy()  # every loan of the test and the gaps: outcome flipped, features replaced by noise
     scrambled.loc[unseen, "bad"] = 1 - scrambled.loc[unseen, "bad"]
     noise = np.random.default_rng(3).normal(scale=100, size=(int(unseen.sum()), len(spec.names)))
@@ -161,7 +172,7 @@ def test_pds_are_calibrated_on_the_stopping_loans_and_the_saved_booster_keeps_it
     import xgboost as xgb
 
     frame, spec = synthetic()
-    valid = pd_model.time_parts(frame["obs_date"]) == "stop"
+    valid = pd_model.time_parts(frame["obs_date"], frame["bad"]) == "stop"
     rng = np.random.default_rng(1)
     frame.loc[valid, "bad"] |= (rng.random(int(valid.sum())) < 0.05).astype(int)  # the latest loans default more
     model, metrics = registered(frame, spec, tmp_path, "calibrated")
@@ -180,7 +191,7 @@ def test_pds_are_calibrated_on_the_stopping_loans_and_the_saved_booster_keeps_it
 
 def test_a_challenger_replaces_the_champion_only_by_the_margin(tmp_path):
     frame, spec = synthetic()
-    valid = frame[pd_model.time_parts(frame["obs_date"]) == "test"]
+    valid = frame[pd_model.time_parts(frame["obs_date"], frame["bad"]) == "test"]
     weak_spec = pd_model.FeatureSpec(
         [n for n in spec.names if n not in ("gmv_90d", "refund_rate_90d")], [0] * (len(spec.names) - 2), {}
     )

@@ -45,10 +45,13 @@ def calibration(
     frame["decile"] = pd.qcut(frame["pd"].rank(method="first"), min(groups, len(frame)), labels=False) + 1
     table = frame.groupby("decile").agg(loans=("bad", "size"), mean_pd=("pd", "mean"), bad_rate=("bad", "mean"))
     rng = np.random.default_rng(seed)
-    bounds = [
-        np.quantile((rng.random((draws, len(g))) < g["pd"].to_numpy()).mean(axis=1), [0.025, 0.975])
-        for _, g in frame.groupby("decile")
-    ]
+
+    def drawn_rates(pd_: np.ndarray) -> np.ndarray:  # in chunks of draws: memory stays ~ 100 x the decile
+        return np.concatenate(
+            [(rng.random((min(100, draws - i), len(pd_))) < pd_).mean(axis=1) for i in range(0, draws, 100)]
+        )
+
+    bounds = [np.quantile(drawn_rates(g["pd"].to_numpy()), [0.025, 0.975]) for _, g in frame.groupby("decile")]
     table["low"], table["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
     table["inside"] = (table["bad_rate"] >= table["low"]) & (table["bad_rate"] <= table["high"])
     return table
@@ -80,36 +83,42 @@ def auc_interval(
     return [float(low), float(high)]
 
 
-def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None) -> dict:
-    """AUC with its 95% bootstrap interval, Gini, KS, Brier, calibration by decile of PD (mean PD against the realised
-    bad rate, with the interval the PDs predict) and its ECE, and the same per segment; AUC, Gini and KS are None where
-    a slice has one class only."""
-    from sklearn.metrics import brier_score_loss, roc_auc_score
+def auc(bad: np.ndarray, score: np.ndarray) -> float | None:
+    """The area under the ROC curve; None with one class only."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(bad, score)) if len(np.unique(bad)) == 2 else None
+
+
+def evaluate(bad: np.ndarray, pd_: np.ndarray, segments: pd.Series | None = None, deciles: bool = True) -> dict:
+    """AUC with its 95% bootstrap interval, Gini, KS, Brier, mean PD; with `deciles`, calibration by decile of PD (mean
+    PD against the realised bad rate, with the interval the PDs predict) and its ECE; per segment the same without the
+    deciles. AUC, Gini and KS are None where a slice has one class only."""
+    from sklearn.metrics import brier_score_loss
 
     bad, pd_ = np.asarray(bad), np.asarray(pd_)
-    both = len(np.unique(bad)) == 2
-    auc = float(roc_auc_score(bad, pd_)) if both else None
-    deciles = calibration(bad, pd_)
-    ece = expected_calibration_error(deciles)
+    score = auc(bad, pd_)
+    both = score is not None
     metrics = {
         "rows": int(len(bad)),
         "bads": int(bad.sum()),
-        "auc": auc,
+        "auc": score,
         "auc_95": auc_interval(bad, pd_),
-        "gini": 2 * auc - 1 if both else None,
+        "gini": 2 * score - 1 if both else None,
         "ks": ks_statistic(bad, pd_) if both else None,
         "brier": float(brier_score_loss(bad, pd_)),
         "mean_pd": float(pd_.mean()),
-        "ece": ece,
-        "ece_share_of_mean_pd": ece / float(pd_.mean()) if pd_.mean() > 0 else None,
-        "calibration": deciles.reset_index().to_dict("records"),
     }
+    if deciles:
+        table = calibration(bad, pd_)
+        ece = expected_calibration_error(table)
+        metrics["ece"] = ece
+        metrics["ece_share_of_mean_pd"] = ece / float(pd_.mean()) if pd_.mean() > 0 else None
+        metrics["calibration"] = table.reset_index().to_dict("records")
     if segments is not None:
         segments = np.asarray(segments)
         metrics["segments"] = {
-            str(seg): {
-                k: v for k, v in evaluate(bad[segments == seg], pd_[segments == seg]).items() if k != "calibration"
-            }
+            str(seg): evaluate(bad[segments == seg], pd_[segments == seg], deciles=False)
             for seg in sorted(set(segments))
         }
     return metrics

@@ -27,6 +27,7 @@ from jobs import registry, tables
 from jobs.catalog import contract
 from jobs.errors import ModelError
 from jobs.model import model_card
+from jobs.model.metrics import auc as auc_of
 from jobs.model.metrics import evaluate, psi
 from jobs.model.model_card import FIT, GAP, JUDGED_ON, STOP, TEST, judged_part
 from jobs.model.training_set import HORIZON_DAYS, with_features
@@ -93,13 +94,18 @@ def latest_months(obs_dates: pd.Series, share: float) -> pd.Series:
 
 
 def time_parts(
-    obs_dates: pd.Series, gap_days: int = HORIZON_DAYS, test_share: float = TEST_SHARE, stop_share: float = STOP_SHARE
+    obs_dates: pd.Series,
+    bad: pd.Series,
+    gap_days: int = HORIZON_DAYS,
+    test_share: float = TEST_SHARE,
+    stop_share: float = STOP_SHARE,
 ) -> pd.Series:
-    """Each loan's part, by its disbursement date: `test` (the latest months, about `test_share` of the loans), `stop`
-    (early stopping and calibration: the latest months disbursed at least `gap_days`, the outcome horizon, before the
-    first test loan), `fit` (disbursed `gap_days` or more before the first stop loan) and `gap` (used for nothing).
-    When the history cannot hold three parts apart, there is no test: `stop` is the latest months (`stop_share`) and
-    `fit` the rest, so every figure is in-sample."""
+    """Each loan's part, by its disbursement date: `test` (the latest whole months, about `test_share` of the loans),
+    `stop` (early stopping and calibration: the latest months, about `stop_share`, of the loans disbursed at least
+    `gap_days`, the outcome horizon, before the first test loan), `fit` (disbursed `gap_days` or more before the first
+    stop loan) and `gap` (used for nothing). Three parts need fit and stop to hold both outcomes (`bad`) and fit at
+    least as many loans as stop; when the history cannot give that, there is no test: `stop` is the latest months
+    (`stop_share`) and `fit` the rest, so every figure is in-sample."""
     dates = pd.to_datetime(obs_dates)
     months = dates.dt.to_period("M").nunique()
     if months < 2:
@@ -107,12 +113,17 @@ def time_parts(
     parts = pd.Series(GAP, index=obs_dates.index)
     test = latest_months(obs_dates, test_share)
     before_test = dates <= dates[test].min() - pd.Timedelta(days=gap_days)
-    if before_test.any() and obs_dates[before_test].nunique() > 1:
+    if dates[before_test].dt.to_period("M").nunique() > 1:
         stop = latest_months(obs_dates[before_test], stop_share).reindex(obs_dates.index, fill_value=False)
         fit = dates <= dates[stop].min() - pd.Timedelta(days=gap_days)
-        if fit.any():
+        if bad[fit].nunique() == bad[stop].nunique() == 2 and fit.sum() >= stop.sum():
             return parts.mask(fit, FIT).mask(stop, STOP).mask(test, TEST)
     stop = latest_months(obs_dates, stop_share)
+    if bad[stop].nunique() < 2 or bad[~stop].nunique() < 2:
+        raise ModelError(
+            f"the latest {int(stop.sum())} loans (to stop and calibrate on) or the {int((~stop).sum())} before them "
+            "(to fit on) hold one outcome only: no model can be fitted and calibrated on them yet"
+        )
     return parts.mask(~stop, FIT).mask(stop, STOP)
 
 
@@ -217,7 +228,7 @@ def fit(frame: pd.DataFrame, spec: FeatureSpec, rows=None) -> tuple[object, dict
     DataFrame), through `xgboost.spark` across the Spark tasks; the metrics come from the booster either way."""
     import xgboost as xgb
 
-    parts = time_parts(frame["obs_date"])
+    parts = time_parts(frame["obs_date"], frame["bad"])
     params = booster_params(spec)
     fitted, stop, test = (frame[parts == part] for part in (FIT, STOP, TEST))
     if rows is None:
@@ -326,7 +337,7 @@ def judged_predictions(spark, settings: Settings, model: RegisteredModel) -> pd.
     """The loans of the registered model's headline figures (`judged_part`) again: `bad` and the model's `pd`."""
     as_of = model.trained_as_of
     frame = training_frame(training_rows(spark, settings, as_of), as_of, model_spec(model))
-    judged = frame[time_parts(frame["obs_date"]) == judged_part(model.metrics)]
+    judged = frame[time_parts(frame["obs_date"], frame["bad"]) == judged_part(model.metrics)]
     return pd.DataFrame({"bad": judged["bad"].to_numpy(), "pd": predict(model, judged)})
 
 
@@ -339,7 +350,7 @@ def challenge(champion: RegisteredModel | None, version: str, auc: float | None,
     if rival == version:
         return True, "the champion again: same labels, features and parameters"
     try:
-        champion_auc = evaluate(judged["bad"], predict(champion, judged))["auc"]
+        champion_auc = auc_of(judged["bad"], predict(champion, judged))
     except (ModelError, KeyError) as e:
         return True, f"champion {rival} cannot score tonight's features ({e})"
     if auc is None or champion_auc is None:
@@ -380,7 +391,7 @@ def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
         champion(spark, settings, as_of),
         version,
         metrics[part]["auc"],
-        frame[time_parts(frame["obs_date"]) == part],
+        frame[time_parts(frame["obs_date"], frame["bad"]) == part],
         settings.challenger_margin,
     )
     why = f"{why}; judged on its {JUDGED_ON[part]}"
