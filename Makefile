@@ -54,15 +54,18 @@ lint: setup
 	$(BIN)/ruff format --check $(PYTHON_FOLDERS)
 	$(BIN)/lint-imports
 
+# test processes (pytest-xdist; a module's tests stay in one, with its fixtures): one per core of a 2-core machine
+TEST_WORKERS ?= 2
+
 # the serving-store tests run on SQLite and on a real PostgreSQL server that .ci/postgres-up installs and starts
 test: setup lint
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
-	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 tests
+	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 # the fast tier: transforms, contracts, gates and CLI on small inline data (no whole flow, DAG run, cluster, chaos or
 # real data set)
 unit: setup lint
-	$(BIN)/python -m pytest -q --durations=10 -m "not integration and not e2e and not cluster and not chaos and not realdata" tests
+	$(BIN)/python -m pytest -q --durations=10 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not integration and not e2e and not cluster and not chaos and not realdata" tests
 
 # the locked requirements against PyPI's known vulnerabilities (pip-audit); accepted ones are listed in .ci/audit
 audit: setup

@@ -25,14 +25,22 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
+def int_at_least(least: int):
+    """An argparse type: an integer of at least `least`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}: {value}")
+        return value
+
+    return parse
+
+
+positive_int = int_at_least(1)
 
 
 def existing_dir(text: str) -> str:
@@ -94,11 +102,18 @@ def cmd_train(a) -> int:
 
 
 def cmd_train_own_table(a) -> int:
-    from jobs.model import own_table
+    from jobs.model import own_table  # light: pandas and XGBoost come after the checks on the file and its header
 
     if not a.label:
         raise UsageError("--table needs --label COLUMN: the column that says which rows went bad")
-    result = own_table.cross_validate(own_table.read_table(a.table), a.label, a.positive, a.folds)
+    columns, separator = own_table.table_columns(a.table)
+    if a.label not in columns:
+        raise UsageError(own_table.no_column(a.label, columns))
+    if separator not in (None, ","):
+        print(f"helicopter: {Path(a.table).name} is read as separated by {separator!r}", file=sys.stderr)
+    result = own_table.cross_validate(own_table.read_table(a.table, separator), a.label, a.positive, a.folds)
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(result, indent=2) if a.json else own_table.render(result, Path(a.table).name))
     return 0
 
@@ -229,8 +244,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", type=iso_date, help="YYYY-MM-DD: train on the lakehouse's loans known then")
     s.add_argument("--table", help="a labelled CSV or Parquet table to cross-validate on instead")
     s.add_argument("--label", help="with --table: the outcome column (two values)")
-    s.add_argument("--positive", help="with --table: the label value that means bad (default: bad/default/yes/1)")
-    s.add_argument("--folds", type=positive_int, default=5, help="with --table: cross-validation folds")
+    s.add_argument(
+        "--positive", help="with --table: the label value that means bad, in any case (default: bad/default/yes/1)"
+    )
+    s.add_argument("--folds", type=int_at_least(2), default=5, help="with --table: cross-validation folds (2 or more)")
     s.add_argument("--json", action="store_true", help="with --table: print the metrics as JSON")
     s.add_argument("--rollback", action="store_true", help="withdraw the newest champion; the one before scores again")
 

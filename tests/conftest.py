@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,11 +14,33 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+# pytest-xdist's test processes run under execnet, whose __main__ has no __file__: pyspark.sql.connect (imported by
+# Great Expectations) then takes the process for a doctest run and exits when its optional gRPC packages are absent
+main_module = sys.modules["__main__"]
+if getattr(main_module, "__spec__", None) is None and not hasattr(main_module, "__file__"):
+    main_module.__file__ = __file__
+
 # Airflow reads its configuration when first imported: before any test does, give the run its own Airflow home
 # (a fresh metadata database, apart from the one the project's UI uses) and the project's DAGs
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="helicopter-airflow-")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+
+# the slowest tiers first: with several test processes each takes whole modules in this order, so the long end-to-end
+# runs start at once, beside the many short tests, instead of leaving one process working alone at the end
+HEAVIEST_FIRST = ("cluster", "e2e", "chaos", "realdata", "integration")
+
+
+def pytest_collection_modifyitems(items):
+    def tier(item) -> int:
+        marks = {m.name for m in item.iter_markers()}
+        return next((i for i, name in enumerate(HEAVIEST_FIRST) if name in marks), len(HEAVIEST_FIRST))
+
+    module_tier = {}
+    for item in items:
+        module_tier[item.module] = min(module_tier.get(item.module, len(HEAVIEST_FIRST)), tier(item))
+    items.sort(key=lambda item: module_tier[item.module])  # stable: a module's tests keep their order
 
 
 @pytest.fixture(scope="session")
@@ -73,18 +96,29 @@ def shared_data():
 
 
 @pytest.fixture(scope="session")
-def online_retail(spark, shared_data, tmp_path_factory):
+def online_retail(spark, shared_data, tmp_path_factory, worker_id):
     """UCI Online Retail adapted into landing files and ingested once for the run: (its folder, the rows written per
-    source, the ingest's counts per source, the lakehouse's settings). A test that writes more copies the lakehouse."""
+    source, the ingest's counts per source, the lakehouse's settings). With several test processes (pytest-xdist),
+    the first that needs it loads it and the others wait and read the same lakehouse. A test that writes more copies
+    the lakehouse."""
+    from filelock import FileLock
+
     from jobs import pipeline
     from jobs.adapt.online_retail import adapt_online_retail
     from jobs.settings import load_settings
 
-    out = tmp_path_factory.mktemp("online_retail")
-    written = adapt_online_retail(shared_data, out)
+    base = tmp_path_factory.getbasetemp()
+    out = (base if worker_id == "master" else base.parent) / "online_retail"
     loaded = load_settings({"LAKEHOUSE_ROOT": str(out / "lakehouse"), "SPARK_SHUFFLE_PARTITIONS": "2"})
-    counts = pipeline.ingest(str(out / "landing"), ["entities", "trade", "transactions"], settings=loaded)
-    return out, written, {c["source"]: c for c in counts}, loaded
+    record = out / "loaded.json"
+    with FileLock(f"{out}.lock"):
+        if not record.exists():
+            out.mkdir(parents=True, exist_ok=True)
+            written = adapt_online_retail(shared_data, out)
+            counts = pipeline.ingest(str(out / "landing"), ["entities", "trade", "transactions"], settings=loaded)
+            record.write_text(json.dumps({"written": written, "counts": counts}))
+    done = json.loads(record.read_text())
+    return out, done["written"], {c["source"]: c for c in done["counts"]}, loaded
 
 
 class Landing:

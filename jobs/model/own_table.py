@@ -7,62 +7,127 @@ of its own training rows, so the held-out fold is never seen until it is scored.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from jobs.errors import ModelError
-from jobs.model.metrics import ks_statistic
-from jobs.model.pd_model import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, PARAMS
 
 BAD_WORDS = ("bad", "default", "defaulted", "yes", "true", "1")
+SEPARATORS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
+ID_LIKE_MIN_ROWS = 20  # below this, a column of distinct values is no sign of an identifier
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def table_columns(path: str | Path) -> tuple[list[str], str | None]:
+    """The table's column names and, for CSV, its separator (sniffed from its first lines among , ; tab |), read
+    without loading the table or pandas: a wrong call fails before the heavy imports."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path).names, None
+    if suffix not in (".csv", ".txt"):
+        raise ModelError(f"{path}: read CSV (.csv) or Parquet (.parquet) tables")
+    with path.open(encoding="utf-8", errors="replace", newline="") as f:
+        sample = f.read(SNIFF_BYTES)
+    lines = sample.splitlines()
+    try:
+        separator = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=SEPARATORS).delimiter
+    except csv.Error:  # one column, or no consistent separator: read as commas
+        separator = ","
+    header = next(csv.reader(lines[:1], delimiter=separator), [])
+    return [name.strip() for name in header], separator
+
+
+def read_table(path: str | Path, separator: str | None = ","):
+    """The table as a pandas frame (`separator`: the CSV's, from `table_columns`)."""
+    import pandas as pd
+
+    if separator is None:
         return pd.read_parquet(path)
-    if path.suffix.lower() in (".csv", ".txt"):
-        return pd.read_csv(path)
-    raise ModelError(f"{path}: read CSV (.csv) or Parquet (.parquet) tables")
+    return pd.read_csv(path, sep=separator, skipinitialspace=True)
 
 
-def binary_label(values: pd.Series, positive: str | None = None) -> pd.Series:
-    """The label as 1 (bad) / 0 (good). With two distinct values, the bad one is `positive`, or the value that reads
-    as bad (bad, default, yes, true, 1)."""
+def bad_value(values, positive: str | None = None):
+    """Which of the label's two values means bad: `positive` (compared without case or surrounding spaces), or the
+    value that reads as bad (bad, default, yes, true, 1)."""
     distinct = list(values.dropna().unique())
     if values.isna().any():
         raise ModelError(f"label column has {int(values.isna().sum())} empty values")
     if len(distinct) != 2:
         raise ModelError(f"label column must have two values, found {len(distinct)}: {distinct[:5]}")
-    if positive is None:
-        bad = [v for v in distinct if str(v).strip().lower() in BAD_WORDS]
-        if len(bad) != 1:
-            raise ModelError(f"cannot tell which of {distinct} is the bad outcome: say it with --positive")
-        positive = bad[0]
-    elif positive not in {str(v) for v in distinct}:
-        raise ModelError(f"--positive {positive!r} is not one of the label's values {distinct}")
-    return (values.astype(str) == str(positive)).astype(int)
+    wanted = BAD_WORDS if positive is None else (positive.strip().lower(),)
+    bad = [v for v in distinct if str(v).strip().lower() in wanted]
+    if len(bad) == 1:
+        return bad[0]
+    if positive is None or bad:
+        raise ModelError(f"cannot tell which of {distinct} is the bad outcome: say it with --positive")
+    raise ModelError(f"--positive {positive!r} is not one of the label's values {distinct}")
 
 
-def features_of(frame: pd.DataFrame) -> pd.DataFrame:
+def binary_label(values, positive: str | None = None):
+    """The label as 1 (bad) / 0 (good), the bad value chosen by `bad_value`."""
+    return (values == bad_value(values, positive)).astype(int)
+
+
+def column_warnings(features) -> list[str]:
+    """One line per column that is empty in every row, or that holds a different text or whole number in every row
+    (an identifier, most likely, which the learner would take for a feature)."""
+    import pandas as pd
+
+    warnings = []
+    for name, column in features.items():
+        if column.isna().all():
+            warnings.append(f"column {name!r} is empty in every row: it cannot help")
+        elif (
+            len(column) >= ID_LIKE_MIN_ROWS
+            and not pd.api.types.is_float_dtype(column)
+            and column.nunique(dropna=False) == len(column)
+        ):
+            warnings.append(f"column {name!r} has a different value in every row, like an identifier: drop it if it is")
+    return warnings
+
+
+def no_column(label: str, columns: list[str]) -> str:
+    """Why `label` is not found, with a hint when the header looks like one column of several separated names."""
+    hint = ""
+    if len(columns) == 1 and (seen := [s for s in SEPARATORS if s in columns[0]]):
+        hint = f" (one column only: is the file separated by {seen[0]!r}?)"
+    return f"no column {label!r}; the table has {columns}{hint}"
+
+
+def features_of(frame):
     """Numbers stay numbers; every other column becomes a pandas category."""
+    import pandas as pd
+
     return frame.apply(lambda c: c if pd.api.types.is_numeric_dtype(c) else c.astype("category"))
 
 
-def cross_validate(table: pd.DataFrame, label: str, positive: str | None = None, folds: int = 5, seed: int = 7) -> dict:
+def cross_validate(table, label: str, positive: str | None = None, folds: int = 5, seed: int = 7) -> dict:
     """Stratified k-fold cross-validation; per-fold and mean AUC, Gini, KS and Brier of the held-out folds."""
+    if folds < 2:
+        raise ModelError(f"cross-validation needs at least 2 folds, not {folds}")
+    if label not in table.columns:
+        raise ModelError(no_column(label, list(table.columns)))
+    bad = bad_value(table[label], positive)
+    y = (table[label] == bad).astype(int)
+    rarer = int(min(y.sum(), len(y) - y.sum()))
+    if rarer < folds:
+        raise ModelError(f"{rarer} rows of the rarer outcome cannot fill {folds} folds: use --folds {max(rarer, 2)}")
+    x = features_of(table.drop(columns=[label]))
+
+    import numpy as np
+    import pandas as pd
     import xgboost as xgb
     from sklearn.metrics import brier_score_loss, roc_auc_score
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
-    if label not in table.columns:
-        raise ModelError(f"no column {label!r}; the table has {list(table.columns)}")
-    y = binary_label(table[label], positive)
-    x = features_of(table.drop(columns=[label]))
+    from jobs.model.metrics import ks_statistic
+    from jobs.model.pd_model import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, PARAMS
+
     params = {**PARAMS, "seed": seed}
     per_fold, out_of_fold = [], np.zeros(len(y))
     for fold, (learn, held_out) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y)):
@@ -97,7 +162,9 @@ def cross_validate(table: pd.DataFrame, label: str, positive: str | None = None,
     folds_frame = pd.DataFrame(per_fold)
     return {
         "rows": len(table),
+        "bad_value": str(bad),
         "bad_rate": float(y.mean()),
+        "warnings": column_warnings(x),
         "features": x.shape[1],
         "folds": per_fold,
         "mean": {m: float(folds_frame[m].mean()) for m in ("auc", "gini", "ks", "brier")},
@@ -108,7 +175,8 @@ def cross_validate(table: pd.DataFrame, label: str, positive: str | None = None,
 
 def render(result: dict, name: str) -> str:
     lines = [
-        f"{name}: {result['rows']:,} rows, {result['features']} features, bad rate {result['bad_rate']:.1%}, "
+        f"{name}: {result['rows']:,} rows, {result['features']} features, bad = {result['bad_value']!r}, "
+        f"bad rate {result['bad_rate']:.1%}, "
         f"{len(result['folds'])}-fold cross-validation (early stopping inside each training fold)",
         f"{'fold':>6} {'rows':>6} {'AUC':>7} {'Gini':>7} {'KS':>7} {'Brier':>7} {'rounds':>7}",
     ]
