@@ -6,15 +6,15 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from jobs import orchestration as orch
 
-REGISTRY_NOTE = """
-It first waits for `ingest_entities`' run of the same day (backfill that one over the range too): a row naming a
-business the registry does not hold goes to quarantine."""
+UPSTREAM_NOTE = """
+It first waits for the runs of the same day of {dags} (backfill those over the range too): a row naming a business the
+registry does not hold, or in a currency without a rate, goes to quarantine."""
 
 
 def ingest_dag(source: str, silver: list[str]):
     tables = ", ".join(f"`{t}`" for t in silver)
-    after_registry = orch.naming_entities(source)
-    note = REGISTRY_NOTE if after_registry else ""
+    upstream = orch.upstream_sources(source)
+    note = UPSTREAM_NOTE.format(dags=", ".join(f"`ingest_{u}`" for u in upstream)) if upstream else ""
 
     @dag(
         dag_id=f"ingest_{source}",
@@ -53,8 +53,8 @@ Same as `helicopter ingest --landing DIR --source {source} --through D`.
             )
 
         load = ingest()
-        if after_registry:
-            orch.registry_ingested() >> load
+        for name in upstream:
+            orch.upstream_ingested(name) >> load
 
     return ingest_source()
 

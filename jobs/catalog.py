@@ -101,8 +101,12 @@ def contract(fqn: str) -> Contract:
     if len(names) != len(set(names)):
         raise ContractError(f"contract {fqn} repeats a column: {names}")
     known = {"name", "layer", "description", "columns", "columns_from", "keys", "partition_by", "fragment"}
-    known |= {"produced_by", "reads"}
+    known |= {"produced_by", "reads", "file_from", "file"}
     producer = doc.get("produced_by", {})
+    file_rules = {}  # a landing file's rules: its fragments', then its own
+    for other in doc.get("file_from", []):
+        file_rules |= contract(other).extra["file"]
+    file_rules |= doc.get("file", {})
     return Contract(
         layer=doc["layer"],
         name=doc["name"],
@@ -113,7 +117,7 @@ def contract(fqn: str) -> Contract:
         step=producer.get("step", ""),
         module=producer.get("module", ""),
         reads=tuple(doc.get("reads", ())),
-        extra={k: v for k, v in doc.items() if k not in known},
+        extra={k: v for k, v in doc.items() if k not in known} | ({"file": file_rules} if file_rules else {}),
     )
 
 

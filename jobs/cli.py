@@ -72,10 +72,23 @@ def cmd_adapt(a) -> int:
 
 def cmd_ingest(a) -> int:
     from jobs import pipeline
+    from jobs.errors import BatchRefused
 
-    for counts in pipeline.ingest(a.landing, [a.source] if a.source else None, through=a.through):
-        print(json.dumps(counts))
+    try:
+        batches = pipeline.ingest(a.landing, [a.source] if a.source else None, through=a.through)
+    except BatchRefused as e:
+        print_batches(e.batches)
+        raise
+    print_batches(batches)
     return 0
+
+
+def print_batches(batches: list[dict]) -> None:
+    """Each batch's counts as a JSON line; its quarantine's top reasons, with an example's file and line, on stderr."""
+    for counts in batches:
+        print(json.dumps(counts))
+        for reason, rows, example in counts["top_reasons"]:
+            print(f"{counts['source']}: quarantined {rows:,} x {reason} (e.g. {example})", file=sys.stderr)
 
 
 def cmd_features(a) -> int:

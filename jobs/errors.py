@@ -35,6 +35,15 @@ class QualityGateError(HelicopterError):
     """A table-level expectation failed: the batch must not reach anything downstream."""
 
 
+class BatchRefused(QualityGateError):
+    """A source's batch was quarantined above INGEST_MAX_QUARANTINED_SHARE: its files stay out of the ledger, so the
+    ingest fails again until they are fixed. `batches`: the counts of every batch of the run (dicts), refused or not."""
+
+    def __init__(self, message: str, batches: list[dict] | None = None):
+        super().__init__(message)
+        self.batches = batches or []
+
+
 class ReconciliationError(HelicopterError):
     """A batch's rows do not add up: what was read is not what was accepted, deduplicated and quarantined."""
 

@@ -24,10 +24,12 @@ def ingest_outlets() -> dict[str, list[str]]:
     return {source: catalog.source_tables(source) for source in catalog.ingest_sources()}
 
 
-def naming_entities(source: str) -> bool:
-    """Whether a source's rows name businesses of the registry (its silver tables read silver.entities): its DAG
-    then waits for the registry's ingest of the same day."""
-    return any("silver.entities" in catalog.contract(t).reads for t in catalog.source_tables(source))
+def upstream_sources(source: str) -> list[str]:
+    """The sources whose silver tables a source's rows are checked or converted against (the registry for the
+    businesses they name, the exchange rates for their amounts), in load order: its DAG waits for their ingests of
+    the same day."""
+    read = {t for table in catalog.source_tables(source) for t in catalog.contract(table).reads}
+    return [s for s in catalog.ingest_sources() if s != source and read & set(catalog.source_tables(s))]
 
 
 def step_doc(step: str) -> str:
@@ -126,20 +128,20 @@ def ingest_schedule():
     return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
 
 
-def registry_ingested():
-    """The first task of a source's ingest DAG whose entity ids are checked against the registry: wait until
-    `ingest_entities` has loaded the registry's files up to the same day (its run for the same logical date), so that
-    a business registered that day is known before its first rows are."""
+def upstream_ingested(upstream: str):
+    """A task of a source's ingest DAG that waits until `ingest_<upstream>` has loaded its files up to the same day
+    (its run for the same logical date), so that a business registered that day, or that day's exchange rates, are
+    known before the rows that need them."""
     from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 
     return ExternalTaskSensor(
-        task_id="registry_ingested",
-        external_dag_id="ingest_entities",
+        task_id=f"{upstream}_ingested",
+        external_dag_id=f"ingest_{upstream}",
         external_task_id="ingest",
         mode="reschedule",  # holds no worker slot while it waits
         poke_interval=60,
         timeout=6 * 3600,
-        doc_md="Wait for `ingest_entities`' run of the same day: the registry first, then its businesses' rows.",
+        doc_md=f"Wait for `ingest_{upstream}`'s run of the same day: {upstream} first, then the rows needing them.",
     )
 
 

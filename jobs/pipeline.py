@@ -14,7 +14,7 @@ import uuid
 from dataclasses import asdict
 
 from jobs.catalog import contract
-from jobs.errors import LandingError, ModelError
+from jobs.errors import BatchRefused, LandingError, ModelError
 from jobs.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def ingest(
 ) -> list[dict]:
     """Load the new landing files into bronze and silver. Every source by default (`sources` for some), every file
     not loaded yet (with `through`, only those in `dt=` folders up to that day); each batch gated, quarantined and
-    reconciled. Returns the batch counts."""
+    reconciled. Returns the batch counts, each with its top quarantine reasons. A batch quarantined above
+    INGEST_MAX_QUARANTINED_SHARE is refused: the other sources still load, then BatchRefused names each refused one."""
 
     from jobs.ingest.source import ingest as ingest_source
     from jobs.ingest.sources import SOURCES
@@ -50,9 +51,18 @@ def ingest(
         raise LandingError(f"unknown source {unknown[0]!r}; known: {', '.join(SOURCES)}")
     run_id = run_id or new_run_id("ingest")
     spark = _spark(settings)
-    return [
-        asdict(ingest_source(spark, settings, landing, SOURCES[name], run_id, through)) for name in (sources or SOURCES)
-    ]
+    batches, refused = [], []
+    for name in sources or SOURCES:
+        try:
+            batches.append(asdict(ingest_source(spark, settings, landing, SOURCES[name], run_id, through)))
+        except BatchRefused as e:
+            batches += e.batches
+            refused.append(str(e))
+    if refused:
+        what_now = "the files stay unloaded: fix or re-deliver them, or raise the setting, and ingest again"
+        limit = f"over INGEST_MAX_QUARANTINED_SHARE={settings.max_quarantined_share:g}"
+        raise BatchRefused(f"{' | '.join(refused)} ({limit}; {what_now})", batches)
+    return batches
 
 
 def features(as_of: dt.date, settings: Settings | None = None) -> dict[str, int]:

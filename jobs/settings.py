@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class Settings:
     pd_training_backend: str = "auto"
     pd_spark_training_rows: int = 1_000_000
     landing_max_file_bytes: int = 2_048_000_000  # a larger landing file is quarantined whole, unread
+    reporting_currency: str = "CNY"  # every amount is converted to it at ingest (silver.fx_rates)
+    fx_max_age_days: int = 7  # the oldest rate, in days before an amount's date, that may convert it
+    max_quarantined_share: float = 0.5  # a source's batch quarantining more of its rows fails the ingest
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -59,6 +63,25 @@ def _megabytes(env, name: str, default: str) -> int:
     return int(size * 1_000_000)
 
 
+def _currency(env, name: str, default: str) -> str:
+    value = env.get(name, default).strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise SettingsError(f"{name}={value!r}: expected an ISO-4217 code such as CNY, EUR or USD")
+    return value
+
+
+def _number(env, name: str, default: str, low: float, high: float, kind=float):
+    """A number in [low, high] (`kind` int or float)."""
+    try:
+        value = kind(env.get(name, default))
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={env.get(name)!r}: expected {what} from {low} to {high}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     root = _absolute(env.get("LAKEHOUSE_ROOT", "./lakehouse"))
@@ -79,4 +102,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pd_training_backend=_choice(env, "PD_TRAINING_BACKEND", "auto", ("local", "spark", "auto")),
         pd_spark_training_rows=int(env.get("PD_SPARK_TRAINING_ROWS", "1000000")),
         landing_max_file_bytes=_megabytes(env, "LANDING_MAX_FILE_MB", "2048"),
+        reporting_currency=_currency(env, "REPORTING_CURRENCY", "CNY"),
+        fx_max_age_days=_number(env, "FX_MAX_AGE_DAYS", "7", 0, 366, int),
+        max_quarantined_share=_number(env, "INGEST_MAX_QUARANTINED_SHARE", "0.5", 0, 1),
     )

@@ -1,5 +1,6 @@
 """`helicopter status`: what the operator checks first, read without Spark (delta-rs and the serving store):
-table versions and freshness, the last ingest runs with their gate results, and the published night."""
+table versions and freshness, the last ingest runs with their gate results and top quarantine reasons, and the
+published night."""
 
 from __future__ import annotations
 
@@ -60,14 +61,19 @@ def render(settings: Settings) -> str:
         )
     except ServingError as e:
         lines.append(f"  {e}")
-    lines += ["", "Last ingest runs (gate results: rows quarantined)"]
-    batches = last_batches(settings)
-    lines += [
-        f"  {b['ingested_at']:%Y-%m-%d %H:%M} {b['run_id']:<40} {b['source']:<13} {b['bronze_rows']:>10,} rows "
-        f"{b['accepted']:>10,} accepted {b['duplicates']:>7,} duplicates {b['quarantined']:>7,} quarantined "
-        f"{b['rejected_files']:>3,} files rejected"
-        for b in batches
-    ] or ["  none yet"]
+    lines += ["", "Last ingest runs (gate results: rows quarantined, and why)"]
+    for b in last_batches(settings):
+        lines.append(
+            f"  {b['ingested_at']:%Y-%m-%d %H:%M} {b['run_id']:<40} {b['source']:<13} {b['bronze_rows']:>10,} rows "
+            f"{b['accepted']:>10,} accepted {b['duplicates']:>7,} duplicates {b['quarantined']:>7,} quarantined "
+            f"{b['rejected_files']:>3,} files rejected"
+        )
+        reasons = b.get("top_reasons")  # None for batches recorded before the column
+        lines += [
+            f"      {r['rows']:>9,} x {r['reason']} (e.g. {r['example']})" for r in ([] if reasons is None else reasons)
+        ]
+    if lines[-1].startswith("Last ingest runs"):
+        lines.append("  none yet")
     lines += ["", "Tables"]
     lines += [
         f"  {t['table']:<28} v{t['version']!s:<5} {t['operation']:<22} {t.get('written', ''):<20} {t['age'] or ''}"

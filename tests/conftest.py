@@ -109,7 +109,8 @@ def online_retail(spark, shared_data, tmp_path_factory, worker_id):
 
     base = tmp_path_factory.getbasetemp()
     out = (base if worker_id == "master" else base.parent) / "online_retail"
-    loaded = load_settings({"LAKEHOUSE_ROOT": str(out / "lakehouse"), "SPARK_SHUFFLE_PARTITIONS": "2"})
+    env = {"LAKEHOUSE_ROOT": str(out / "lakehouse"), "SPARK_SHUFFLE_PARTITIONS": "2", "REPORTING_CURRENCY": "GBP"}
+    loaded = load_settings(env)  # a UK wholesaler's books, in pounds
     record = out / "loaded.json"
     with FileLock(f"{out}.lock"):
         if not record.exists():

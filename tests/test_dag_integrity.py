@@ -92,20 +92,21 @@ def test_the_ingest_outlets_name_what_each_source_writes():
         silver = outlets[name]
         assert silver[0] == source.silver
         assert (len(silver) > 1) == (source.after_merge is not None), name  # transactions also keep txn_daily
-        assert orchestration.naming_entities(name) == bool(source.entity_columns), name
+        upstream = orchestration.upstream_sources(name)
+        assert ("entities" in upstream) == bool(source.entity_columns), name
+        assert ("fx_rates" in upstream) == bool(source.converts_on), name
 
 
 def test_every_source_has_a_thin_ingest_dag_with_its_silver_tables_as_outlets(dagbag):
     for name, silver in orchestration.ingest_outlets().items():
         dag = dagbag.dags[f"ingest_{name}"]
         assert "ingest" in dag.tags, name
-        if orchestration.naming_entities(name):  # the registry of the same day first
-            assert set(dag.task_ids) == {"registry_ingested", "ingest"}, name
-            sensor = dag.get_task("registry_ingested")
-            assert (sensor.external_dag_id, sensor.external_task_id) == ("ingest_entities", "ingest"), name
+        upstream = orchestration.upstream_sources(name)  # the registry and the rates of the same day first
+        assert set(dag.task_ids) == {"ingest", *(f"{u}_ingested" for u in upstream)}, name
+        for u in upstream:
+            sensor = dag.get_task(f"{u}_ingested")
+            assert (sensor.external_dag_id, sensor.external_task_id) == (f"ingest_{u}", "ingest"), name
             assert sensor.downstream_task_ids == {"ingest"}, name
-        else:
-            assert dag.task_ids == ["ingest"], name
         assert dag.max_active_runs == 1 and "landing" in dag.params, name
         assert dag.get_task("ingest").max_active_tis_per_dag == 1, name  # backfill runs too: one load at a time
         outlets = dag.get_task("ingest").outlets

@@ -28,7 +28,8 @@ def record(record_id, kind, day, payer, payee, amount, reference="", memo="", ar
     day = dt.date.fromisoformat(day)
     arrived = dt.date.fromisoformat(arrived) if arrived else day
     ts = dt.datetime.combine(day, dt.time(10))
-    return (record_id, kind, ts, day, day.replace(day=1), payer, payee, Decimal(amount), "CNY", reference, memo)
+    money = (Decimal(amount), "CNY", Decimal(amount), "CNY", Decimal(1))  # amount and currency, converted and as landed
+    return (record_id, kind, ts, day, day.replace(day=1), payer, payee, *money, reference, memo)
 
 
 def records_frame(spark, rows, arrivals=None):
@@ -246,7 +247,8 @@ def simulated_trade(spark, entities: int = 300, days: int = 365, seed: int = 3):
     instant = [dt.datetime.fromisoformat(ts).astimezone(dt.UTC).replace(tzinfo=None) for ts in raw["ts"]]
     rows = [
         (r.record_id, r.record_type, ts, d, d.replace(day=1), r.payer_id, r.payee_id, Decimal(f"{r.amount:.2f}"),
-         r.currency, text(r.reference), text(r.memo), d, "trade.csv", NOW)
+         r.currency, Decimal(f"{r.amount:.2f}"), r.currency, Decimal(1), text(r.reference), text(r.memo), d,
+         "trade.csv", NOW)
         for r, ts, d in zip(raw.itertuples(index=False), instant, day)
     ]  # fmt: skip
     schema = contract("silver.trade_records").struct_type()

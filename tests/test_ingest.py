@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import shutil
 from decimal import Decimal
@@ -13,8 +14,9 @@ import pytest
 from conftest import Landing
 from pyspark.sql import functions as F
 
-from jobs import pipeline, tables
-from jobs.errors import LandingError
+from jobs import cli, pipeline, tables
+from jobs.errors import BatchRefused, LandingError
+from jobs.features import feat_txn
 from jobs.ingest.landing import discover, unloaded, unreachable
 from jobs.ingest.source import latest_per_key
 from jobs.ingest.transactions import daily_aggregates
@@ -74,7 +76,14 @@ def ingested(first_load, settings, landing):
 @pytest.mark.integration
 def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, ingested):
     counts = ingested
-    assert counts["transactions"] == {
+    top_reasons = counts["transactions"]["top_reasons"]  # five reasons, one row each: the first three by name
+    assert [(rows, example) for _, rows, example in top_reasons][0] == (
+        1,
+        "transactions/dt=2026-01-01/transactions.csv line 6",
+    )
+    assert [reason for reason, _, _ in top_reasons] == sorted(reason for reason, _, _ in top_reasons)
+    assert len(top_reasons) == 3
+    assert {k: v for k, v in counts["transactions"].items() if k != "top_reasons"} == {
         "source": "transactions",
         "files": 2,
         "bronze_rows": 10,
@@ -93,7 +102,7 @@ def test_batch_reconciles_and_rejects_carry_reasons(spark, settings, ingested):
     assert rejects["T4"] == "missing entity_id"
     assert rejects["T5"] == "unparseable ts"
     assert rejects["T6"] == "expect_column_values_to_be_between(amount)"
-    assert rejects["T7"] == "expect_column_values_to_be_in_set(currency)"
+    assert rejects["T7"].startswith("no exchange rate XXX->CNY")
     assert rejects["broken"].startswith("malformed line")
     batch = tables.read(spark, settings, "silver.ingest_batches").where("source = 'transactions'").first()
     assert batch.bronze_rows == batch.accepted + batch.duplicates + batch.quarantined
@@ -154,6 +163,67 @@ def test_a_payment_redelivered_later_moves_to_its_new_delivery_day(spark, settin
         (dt.date(2026, 1, 1), dt.date(2026, 1, 1), Decimal("10.00"), 1),
         (dt.date(2026, 1, 1), dt.date(2026, 1, 5), Decimal("25.00"), 1),
     ]
+
+
+FX_HEADER = "rate_date,base_currency,quote_currency,rate"
+
+
+@pytest.mark.integration
+def test_amounts_in_four_currencies_are_converted_and_an_unrated_one_is_quarantined(spark, settings, landing):
+    landing.write("entities", "2026-01-05", ENTITY_HEADER, *REGISTRY)
+    landing.write(
+        "fx_rates",
+        "2026-01-05",
+        FX_HEADER,
+        "2026-01-05,USD,CNY,7.1000",
+        "2026-01-06,USD,CNY,9.9999",  # dated after the payments: never converts them
+        "2026-01-02,EUR,CNY,7.8000",  # three days old on the payments' date: still the latest
+        "2026-01-05,CNY,GBP,0.1100",  # quoted the other way: 1 GBP = 1 / 0.11 CNY
+        "2025-12-01,JPY,CNY,0.0500",  # more than FX_MAX_AGE_DAYS old
+        "2026-01-05,EUR,EUR,1.0",  # rejected: a currency priced in itself
+    )
+    payments = [("CNY", "100.00"), ("USD", "10.00"), ("EUR", "10.00"), ("gbp", "11.00"), ("JPY", "900"), ("CHF", "5")]
+    landing.write(
+        "transactions",
+        "2026-01-05",
+        TXN_HEADER,
+        *(
+            f"T{i},E1,2026-01-05T10:00:00+08:00,{amount},{code},qr,p{i},success"
+            for i, (code, amount) in enumerate(payments)
+        ),
+    )
+    with pytest.raises(BatchRefused) as refused:  # default threshold 0.5: 2 of 6 rows is below it
+        pipeline.ingest(
+            str(landing.root), settings=load_settings({**os.environ, "INGEST_MAX_QUARANTINED_SHARE": "0.3"})
+        )
+    assert str(refused.value).startswith("transactions: 33% of the batch quarantined")
+    assert (
+        by_source(refused.value.batches)["fx_rates"]["accepted"],
+        by_source(refused.value.batches)["fx_rates"]["quarantined"],
+    ) == (5, 1)
+    counts = by_source(pipeline.ingest(str(landing.root), settings=settings))  # the refused files, again
+    assert (counts["transactions"]["accepted"], counts["transactions"]["quarantined"]) == (4, 2)
+    silver = {r.txn_id: r for r in tables.read(spark, settings, "silver.transactions").collect()}
+    assert {t: (r.amount, r.currency, r.original_amount, r.original_currency) for t, r in silver.items()} == {
+        "T0": (Decimal("100.00"), "CNY", Decimal("100.00"), "CNY"),
+        "T1": (Decimal("71.00"), "CNY", Decimal("10.00"), "USD"),
+        "T2": (Decimal("78.00"), "CNY", Decimal("10.00"), "EUR"),
+        "T3": (Decimal("100.00"), "CNY", Decimal("11.00"), "GBP"),
+    }
+    rejects = tables.read(spark, settings, "quarantine.transactions").select(
+        F.get_json_object("record", "$.currency").alias("currency"), "reason"
+    )
+    reasons = {r.currency: r.reason for r in rejects.collect()}
+    assert sorted(reasons) == ["CHF", "JPY"]
+    assert (
+        reasons["JPY"].startswith("no exchange rate JPY->CNY in silver.fx_rates")
+        and "FX_MAX_AGE_DAYS" in reasons["JPY"]
+    )
+    top = {reason: (rows, example) for reason, rows, example in counts["transactions"]["top_reasons"]}
+    assert top[reasons["CHF"]] == (1, "transactions/dt=2026-01-05/transactions.csv line 6")
+    feat_txn.run(spark, settings, dt.date(2026, 1, 5))  # sales are the converted sums
+    sales = tables.read(spark, settings, "gold.feat_txn").where("entity_id = 'E1'").first()
+    assert sales.gmv_7d == Decimal("349.00")
 
 
 def test_latest_delivery_wins_within_a_batch(spark):
@@ -258,23 +328,41 @@ def test_the_size_limit_is_set_in_mb_and_judged_on_any_file_unread(tmp_path):
 def test_header_only_and_all_rejected_files_reconcile(spark, settings, landing):
     landing.write("outcomes", "2026-01-01", "loan_id,entity_id,event_date,event_type,amount")
     landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[3], DAY1[4])  # both rows rejected
-    counts = by_source(pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=settings))
-    assert counts["outcomes"] == {
-        "source": "outcomes",
-        "files": 1,
-        "bronze_rows": 0,
-        "accepted": 0,
-        "duplicates": 0,
-        "quarantined": 0,
-        "rejected_files": 0,
-    }
+    with pytest.raises(BatchRefused) as refused:  # loudly, by default
+        pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=settings)
+    assert str(refused.value).startswith("transactions: 100% of the batch quarantined (2 of 2 rows")
+    assert "top reason: missing entity_id (1, e.g. transactions/dt=2026-01-01/transactions.csv line 1)" in str(
+        refused.value
+    )
+    assert [b["source"] for b in refused.value.batches] == ["transactions", "outcomes"]  # the others still load
+    ledger = tables.read(spark, settings, "bronze.file_ledger")
+    assert [r.source for r in ledger.collect()] == ["outcomes"]  # the refused file stays unloaded: reruns fail alike
+    accepting = load_settings({**os.environ, "INGEST_MAX_QUARANTINED_SHARE": "1"})
+    counts = by_source(pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=accepting))
     assert counts["transactions"]["quarantined"] == 2 and counts["transactions"]["accepted"] == 0
-    assert pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=settings)[0]["files"] == 0
+    assert counts["outcomes"]["files"] == 0  # its file was loaded by the refused run
+    assert pipeline.ingest(str(landing.root), ["transactions", "outcomes"], settings=accepting)[0]["files"] == 0
+    batches = tables.read(spark, settings, "silver.ingest_batches").where("source = 'outcomes'").first()
+    assert (batches.files, batches.bronze_rows, batches.quarantined, batches.rejected_files) == (1, 0, 0, 0)
+
+
+@pytest.mark.integration
+def test_an_all_quarantined_batch_fails_helicopter_ingest_naming_the_top_reason(spark, settings, landing, capsys):
+    landing.write("transactions", "2026-01-01", TXN_HEADER, *DAY1[:3])  # no registry: every business is unknown
+    assert cli.main(["ingest", "--landing", str(landing.root)]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out.splitlines()[-1])["quarantined"] == 3  # the refused batch's counts, still printed
+    example = "e.g. transactions/dt=2026-01-01/transactions.csv line 1"
+    assert f"transactions: quarantined 3 x unknown entity_id ({example})" in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: transactions: 100% of the batch quarantined (3 of 3 rows, 0 of 1 files whole)")
+    assert f"top reason: unknown entity_id (3, {example})" in last and "INGEST_MAX_QUARANTINED_SHARE=0.5" in last
 
 
 @pytest.mark.chaos
 def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spark, settings, landing):
-    settings = load_settings({**os.environ, "LANDING_MAX_FILE_MB": "0.001"})  # 1,000 bytes: "huge" on inline data
+    # 1,000 bytes is "huge" on inline data; most files are bad here, which would refuse the batch by default
+    settings = load_settings({**os.environ, "LANDING_MAX_FILE_MB": "0.001", "INGEST_MAX_QUARANTINED_SHARE": "1"})
     landing.write("entities", "2026-01-01", ENTITY_HEADER, *REGISTRY)
     good = landing.write("transactions", "2026-01-01", TXN_HEADER, DAY1[0], DAY1[1])
     landing.write(

@@ -24,7 +24,10 @@ def txn(txn_id, amount="12.50", currency="CNY", status="success", channel="qr", 
         day.replace(day=1),
         10,
         Decimal(amount),
-        currency,
+        "CNY",
+        Decimal(amount),
+        currency,  # as landed
+        Decimal(1),
         channel,
         "p1",
         status,
@@ -47,12 +50,14 @@ def test_transactions_pass(spark):
 
 
 def test_transactions_row_failures_are_rejected_with_reasons(spark):
-    rows = [txn("T1"), txn("T2", amount="-3.00"), txn("T3", currency="XXX", status="lost"), txn("T4", entity_id="E 1")]
+    rows = [txn("T1"), txn("T2", amount="-3.00"), txn("T3", currency="US$", status="lost"), txn("T4", entity_id="E 1")]
     result = validate(frame(spark, "silver.transactions", rows), "silver.transactions")
     reasons = {r.txn_id: r.reason for r in result.rejected.select("txn_id", "reason").collect()}
     assert set(reasons) == {"T2", "T3", "T4"}
     assert reasons["T2"] == "expect_column_values_to_be_between(amount)"
-    assert reasons["T3"] == ("expect_column_values_to_be_in_set(currency); expect_column_values_to_be_in_set(status)")
+    assert reasons["T3"] == (
+        "expect_column_values_to_be_in_set(status); expect_column_values_to_match_regex(original_currency)"
+    )
     assert "match_regex(entity_id)" in reasons["T4"]
     assert [r.txn_id for r in result.passed.collect()] == ["T1"]
     assert "txn_id" in result.rejected.columns and "amount" in result.rejected.columns
@@ -89,8 +94,8 @@ def test_loan_events_pass_and_fail(spark):
 
 def trade_record(record_id, record_type="order", amount="900.00", currency="CNY"):
     day = dt.date(2026, 1, 1)
-    return (record_id, record_type, NOW, day, day.replace(day=1), "E1", "E2", Decimal(amount), currency, None, None,
-            day, "f.csv", NOW)  # fmt: skip
+    return (record_id, record_type, NOW, day, day.replace(day=1), "E1", "E2", Decimal(amount), "CNY", Decimal(amount),
+            currency, Decimal(1), None, None, day, "f.csv", NOW)  # fmt: skip
 
 
 def test_trade_records_pass_and_fail(spark):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.catalog import contract
 from jobs.errors import LandingError
 
 DT_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
@@ -23,6 +25,30 @@ class LandingFile:
     checksum: str
     size_bytes: int
     modified_ns: int
+
+
+@dataclass(frozen=True)
+class CsvRules:
+    """The file rules of a CSV landing source, as its contract states them (`file`, from `schemas/landing/_csv.yaml`
+    unless the source sets one): what the reader reads with and judges a file by."""
+
+    encoding: str
+    separator: str
+    quote: str
+    header: tuple[str, ...]
+
+    def header_of(self, first_line: str) -> list[str]:
+        """The column names a first line holds, split by these rules."""
+        fields = next(csv.reader([first_line.rstrip("\r")], delimiter=self.separator, quotechar=self.quote), [])
+        return fields
+
+
+def csv_rules(source: str) -> CsvRules:
+    c = contract(f"landing.{source}")
+    rules = {name: rule["value"] for name, rule in c.extra["file"].items()}
+    if rules["header"] != "exact":
+        raise LandingError(f"landing.{source}: the reader knows only the header rule 'exact', not {rules['header']!r}")
+    return CsvRules(rules["encoding"], rules["separator"], rules["quote"], tuple(c.column_names))
 
 
 def sha256(path: Path) -> str:
@@ -94,31 +120,34 @@ def unreachable(f: LandingFile, landing_root: str | Path, max_bytes: int) -> str
     return too_large(f.size_bytes, max_bytes)
 
 
-def problem(f: LandingFile, header: list[str], landing_root: str | Path, max_bytes: int) -> str | None:
-    """Why the whole CSV file cannot be read as its contract says (one line), or None. Row-level faults are not judged
-    here: a malformed or truncated line goes to quarantine with the rest of the file loaded."""
+def problem(f: LandingFile, rules: CsvRules, landing_root: str | Path, max_bytes: int) -> str | None:
+    """Why the whole CSV file cannot be read by its contract's `rules` (one line), or None. Row-level faults are not
+    judged here: a malformed or truncated line goes to quarantine with the rest of the file loaded."""
     if reason := unreachable(f, landing_root, max_bytes):
         return reason
     if f.size_bytes == 0:
         return "empty file: not even a header line"
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    decoder = codecs.getincrementaldecoder(rules.encoding)()
     first_line, offset = None, 0
     with open(f.path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as e:
-                return f"not UTF-8: undecodable byte at offset {offset + e.start}"
+                return f"not {rules.encoding}: undecodable byte at offset {offset + e.start}"
             if first_line is None:
                 first_line = text.partition("\n")[0]
             offset += len(block)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "not UTF-8: the file ends inside a character"
-    found = [c.strip() for c in first_line.rstrip("\r").split(",")]
-    if found != header:
-        return f"header is not the contract's: expected {','.join(header)}; found {','.join(found)[:200]}"
+            return f"not {rules.encoding}: the file ends inside a character"
+    if first_line.startswith("\ufeff"):
+        return f"starts with a byte-order mark: the contract's encoding is {rules.encoding} without one"
+    found = rules.header_of(first_line)
+    if found != list(rules.header):
+        sep = rules.separator
+        return f"header is not the contract's: expected {sep.join(rules.header)}; found {sep.join(found)[:200]}"
     return None
 
 

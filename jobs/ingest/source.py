@@ -14,15 +14,16 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.errors import ReconciliationError
-from jobs.ingest.landing import LandingFile, discover, has_landed, problem, unloaded, unreachable
+from jobs.errors import BatchRefused, ReconciliationError
+from jobs.ingest.currency import daily_rates, in_reporting_currency
+from jobs.ingest.landing import LandingFile, csv_rules, discover, has_landed, problem, unloaded, unreachable
 from jobs.pii import token_key, tokenise, tokenise_line
 from jobs.quality import validate
 from jobs.settings import Settings
@@ -41,6 +42,9 @@ class Source:
     prune: Callable[[DataFrame], str | None] = lambda batch: None  # target predicate that bounds the MERGE
     after_merge: Callable[..., None] | None = None  # (spark, settings, accepted rows) -> None
     entity_columns: tuple[str, ...] = ()  # columns that must name an entity of silver.entities
+    # the business-date column at whose day's rate `amount` in `currency` converts to the reporting currency; None:
+    # the source carries no money
+    converts_on: str | None = None
     # (spark, batch files, run_id, max file bytes) -> bronze rows, each with `_file_problem` (why its file is
     # rejected whole, or null); None: CSV in the landing contract
     read: Callable[..., DataFrame] | None = None
@@ -63,10 +67,50 @@ class BatchCounts:
     duplicates: int
     quarantined: int  # rows
     rejected_files: int  # files quarantined whole (unreadable as the contract says); they add no rows
+    # the most frequent quarantine reasons: (reason, rows or files rejected whole, "file line n" of one of them)
+    top_reasons: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def reconciles(self) -> bool:
         return self.bronze_rows == self.accepted + self.duplicates + self.quarantined
+
+    @property
+    def quarantined_share(self) -> float:
+        """The share of the batch's rows quarantined; 1 when every file it took was rejected whole."""
+        if self.bronze_rows:
+            return self.quarantined / self.bronze_rows
+        return 1.0 if self.rejected_files and self.rejected_files == self.files else 0.0
+
+    def too_much_quarantined(self, max_share: float) -> str | None:
+        """Why the batch is refused (the share and the top reason with an example), or None."""
+        if self.quarantined_share <= max_share or not self.top_reasons:
+            return None
+        reason, rows, example = self.top_reasons[0]
+        return (
+            f"{self.source}: {self.quarantined_share:.0%} of the batch quarantined ({self.quarantined:,} of "
+            f"{self.bronze_rows:,} rows, {self.rejected_files} of {self.files} files whole); top reason: {reason} "
+            f"({rows:,}, e.g. {example})"
+        )
+
+
+TOP_REASONS = 3
+
+
+def quarantine_summary(quarantine: DataFrame) -> tuple[int, tuple[tuple[str, int, str], ...]]:
+    """A batch's quarantine rows -> (rows quarantined, not counting files rejected whole; its top reasons, each with
+    its count and the file and line of its first row)."""
+    found = (
+        quarantine.groupBy("stage", "reason")
+        .agg(F.count("*").alias("rows"), F.min(F.struct("_source_file", "_row_number")).alias("first"))
+        .collect()
+    )
+    rows = sum(r.rows for r in found if r.stage != "file")
+    ranked = sorted(found, key=lambda r: (-r.rows, r.reason))[:TOP_REASONS]
+    where = [
+        r.first._source_file + (f" line {r.first._row_number}" if r.stage != "file" else " (whole file)")
+        for r in ranked
+    ]
+    return rows, tuple((r.reason, r.rows, w) for r, w in zip(ranked, where, strict=True))
 
 
 def reject_reasons(df: DataFrame, checks: dict[str, object]) -> DataFrame:
@@ -150,7 +194,7 @@ def quarantine_files(spark, files: list[LandingFile], reasons: dict[str, str], r
 
 def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> DataFrame:
     """The files' rows as text in the landing contract, with lineage; malformed lines keep their raw text."""
-    landing = contract(f"landing.{source}")
+    landing, rules = contract(f"landing.{source}"), csv_rules(source)
     schema = landing.struct_type().add("_corrupt_record", "string")
     for f in schema.fields:
         f.nullable = True
@@ -161,7 +205,8 @@ def read_landing(spark, files: list[LandingFile], source: str, run_id: str) -> D
     )
     raw = (
         spark.read.schema(schema)
-        .options(header=True, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record", encoding="UTF-8")
+        .options(header=True, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record")
+        .options(encoding=rules.encoding, sep=rules.separator, quote=rules.quote, escape=rules.quote)
         .option("enforceSchema", False)  # headers are checked first (`problem`); never read by position
         .csv([f.path for f in files])
         .withColumn("_path", F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/"))
@@ -182,8 +227,8 @@ def read_batch(spark, source: Source, files: list[LandingFile], landing_root: st
     each with its one-line reason. CSV files are judged on the driver before Spark reads them (encoding, header);
     other readers judge each file as they read it, on the executors, so their rows are kept (persisted) meanwhile."""
     if source.read is None:
-        columns = contract(f"landing.{source.name}").column_names
-        rejected = {f.name: reason for f in files if (reason := problem(f, columns, landing_root, max_bytes))}
+        rules = csv_rules(source.name)
+        rejected = {f.name: reason for f in files if (reason := problem(f, rules, landing_root, max_bytes))}
     else:
         rejected = {f.name: reason for f in files if (reason := unreachable(f, landing_root, max_bytes))}
     readable = [f for f in files if f.name not in rejected]
@@ -273,6 +318,13 @@ def ingest(
     if source.entity_columns:
         registry = tables.read(spark, settings, "silver.entities")
         typed = reject_unknown_entities(typed, registry, source.entity_columns)
+    if source.converts_on:
+        rates = daily_rates(
+            tables.read(spark, settings, "silver.fx_rates"), settings.reporting_currency, settings.fx_max_age_days
+        )
+        typed = in_reporting_currency(
+            typed, rates, settings.reporting_currency, settings.fx_max_age_days, source.converts_on
+        )
     typed = typed.persist()
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
     valid = typed.where("_reject_reason IS NULL")
@@ -298,32 +350,34 @@ def ingest(
         (r["_source_file"], r["_file_checksum"]): r["count"]
         for r in bronze.groupBy("_source_file", "_file_checksum").count().collect()
     }
+    quarantined, top_reasons = quarantine_summary(
+        tables.read(spark, settings, source.quarantine).join(batch_files, "_source_file", "left_semi")
+    )
     counts = BatchCounts(
         source=source.name,
         files=len(todo),
         bronze_rows=sum(per_file.values()),
         accepted=accepted.count(),
         duplicates=valid.count() - winner_rows,
-        quarantined=tables.read(spark, settings, source.quarantine)
-        .join(batch_files, "_source_file", "left_semi")
-        .where("stage != 'file'")
-        .count(),
+        quarantined=quarantined,
         rejected_files=len(rejected),
+        top_reasons=top_reasons,
     )
     for df in (typed, winners):
         df.unpersist()
     if not counts.reconciles:
         raise ReconciliationError(f"{source.name}: batch does not reconcile: {counts}")
-    todo = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
-    _record(spark, settings, run_id, counts, todo, per_file)
     log.info("%s: %s", source.name, counts)
+    _record_batch(spark, settings, run_id, counts)
+    if failure := counts.too_much_quarantined(settings.max_quarantined_share):
+        raise BatchRefused(failure, [asdict(counts)])  # before the ledger: reruns fail alike until the files change
+    todo = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
+    _record_files(spark, settings, run_id, counts.source, todo, per_file)
     return counts
 
 
-def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo, per_file: dict) -> None:
-    """Write the batch's reconciliation, then (last) mark its files as loaded in the ledger, with the rows each
-    file put in bronze (`per_file`, keyed by name and checksum)."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def _record_batch(spark, settings: Settings, run_id: str, counts: BatchCounts) -> None:
+    """Write the batch's reconciliation and top reasons to silver.ingest_batches."""
     batch = spark.createDataFrame(
         [
             (
@@ -335,16 +389,23 @@ def _record(spark, settings: Settings, run_id: str, counts: BatchCounts, todo, p
                 counts.duplicates,
                 counts.quarantined,
                 counts.rejected_files,
-                now,
+                [{"reason": r, "rows": n, "example": e} for r, n, e in counts.top_reasons],
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
             )
         ],
         contract("silver.ingest_batches").struct_type(),
     )
     tables.merge(spark, settings, "silver.ingest_batches", batch)
+
+
+def _record_files(spark, settings: Settings, run_id: str, source: str, todo, per_file: dict) -> None:
+    """Mark the batch's files as loaded in the ledger (last), with the rows each put in bronze (`per_file`, keyed by
+    name and checksum)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     ledger = spark.createDataFrame(
         [
             (
-                counts.source,
+                source,
                 f.name,
                 f.checksum,
                 f.size_bytes,

@@ -41,5 +41,6 @@ SOURCE = Source(
     silver="silver.trade_records",
     typed=typed_trade,
     prune=month_partitions("trade_month"),
+    converts_on="trade_date",
     entity_columns=("payer_id", "payee_id"),
 )

@@ -107,5 +107,6 @@ SOURCE = Source(
     typed=typed_transactions,
     prune=months_of,
     after_merge=refresh_daily,
+    converts_on="txn_date",
     entity_columns=("entity_id",),
 )

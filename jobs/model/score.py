@@ -10,10 +10,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
 from jobs import tables
-from jobs.errors import ModelError
+from jobs.errors import ContractError, ModelError
 from jobs.ingest.outcomes import delinquent_entities
 from jobs.model import pd_model
-from jobs.model.limit_policy import apply_policy
+from jobs.model.limit_policy import apply_policy, load_policy
 from jobs.quality import validate
 from jobs.registry import RegisteredModel
 from jobs.settings import Settings
@@ -53,6 +53,11 @@ def limits(frame: DataFrame, model: RegisteredModel, spec: pd_model.FeatureSpec,
 
 def run(spark, settings: Settings, as_of: dt.date) -> int:
     """Score every entity as of `as_of`, gate the result, replace that date's limits; returns rows written."""
+    if (policy_currency := load_policy().currency) != settings.reporting_currency:
+        raise ContractError(
+            f"the limit policy's amounts are in {policy_currency}, the lakehouse's in {settings.reporting_currency} "
+            "(REPORTING_CURRENCY): set one to the other"
+        )
     vectors = tables.read(spark, settings, pd_model.FEATURE_TABLE)
     if vectors.where(F.col("as_of_date") == F.lit(as_of)).limit(1).count() == 0:
         raise ModelError(
