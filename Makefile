@@ -12,7 +12,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: setup demo test unit lint audit bench lock airflow-db airflow-dags clean check-java
+.PHONY: setup demo test unit lint audit bench lock airflow-db airflow-dags clean check-java fonts
 
 setup: $(VENV)/.installed $(VENV)/.jars
 
@@ -57,21 +57,27 @@ lint: setup
 # test processes (pytest-xdist; a module's tests stay in one, with its fixtures): one per core of a 2-core machine
 TEST_WORKERS ?= 2
 
+# the simulator draws Chinese documents (tests, the reader's studies) in Debian's WenQuanYi Micro Hei, installed when
+# missing (simulator/vouchers/documents.py names the file)
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@test -f $(CJK_FONT) || { [ "$$(id -u)" = 0 ] && apt-get update -qq >/dev/null && apt-get install -y -qq fonts-wqy-microhei >/dev/null; } || { echo "The simulator's CJK font $(CJK_FONT) is missing: apt-get install fonts-wqy-microhei (as root)"; exit 1; }
+
 # the serving-store tests run on SQLite and on a real PostgreSQL server that .ci/postgres-up installs and starts
-test: setup lint
+test: setup lint fonts
 	@url=$$(.ci/postgres-up) || { [ -z "$$CI" ] || exit 1; echo "warning: no PostgreSQL server, its tests will skip"; }; \
 	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 # the fast tier: transforms, contracts, gates and CLI on small inline data (no whole flow, DAG run, cluster, chaos or
 # real data set)
-unit: setup lint
+unit: setup lint fonts
 	$(BIN)/python -m pytest -q --durations=10 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not integration and not e2e and not cluster and not chaos and not realdata" tests
 
 # the locked requirements against PyPI's known vulnerabilities (pip-audit); accepted ones are listed in .ci/audit
 audit: setup
 	.ci/audit
 
-bench: setup
+bench: setup fonts
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.features
 	$(BIN)/python -m bench.graph

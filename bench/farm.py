@@ -87,7 +87,9 @@ def write_world(parcels: int, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, di
             "segment": "farmer",
             "registered_date": [d.isoformat() for d in farmers["registered_date"]],
             "city": "Fujin",
+            "country": "CN",
             "owner_name": None,
+            "owner_id_scheme": None,
             "owner_id_number": None,
             "owner_phone": None,
         }

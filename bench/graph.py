@@ -14,7 +14,7 @@ Then, timed (median of the repeats, each in the same process on the same tables)
     graph_features      `feat_graph.run`: gold.feat_graph for one as_of (classification again, degrees, volumes,
                         supplier mix, 2-hop reach, PageRank, components, exposure, the Delta write)
     pagerank            `graph_algorithms.pagerank` on the relationships (distinct buyer -> seller pairs of the
-                        GRAPH_DAYS) that gold.feat_graph feeds it
+                        graph window, GRAPH_WINDOW_DAYS) that gold.feat_graph feeds it
     components          `graph_algorithms.connected_components` + `component_sizes` on the same relationships
 
 and each step of graph_features alone (classification and sides, degrees, supplier mix, graph positions, exposure).
@@ -270,7 +270,7 @@ def generate(spark, stores: int, seed: int = 7) -> dict:
         F.lit(dt.date(2020, 1, 1)).alias("registered_date"),
         *[
             F.lit(None).cast("string").alias(c)
-            for c in ("city", "owner_name_token", "owner_id_token", "owner_phone_token")
+            for c in ("city", "country", "owner_id_scheme", "owner_name_token", "owner_id_token", "owner_phone_token")
         ],
         F.lit("landing/entities/dt=2020-01-01/entities.csv").alias("_source_file"),
         F.current_timestamp().alias("_ingested_at"),
@@ -349,7 +349,7 @@ def one_size(target: int, repeats: int) -> dict:
     # the relationships that feat_graph hands the algorithms, kept on disk so each repeat starts from a scan
     daily = trade_edges.seen_as_of(records, AS_OF).transform(trade_edges.classify).transform(trade_edges.daily_edges)
     links_path = str(work / "links")
-    feat_graph.relationships(feat_graph.trade_sides(daily, AS_OF)).write.parquet(links_path)
+    feat_graph.relationships(feat_graph.trade_sides(daily, AS_OF), settings.graph_window_days).write.parquet(links_path)
     links = spark.read.parquet(links_path)
     links_n = links.count()
     stage("pagerank", lambda: noop(graph_algorithms.pagerank(links)), repeats, links_n)
@@ -400,6 +400,8 @@ def graph_feature_steps(spark, records, settings, repeats: int) -> dict:
     from jobs.ingest.outcomes import delinquent_entities
     from jobs.silver import trade_edges as te
 
+    window = settings.graph_window_days
+
     def noop(df):
         df.write.format("noop").mode("overwrite").save()
 
@@ -409,14 +411,14 @@ def graph_feature_steps(spark, records, settings, repeats: int) -> dict:
 
     times = {}
     times["classify + daily edges + sides"], materialised = timed(sides, repeats)
-    times["relationships"], links = timed(lambda: fg.relationships(materialised).localCheckpoint(), repeats)
+    times["relationships"], links = timed(lambda: fg.relationships(materialised, window).localCheckpoint(), repeats)
     entities = tables.read(spark, settings, "silver.entities")
     loans = tables.read(spark, settings, "silver.loan_events")
     for name, fn in (
         ("degrees_and_volumes", lambda: noop(fg.degrees_and_volumes(materialised, AS_OF))),
-        ("supplier_mix", lambda: noop(fg.supplier_mix(materialised, entities, AS_OF))),
+        ("supplier_mix", lambda: noop(fg.supplier_mix(materialised, entities, AS_OF, window))),
         ("graph_positions (PageRank, components, 2-hop reach)", lambda: noop(fg.graph_positions(links))),
-        ("exposure", lambda: noop(fg.exposure(materialised, delinquent_entities(loans, AS_OF)))),
+        ("exposure", lambda: noop(fg.exposure(materialised, delinquent_entities(loans, AS_OF), window))),
     ):
         times[name], _ = timed(fn, repeats)
     return times

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-ENTITY_COLUMNS = ["entity_id", "segment", "registered_date", "city", "owner_name", "owner_id_number", "owner_phone"]
 BORROWER_SEGMENTS = ("online_merchant", "offline_merchant", "store", "distributor", "farmer")
 SEGMENT_SHARES = np.array([0.30, 0.28, 0.14, 0.06, 0.22])  # of the borrowers, in BORROWER_SEGMENTS order
 SEGMENT_PD_OFFSET = {
@@ -136,7 +135,9 @@ def entities_landing(p: Population) -> pd.DataFrame:
             "segment": p.segment,
             "registered_date": [d.isoformat() for d in p.registered],
             "city": p.city,
+            "country": "CN",
             "owner_name": p.owner_name,
+            "owner_id_scheme": "CN-RIC",  # the 18-character resident ID numbers it draws
             "owner_id_number": p.owner_id_number,
             "owner_phone": p.owner_phone,
         }

@@ -18,6 +18,7 @@ import pytest
 from delta.exceptions import ConcurrentAppendException
 
 from jobs import pipeline, tables
+from jobs.catalog import contract
 from jobs.errors import ConcurrentWriteError
 from jobs.pipeline import NIGHT
 from jobs.settings import load_settings
@@ -36,8 +37,10 @@ def keyed(settings, monkeypatch):
 
 def registry(landing, *lakehouses) -> None:
     """The merchants E0..E499 the payments name, registered in each lakehouse before its payments arrive."""
-    header = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
-    landing.write("entities", "2026-01-31", header, *(f"E{i},offline_merchant,2025-01-01,Wuhan,,," for i in range(500)))
+    header = "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone"
+    landing.write(
+        "entities", "2026-01-31", header, *(f"E{i},offline_merchant,2025-01-01,Wuhan,CN,,,," for i in range(500))
+    )
     for settings in lakehouses:
         pipeline.ingest(str(landing.root), ["entities"], settings=settings)
 
@@ -106,9 +109,8 @@ def test_concurrent_writers_on_one_table_lose_no_row_and_double_none(spark, sett
         try:
             for i in range(6):
                 batch = spark.createDataFrame(
-                    [(f"{name}-{i}", "transactions", 1, 10, 8, 1, 1, 0, now)],
-                    "run_id string, source string, files long, bronze_rows long, accepted long, duplicates long,"
-                    " quarantined long, rejected_files long, ingested_at timestamp",
+                    [(f"{name}-{i}", "transactions", 1, 10, 8, 1, 1, 0, [], now)],
+                    contract("silver.ingest_batches").struct_type(),
                 )
                 tables.merge(spark, settings, "silver.ingest_batches", batch)
         except Exception as e:  # noqa: BLE001 - reported by the assertion below

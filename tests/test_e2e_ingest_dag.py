@@ -11,15 +11,15 @@ from jobs import tables
 
 pytestmark = pytest.mark.e2e
 DAGS = Path(__file__).resolve().parents[1] / "dags"
-ENTITY_HEADER = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+ENTITY_HEADER = "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone"
 
 
 def test_an_ingest_dag_loads_day_by_day_and_a_rerun_adds_nothing(spark, settings, landing, airflow_db):
     from airflow.dag_processing.dagbag import DagBag
     from delta.tables import DeltaTable
 
-    landing.write("entities", "2026-01-01", ENTITY_HEADER, "E1,offline_merchant,2025-05-01,Hangzhou,,,")
-    landing.write("entities", "2026-01-02", ENTITY_HEADER, "E2,online_merchant,2026-01-02,Suzhou,,,")
+    landing.write("entities", "2026-01-01", ENTITY_HEADER, "E1,offline_merchant,2025-05-01,Hangzhou,CN,,,,")
+    landing.write("entities", "2026-01-02", ENTITY_HEADER, "E2,online_merchant,2026-01-02,Suzhou,CN,,,,")
     dag = DagBag(dag_folder=str(DAGS)).get_dag("ingest_entities")
 
     def run_for(day: int) -> None:  # LANDING_DIR (the settings fixture) is the DAG's default landing folder

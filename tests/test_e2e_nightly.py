@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -10,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jobs import tables
+from jobs import pipeline, tables
+from jobs.errors import ModelError
 from jobs.night_report import SECTIONS
 from jobs.serve import store
 from simulator.world import DRIFT_ROWS, WorldSpec, simulate
@@ -112,6 +114,9 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     board = status.render(settings)
     assert f"limits as of {as_of.isoformat()}" in board and "gold.preapproved_limits" in board
     assert "transactions" in board and "quarantined" in board
+    assert "(e.g. transactions/dt=" in board  # the top reasons, each with a file and line
+    with pytest.raises(ModelError, match="GRAPH_WINDOW_DAYS is 730: retrain"):  # a model learnt one graph window
+        pipeline.score(as_of, settings=dataclasses.replace(settings, graph_window_days=730))
     assert cli.main(["sql", "SELECT count(*) AS n FROM gold.preapproved_limits"]) == 0
     assert f"|{2 * borrowers}|" in capsys.readouterr().out.replace(" ", "")  # two nights of every borrower
 

@@ -14,13 +14,15 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs.catalog import contract
-from jobs.errors import QualityGateError
+from jobs.errors import QualityGateError, SettingsError
 from jobs.features import graph_algorithms
 from jobs.features.feat_graph import graph_features
 from jobs.quality import validate
+from jobs.settings import Settings, load_settings
 from jobs.silver.trade_edges import classify, seen_as_of, trade_edges
 
 AS_OF = dt.date(2026, 6, 30)
+WINDOW = Settings.graph_window_days  # the default graph window, 365 days
 NOW = dt.datetime(2026, 7, 1, 2, 0)
 
 
@@ -84,7 +86,7 @@ def chain_inputs(spark):
 @pytest.fixture(scope="module")
 def chain_features(spark, chain_inputs):
     entities, loans = chain_inputs
-    out = graph_features(records_frame(spark, CHAIN), entities, loans, AS_OF)
+    out = graph_features(records_frame(spark, CHAIN), entities, loans, AS_OF, WINDOW)
     return {r.entity_id: r.asDict() for r in out.collect()}
 
 
@@ -139,29 +141,46 @@ def test_degrees_and_volumes_by_hand(chain_features):
 def test_tenure_concentration_brand_share_and_stability_by_hand(chain_features):
     f = chain_features
     assert {e: f[e]["tenure_months"] for e in f} == {"B": 9, "D1": 5, "D2": 9, "S1": 4}
-    assert f["S1"]["supplier_hhi_365d"] == pytest.approx(0.6**2 + 0.4**2)
-    assert f["D1"]["supplier_hhi_365d"] == 1.0 and f["B"]["supplier_hhi_365d"] is None
-    assert (f["D1"]["core_brand_share_365d"], f["S1"]["core_brand_share_365d"]) == (1.0, 0.0)
+    assert f["S1"]["supplier_hhi"] == pytest.approx(0.6**2 + 0.4**2)
+    assert f["D1"]["supplier_hhi"] == 1.0 and f["B"]["supplier_hhi"] is None
+    assert (f["D1"]["core_brand_share"], f["S1"]["core_brand_share"]) == (1.0, 0.0)
     # main suppliers: D1 -> B in January and June; S1 -> D1 in April, May, June; D2 -> B in September 2025
     assert {e: f[e]["main_supplier_months_12m"] for e in f} == {"B": None, "D1": 2, "D2": 1, "S1": 3}
 
 
 def test_reach_components_and_exposure_by_hand(chain_features):
     f = chain_features
-    assert {e: (f[e]["upstream_2hop_365d"], f[e]["downstream_2hop_365d"]) for e in f} == {
+    assert {e: (f[e]["upstream_2hop"], f[e]["downstream_2hop"]) for e in f} == {
         "B": (0, 3), "D1": (1, 1), "D2": (1, 1), "S1": (3, 0),
     }  # fmt: skip
-    assert {f[e]["component_size_365d"] for e in f} == {4}
-    assert f["B"]["pagerank_365d"] == max(f[e]["pagerank_365d"] for e in f)
+    assert {f[e]["component_size"] for e in f} == {4}
+    assert f["B"]["pagerank"] == max(f[e]["pagerank"] for e in f)
     # D1 is overdue (dpd30, not cured); D2 was cured; S1's dpd60 comes after the snapshot
-    assert f["S1"]["exposure_365d"] == pytest.approx(600 / 1000)
-    assert f["B"]["exposure_365d"] == pytest.approx(1500 / 2300)
-    assert (f["D1"]["exposure_365d"], f["D2"]["exposure_365d"]) == (0.0, 0.0)
+    assert f["S1"]["exposure"] == pytest.approx(600 / 1000)
+    assert f["B"]["exposure"] == pytest.approx(1500 / 2300)
+    assert (f["D1"]["exposure"], f["D2"]["exposure"]) == (0.0, 0.0)
+
+
+def test_the_graph_window_is_a_setting_and_moves_only_the_graph_window_features(spark, chain_inputs, chain_features):
+    assert load_settings({"GRAPH_WINDOW_DAYS": "1825"}).graph_window_days == 1825  # five years, for a sparse network
+    with pytest.raises(SettingsError, match="GRAPH_WINDOW_DAYS"):
+        load_settings({"GRAPH_WINDOW_DAYS": "0"})
+    entities, loans = chain_inputs
+    out = graph_features(records_frame(spark, CHAIN), entities, loans, AS_OF, 120)  # from 2026-03-03
+    f = {r.entity_id: r.asDict() for r in out.collect()}
+    assert {r["graph_window_days"] for r in f.values()} == {120} and chain_features["B"]["graph_window_days"] == 365
+    # D2's one order (2025-09) and S1's first goods to D2 (2026-02) fall out of the graph
+    assert (f["D2"]["upstream_2hop"], f["B"]["downstream_2hop"]) == (0, 2)
+    assert (chain_features["D2"]["upstream_2hop"], chain_features["B"]["downstream_2hop"]) == (1, 3)
+    assert f["B"]["exposure"] == 1.0  # only D1's order is left, and D1 is overdue
+    assert f["S1"]["supplier_hhi"] == pytest.approx((600 / 900) ** 2 + (300 / 900) ** 2)
+    fixed = ["in_degree_365d", "in_volume_365d", "out_volume_90d", "tenure_months"]  # windows of their own
+    assert {e: [f[e][c] for c in fixed] for e in f} == {e: [chain_features[e][c] for c in fixed] for e in f}
 
 
 def test_records_dated_or_arrived_after_the_snapshot_change_nothing(spark, chain_inputs, chain_features):
     entities, loans = chain_inputs
-    later = graph_features(records_frame(spark, CHAIN + LATER, LATE_ARRIVAL), entities, loans, AS_OF)
+    later = graph_features(records_frame(spark, CHAIN + LATER, LATE_ARRIVAL), entities, loans, AS_OF, WINDOW)
     seen = {r.entity_id: {k: v for k, v in r.asDict().items() if k != "computed_at"} for r in later.collect()}
     assert seen == {e: {k: v for k, v in row.items() if k != "computed_at"} for e, row in chain_features.items()}
     assert set(contract("gold.feat_graph").column_names) <= set(later.columns)
@@ -182,18 +201,18 @@ def test_order_payment_habits_and_order_trend_by_hand(spark, chain_inputs):
         record("Q5", "transfer", "2026-06-25", "D3", "B", "4000.00", reference="P4"),
     ]
     entities, loans = chain_inputs
-    out = graph_features(records_frame(spark, CHAIN + orders, {"Q4": "2026-07-02"}), entities, loans, AS_OF)
+    out = graph_features(records_frame(spark, CHAIN + orders, {"Q4": "2026-07-02"}), entities, loans, AS_OF, WINDOW)
     f = {r.entity_id: r.asDict() for r in out.collect()}
-    assert f["D3"]["order_days_to_pay_365d"] == pytest.approx((35 + 40 + 112) / 3)  # P3 unpaid: 112 days so far
-    assert f["D3"]["order_part_paid_share_365d"] == pytest.approx(1 / 2)  # of P1, P2 (P4 is too young)
+    assert f["D3"]["order_days_to_pay"] == pytest.approx((35 + 40 + 112) / 3)  # P3 unpaid: 112 days so far
+    assert f["D3"]["order_part_paid_share"] == pytest.approx(1 / 2)  # of P1, P2 (P4 is too young)
     steps = np.diff(np.log([1000.0, 2000.0, 1000.0, 4000.0]))
-    assert f["D3"]["order_value_volatility_365d"] == pytest.approx(np.std(steps, ddof=1) / np.sqrt(2))
+    assert f["D3"]["order_value_volatility"] == pytest.approx(np.std(steps, ddof=1) / np.sqrt(2))
     days = [(dt.date.fromisoformat(d) - AS_OF).days for d in ("2026-01-10", "2026-02-10", "2026-03-10", "2026-06-20")]
     slope = np.polyfit(days, np.log([1000.0, 2000.0, 1000.0, 4000.0]), 1)[0]
-    assert f["D3"]["order_value_growth_365d"] == pytest.approx(slope * 365)
+    assert f["D3"]["order_value_growth"] == pytest.approx(slope * 365)
     # D1: one order old enough (O2, unpaid for 166 days) and none paid among them; a buyer without orders has none
-    assert (f["D1"]["order_days_to_pay_365d"], f["D1"]["order_part_paid_share_365d"]) == (166.0, None)
-    assert f["D1"]["order_value_volatility_365d"] is None and f["S1"]["order_days_to_pay_365d"] is None
+    assert (f["D1"]["order_days_to_pay"], f["D1"]["order_part_paid_share"]) == (166.0, None)
+    assert f["D1"]["order_value_volatility"] is None and f["S1"]["order_days_to_pay"] is None
 
 
 def test_trade_edges_suite_passes_and_fails(spark):
@@ -318,6 +337,6 @@ def test_online_retail_degrees_volumes_and_tenure_match_pandas(spark, settings, 
     assert w["in_degree_365d"] == inv[age < 365]["buyer"].nunique()
     assert w["in_degree_90d"] == inv[age < 90]["buyer"].nunique()
     assert w["in_volume_365d"] == pytest.approx(inv[age < 365]["amount"].sum(), abs=0.05)
-    assert w["component_size_365d"] == inv[age < 365]["buyer"].nunique() + 1
-    assert w["pagerank_365d"] == got["pagerank_365d"].max() and (buyers["core_brand_share_365d"].dropna() == 1).all()
+    assert w["component_size"] == inv[age < 365]["buyer"].nunique() + 1
+    assert w["pagerank"] == got["pagerank"].max() and (buyers["core_brand_share"].dropna() == 1).all()
     print(f"online retail as of {as_of}: {len(buyers)} buyers, {int(w['in_degree_365d'])} active in 365 days")

@@ -36,10 +36,10 @@ DAY1 = [
     "T1,E1,2026-01-01T10:00:00+08:00,10.00,CNY,qr,p1,success",
     "broken,line",
 ]
-ENTITY_HEADER = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+ENTITY_HEADER = "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone"
 REGISTRY = [
-    "E1,offline_merchant,2024-05-01,Hangzhou,Wang Wei,11010519491231002X,13800138000",
-    "E2,online_merchant,2023-01-09,,,,",
+    "E1,offline_merchant,2024-05-01,Hangzhou,CN,Wang Wei,CN-RIC,11010519491231002X,13800138000",
+    "E2,online_merchant,2023-01-09,,,,,,",
 ]
 DAY2 = ["T8,E2,2026-01-02T12:00:00+08:00,30.00,CNY,online,p4,success"]
 
@@ -385,6 +385,7 @@ def test_bad_files_go_to_quarantine_whole_and_the_rest_of_the_batch_goes_on(spar
     bulk = [f"H{i},E2,2026-01-01T09:00:00+08:00,1.00,CNY,online,p5,success" for i in range(20)]
     huge = landing.write("transactions", "2026-01-01", TXN_HEADER, *bulk, name="huge.csv")
     counts = pipeline.ingest(str(landing.root), ["entities", "transactions"], settings=settings)[1]
+    assert [rows for _, rows, _ in counts.pop("top_reasons")] == [1, 1, 1]  # six reasons, one each: the first three
     assert counts == {
         "source": "transactions", "files": 8, "bronze_rows": 5, "accepted": 3, "duplicates": 1, "quarantined": 1,
         "rejected_files": 5,

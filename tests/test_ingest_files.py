@@ -24,7 +24,7 @@ from simulator.world import WorldSpec, simulate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILE_SOURCES = ["entities", "parcels", "tiles", "vouchers"]
-ENTITY_HEADER = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+ENTITY_HEADER = "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone"
 
 
 def by_source(counts):
@@ -111,7 +111,7 @@ def registry_for(landing: Path, entity_ids: list[str], segment: str, name: str) 
     """An entities landing file registering the real data's synthetic entities."""
     path = landing / "entities" / "dt=2015-01-01" / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{e},{segment},2015-01-01,,,," for e in entity_ids]
+    lines = [f"{e},{segment},2015-01-01,,,,,," for e in entity_ids]
     path.write_text("\n".join([ENTITY_HEADER, *lines]) + "\n", encoding="utf-8")
 
 

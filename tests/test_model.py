@@ -7,10 +7,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from jobs.errors import ModelError
+from jobs.errors import ContractError, ModelError
 from jobs.model import pd_model
-from jobs.model.limit_policy import Policy, apply_policy, load_policy
+from jobs.model.limit_policy import POLICY_FILE, Policy, apply_policy, load_policy, registry_segments
 from jobs.model.metrics import evaluate
 from jobs.model.training_set import labelled_loans
 from jobs.registry import RegisteredModel
@@ -130,7 +131,7 @@ POLICY = Policy(
     currency="CNY",
     capacity={
         "offline_merchant": {"sales": "gmv_90d / 3", "voucher_revenue": "declared_monthly_revenue / 2"},
-        "distributor": {"brand_purchases": "out_volume_90d * core_brand_share_365d / 3"},
+        "distributor": {"brand_purchases": "out_volume_90d * core_brand_share / 3"},
         "farmer": {"voucher_revenue": "declared_monthly_revenue / 2"},
     },
     pd_bands=[{"max_pd": 0.02, "months": 2.0}, {"max_pd": 0.10, "months": 1.0}],
@@ -207,7 +208,7 @@ def test_a_challenger_replaces_the_champion_only_by_the_margin(tmp_path):
 
 
 def policy_input(spark, rows):
-    columns = "gmv_90d, declared_monthly_revenue, out_volume_90d, core_brand_share_365d".split(", ")
+    columns = "gmv_90d, declared_monthly_revenue, out_volume_90d, core_brand_share".split(", ")
     defaults = {"days_registered": 400.0, "overdue": False, "drivers": [], **dict.fromkeys(columns)}
     schema = (
         "entity_id string, segment string, pd double, days_registered double, overdue boolean, "
@@ -230,7 +231,7 @@ def test_policy_sizes_by_segment_and_pd_band(spark):
          "declared_monthly_revenue": 18_000.0},
         # purchases from core brands: 90,000 x 0.5 / 3 = 15,000 a month, 2 months
         {"entity_id": "D", "segment": "distributor", "pd": 0.01, "out_volume_90d": 90_000.0,
-         "core_brand_share_365d": 0.5, "gmv_90d": 1e9},  # sales are not a distributor's capacity
+         "core_brand_share": 0.5, "gmv_90d": 1e9},  # sales are not a distributor's capacity
         {"entity_id": "F", "segment": "farmer", "pd": 0.01, "declared_monthly_revenue": 10_550.0},  # 10,500
     ]  # fmt: skip
     got = {r.entity_id: r for r in apply_policy(policy_input(spark, rows), POLICY).collect()}
@@ -270,8 +271,20 @@ def test_the_shipped_policy_sizes_every_borrowing_segment():
     from simulator.population import BORROWER_SEGMENTS
 
     policy = load_policy()
-    assert set(policy.capacity) == set(BORROWER_SEGMENTS)
+    assert set(policy.capacity) == set(BORROWER_SEGMENTS) == registry_segments() - {"brand"}
     assert policy.version and policy.pd_cutoff <= 0.5
+
+
+def test_a_policy_must_size_exactly_the_segments_the_registry_accepts(tmp_path):
+    shipped = yaml.safe_load(POLICY_FILE.read_text())
+    for capacity, message in [
+        ({k: v for k, v in shipped["capacity"].items() if k != "farmer"}, r"unsized: \['farmer'\], unknown: \[\]"),
+        ({**shipped["capacity"], "cooperative": {"sales": "gmv_90d / 3"}}, r"unknown: \['cooperative'\]"),
+    ]:
+        path = tmp_path / "policy.yaml"
+        path.write_text(yaml.safe_dump({**shipped, "capacity": capacity}))
+        with pytest.raises(ContractError, match=message):
+            load_policy(path)
 
 
 def test_scoring_gives_probabilities_and_the_codes_that_raised_them(spark, tmp_path):

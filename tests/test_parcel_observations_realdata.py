@@ -28,7 +28,7 @@ from jobs.silver import parcel_observations
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PATCH = DATA / "sentinel2_ndvi_slovenia" / "TestEOPatch"
 PARANA = DATA / "landsat8_parana"
-ENTITY_HEADER = "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+ENTITY_HEADER = "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone"
 STATS = ("ndvi_mean", "ndvi_median", "ndvi_p10", "ndvi_p90")
 
 pytestmark = pytest.mark.realdata
@@ -49,7 +49,7 @@ def lake(spark, tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
     farmers = sorted({f["properties"]["entity_id"] for f in features})  # the adapter's farmers, registered first
     registry = landing / "entities" / "dt=2015-01-01" / "farmers.csv"
     registry.parent.mkdir(parents=True)
-    registry.write_text("\n".join([ENTITY_HEADER, *(f"{e},farmer,2015-01-01,,,," for e in farmers)]) + "\n")
+    registry.write_text("\n".join([ENTITY_HEADER, *(f"{e},farmer,2015-01-01,,,,,," for e in farmers)]) + "\n")
 
     counts = {
         c["source"]: c for c in pipeline.ingest(str(landing), ["entities", "parcels", "tiles"], settings=settings)

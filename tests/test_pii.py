@@ -1,4 +1,5 @@
-"""Personal data leaves bronze only as HMAC-SHA256 tokens, under a key from settings."""
+"""Personal data leaves bronze only as HMAC-SHA256 tokens, under a key from settings; ID numbers are judged by their
+scheme before that."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import stat
 import pytest
 
 from jobs.errors import PiiKeyError
+from jobs.ingest.identity import judged_ids
 from jobs.pii import token_key, tokenise, tokenise_line
 from jobs.settings import load_settings
 
@@ -50,3 +52,30 @@ def test_a_local_lakehouse_without_a_key_keeps_a_private_random_one(tmp_path):
 def test_a_lakehouse_on_object_storage_must_be_given_the_key():
     with pytest.raises(PiiKeyError, match="PII_TOKEN_KEY is not set"):
         token_key(load_settings({"LAKEHOUSE_ROOT": "s3a://bank/helicopter"}))
+
+
+def test_owner_id_numbers_are_normalised_and_judged_by_their_scheme_in_clear_text(spark):
+    rows = [
+        ("ok", "cn-ric", "110105 19491231 002x"),  # spaces and case do not matter
+        ("check", "CN-RIC", "110105194912310021"),  # the check character of these 17 digits is X
+        ("short", "CN-RIC", "1101051949123100"),
+        ("nino", "GB-NINO", "AB 12-34-56 C"),
+        ("bad_nino", "GB-NINO", "QQ123456C"),  # QQ is never issued
+        ("other", "OTHER", "tax-9981-77"),
+        ("unknown", "XX-ID", "123456"),
+        ("no_scheme", "", "123456"),
+        ("no_number", "CN-RIC", " "),
+    ]
+    df = spark.createDataFrame(rows, "k string, owner_id_scheme string, owner_id_number string")
+    got = {r.k: (r.owner_id_scheme, r.owner_id_number, r._id_problem) for r in judged_ids(df).collect()}
+    assert got == {
+        "ok": ("CN-RIC", "11010519491231002X", None),
+        "check": ("CN-RIC", "110105194912310021", "owner_id_number fails the CN-RIC check"),
+        "short": ("CN-RIC", "1101051949123100", "owner_id_number does not match CN-RIC"),
+        "nino": ("GB-NINO", "AB123456C", None),
+        "bad_nino": ("GB-NINO", "QQ123456C", "owner_id_number does not match GB-NINO"),
+        "other": ("OTHER", "TAX998177", None),
+        "unknown": ("XX-ID", "123456", "unknown owner_id_scheme XX-ID"),
+        "no_scheme": (None, "123456", "owner_id_number without owner_id_scheme"),
+        "no_number": ("CN-RIC", None, None),
+    }

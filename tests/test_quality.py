@@ -68,16 +68,18 @@ def test_transactions_table_failure_stops(spark):
         validate(frame(spark, "silver.transactions", []), "silver.transactions")
 
 
-def entity(entity_id, segment="offline_merchant"):
-    return (entity_id, segment, dt.date(2024, 1, 1), "Hangzhou", None, None, None, "f.csv", NOW)
+def entity(entity_id, segment="offline_merchant", country="CN"):
+    return (entity_id, segment, dt.date(2024, 1, 1), "Hangzhou", country, "CN-RIC", None, None, None, "f.csv", NOW)
 
 
 def test_entities_pass_and_fail(spark):
     ok = validate(frame(spark, "silver.entities", [entity("E1"), entity("E2", "farmer")]), "silver.entities")
     assert ok.failed == []
-    bad = validate(frame(spark, "silver.entities", [entity("E1"), entity("E2", "bank")]), "silver.entities")
-    assert [(r.entity_id, r.reason) for r in bad.rejected.collect()] == [
-        ("E2", "expect_column_values_to_be_in_set(segment)")
+    rows = [entity("E1"), entity("E2", "bank"), entity("E3", country="China"), entity("E4", country=None)]
+    bad = validate(frame(spark, "silver.entities", rows), "silver.entities")
+    assert sorted((r.entity_id, r.reason) for r in bad.rejected.collect()) == [
+        ("E2", "expect_column_values_to_be_in_set(segment)"),
+        ("E3", "expect_column_values_to_match_regex(country)"),
     ]
 
 

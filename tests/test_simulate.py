@@ -97,7 +97,10 @@ def registry_ids(out: pathlib.Path) -> set[str]:
 def test_landing_folders_and_headers(world):
     out, _, _ = world
     entities = out / "landing" / "entities" / f"dt={SPEC.start.isoformat()}" / "entities.csv"
-    assert header(entities) == "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone"
+    assert (
+        header(entities)
+        == "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone"
+    )
 
     day_files = sorted((out / "landing" / "transactions").glob("dt=*/transactions.csv"))
     expected_days = [(SPEC.start + dt.timedelta(days=i)).isoformat() for i in range(SPEC.days)]

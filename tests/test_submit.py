@@ -31,9 +31,9 @@ def test_a_step_run_through_spark_submit_writes_the_lakehouse(settings, landing,
     landing.write(
         "entities",
         "2026-01-01",
-        "entity_id,segment,registered_date,city,owner_name,owner_id_number,owner_phone",
-        "E1,offline_merchant,2024-05-01,Hangzhou,Wang Wei,11010519491231002X,13800138000",
-        "E2,farmer,2023-01-09,Wuhan,,,",
+        "entity_id,segment,registered_date,city,country,owner_name,owner_id_scheme,owner_id_number,owner_phone",
+        "E1,offline_merchant,2024-05-01,Hangzhou,CN,Wang Wei,CN-RIC,11010519491231002X,13800138000",
+        "E2,farmer,2023-01-09,Wuhan,CN,,,,",
     )
     monkeypatch.setenv("HELICOPTER_TASK_RUNNER", "spark-submit")
     monkeypatch.setenv("SPARK_MASTER", "local[1]")
@@ -48,6 +48,7 @@ def test_a_step_run_through_spark_submit_writes_the_lakehouse(settings, landing,
             "duplicates": 0,
             "quarantined": 0,
             "rejected_files": 0,
+            "top_reasons": [],
         }
     ]
     silver = DeltaTable(settings.table_path("silver", "entities")).to_pandas()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -374,3 +375,27 @@ def test_silver_vouchers_suite_passes_good_rows_and_rejects_bad_ones(spark, colu
     gate = validate(frame, "silver.vouchers")
     assert [(r.voucher_id, r.reason) for r in gate.rejected.collect()] == [("V2", reason)]
     assert [r.voucher_id for r in gate.passed.collect()] == ["V1"]
+
+
+def test_declared_amounts_are_converted_to_the_reporting_currency_at_the_issue_date(spark):
+    from jobs.features.feat_voucher import in_reporting
+    from jobs.ingest.currency import daily_rates
+
+    fx = spark.createDataFrame(
+        [(dt.date(2026, 3, 1), "USD", "CNY", Decimal("7.1")), (dt.date(2026, 3, 3), "CNY", "EUR", Decimal("0.125"))],
+        "rate_date date, base_currency string, quote_currency string, rate decimal(24,10)",
+    )
+    day = dt.date(2026, 3, 4)
+    rows = [
+        ("V1", "CNY", dt.date(2026, 3, 1), day, 100.0),
+        ("V2", "USD", dt.date(2026, 3, 2), day, 10.0),  # the rate of March 1st still holds on the 2nd
+        ("V3", None, None, day, 50.0),  # no currency printed: the reporting one
+        ("V4", "JPY", dt.date(2026, 3, 2), day, 1000.0),  # no rate: declares nothing
+        ("V5", "eur", None, day, 10.0),  # no issue date: the submission day's rate
+        ("V6", "USD", dt.date(2026, 2, 27), day, 10.0),  # before any rate of the pair
+    ]
+    vouchers = spark.createDataFrame(
+        rows, "voucher_id string, currency string, issue_date date, submitted_date date, amount double"
+    )
+    got = {r.voucher_id: r.amount for r in in_reporting(vouchers, daily_rates(fx, "CNY", 7), "CNY").collect()}
+    assert got == {"V1": 100.0, "V2": pytest.approx(71.0), "V3": 50.0, "V4": None, "V5": 80.0, "V6": None}

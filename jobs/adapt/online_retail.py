@@ -55,7 +55,8 @@ def registry(inv: pd.DataFrame) -> pd.DataFrame:
     rows = pd.concat([wholesaler, buyers]).rename_axis("entity_id").reset_index()
     rows["segment"] = ["brand"] + ["store"] * len(buyers)
     rows["registered_date"] = [d.isoformat() for d in rows["day"]]
-    for personal in ("owner_name", "owner_id_number", "owner_phone"):
+    rows["country"] = ""  # the ledger names countries in English, not by ISO code
+    for personal in ("owner_name", "owner_id_scheme", "owner_id_number", "owner_phone"):
         rows[personal] = ""
     return rows
 

@@ -4,8 +4,9 @@ A snapshot as of D sees the trade records dated at or before D that had arrived 
 `trade_edges` as it stood on D (a pair is "recurring" only once its third month is seen). Only trade counts: orders,
 their payments and recurring transfers; volumes count purchases (orders and recurring transfers) so that a paid
 order is counted once. Graph-wide features (reach, PageRank, component size) are computed on the graph of trade
-relationships of the GRAPH_DAYS before D. How a buyer pays its orders (days to the first payment, orders paid in
-parts) and how its orders move (volatility, trend) are read from its orders and the payments that reference them.
+relationships of the graph window before D (GRAPH_WINDOW_DAYS, a setting), as are the supplier mix, exposure and
+payment habits. How a buyer pays its orders (days to the first payment, orders paid in parts) and how its orders
+move (volatility, trend) are read from its orders and the payments that reference them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from jobs.settings import Settings
 from jobs.silver.trade_edges import classify, daily_edges, seen_as_of
 
 WINDOWS = (90, 365)
-GRAPH_DAYS = 365
 STABILITY_MONTHS = 12
 SETTLE_DAYS = 45  # an order is judged on its payment once it is this old: past usual terms of 30 days
 
@@ -67,13 +67,13 @@ def degrees_and_volumes(sides: DataFrame, as_of: dt.date) -> DataFrame:
     )
 
 
-def supplier_mix(sides: DataFrame, segments: DataFrame, as_of: dt.date) -> DataFrame:
-    """Per buyer, over the GRAPH_DAYS: HHI of purchase volume across suppliers, the share bought from core brands, and
-    the months of the last STABILITY_MONTHS (calendar months, as_of's included) with trade with the main supplier
+def supplier_mix(sides: DataFrame, segments: DataFrame, as_of: dt.date, window_days: int) -> DataFrame:
+    """Per buyer, over the `window_days`: HHI of purchase volume across suppliers, the share bought from core brands,
+    and the months of the last STABILITY_MONTHS (calendar months, as_of's included) with trade with the main supplier
     (the one with the largest purchase volume)."""
     recent_month = F.col("trade_month") > F.add_months(F.trunc(F.lit(as_of), "month"), -STABILITY_MONTHS)
     per_supplier = (
-        sides.where((F.col("direction") == "out") & (F.col("age") < GRAPH_DAYS))
+        sides.where((F.col("direction") == "out") & (F.col("age") < window_days))
         .groupBy("entity_id", "counterparty_id")
         .agg(
             F.sum("purchase_amount").alias("volume"),
@@ -87,18 +87,18 @@ def supplier_mix(sides: DataFrame, segments: DataFrame, as_of: dt.date) -> DataF
         per_supplier.withColumn("is_main", (rank == 1) & (F.col("volume") > 0))
         .groupBy("entity_id")
         .agg(
-            F.when(total > 0, F.sum(F.col("volume") * F.col("volume")) / (total * total)).alias("supplier_hhi_365d"),
+            F.when(total > 0, F.sum(F.col("volume") * F.col("volume")) / (total * total)).alias("supplier_hhi"),
             F.when(total > 0, F.sum(F.when(F.col("segment") == "brand", F.col("volume")).otherwise(0.0)) / total).alias(
-                "core_brand_share_365d"
+                "core_brand_share"
             ),
             F.max(F.when(F.col("is_main"), F.col("months"))).alias("main_supplier_months_12m"),
         )
     )
 
 
-def relationships(sides: DataFrame) -> DataFrame:
-    """(src, dst): buyer -> seller pairs with trade in the GRAPH_DAYS."""
-    out = sides.where((F.col("direction") == "out") & (F.col("age") < GRAPH_DAYS))
+def relationships(sides: DataFrame, window_days: int) -> DataFrame:
+    """(src, dst): buyer -> seller pairs with trade in the `window_days`."""
+    out = sides.where((F.col("direction") == "out") & (F.col("age") < window_days))
     return out.select(F.col("entity_id").alias("src"), F.col("counterparty_id").alias("dst")).distinct()
 
 
@@ -118,37 +118,37 @@ def two_hop_reach(links: DataFrame, name: str) -> DataFrame:
 def graph_positions(links: DataFrame) -> DataFrame:
     """Per entity in the graph: upstream and downstream reach, PageRank and the size of its component."""
     reversed_links = links.select(F.col("dst").alias("src"), F.col("src").alias("dst"))
-    ranks = graph_algorithms.pagerank(links).withColumnRenamed("pagerank", "pagerank_365d")
+    ranks = graph_algorithms.pagerank(links)
     sizes = graph_algorithms.component_sizes(graph_algorithms.connected_components(links))
     return (
         ranks.withColumnRenamed("id", "entity_id")
         .join(
-            sizes.withColumnRenamed("id", "entity_id").withColumnRenamed("component_size", "component_size_365d"),
+            sizes.withColumnRenamed("id", "entity_id"),
             "entity_id",
         )
-        .join(two_hop_reach(links, "upstream_2hop_365d"), "entity_id", "left")
-        .join(two_hop_reach(reversed_links, "downstream_2hop_365d"), "entity_id", "left")
-        .fillna(0, ["upstream_2hop_365d", "downstream_2hop_365d"])
+        .join(two_hop_reach(links, "upstream_2hop"), "entity_id", "left")
+        .join(two_hop_reach(reversed_links, "downstream_2hop"), "entity_id", "left")
+        .fillna(0, ["upstream_2hop", "downstream_2hop"])
     )
 
 
-def exposure(sides: DataFrame, delinquent: DataFrame) -> DataFrame:
-    """Per entity: the share of its purchase volume, bought and sold, in the GRAPH_DAYS with counterparties that are
+def exposure(sides: DataFrame, delinquent: DataFrame, window_days: int) -> DataFrame:
+    """Per entity: the share of its purchase volume, bought and sold, in the `window_days` with counterparties that are
     delinquent."""
     flagged = delinquent.select(F.col("entity_id").alias("counterparty_id"), F.lit(True).alias("late"))
-    recent = sides.where(F.col("age") < GRAPH_DAYS).join(F.broadcast(flagged), "counterparty_id", "left")
+    recent = sides.where(F.col("age") < window_days).join(F.broadcast(flagged), "counterparty_id", "left")
     total = F.sum("purchase_amount")
     at_risk = F.sum(F.when(F.col("late"), F.col("purchase_amount")).otherwise(0.0))
-    return recent.groupBy("entity_id").agg(F.when(total > 0, at_risk / total).alias("exposure_365d"))
+    return recent.groupBy("entity_id").agg(F.when(total > 0, at_risk / total).alias("exposure"))
 
 
-def order_payments(records: DataFrame, as_of: dt.date) -> DataFrame:
-    """Per buyer, over its orders of the GRAPH_DAYS: mean days from an order to its first payment (counting to as_of
+def order_payments(records: DataFrame, as_of: dt.date, window_days: int) -> DataFrame:
+    """Per buyer, over its orders of the `window_days`: mean days from an order to its first payment (counting to as_of
     while unpaid) and the share of paid orders whose first payment fell short of the order (paid in parts), both on
     orders at least SETTLE_DAYS old; the volatility of log order value from one order to the next (their differences'
     standard deviation over the square root of 2) and its trend (least-squares slope per 365 days)."""
     seen = records.withColumn("age", F.datediff(F.lit(as_of), "trade_date"))
-    orders = seen.where((F.col("record_type") == "order") & (F.col("age") < GRAPH_DAYS)).select(
+    orders = seen.where((F.col("record_type") == "order") & (F.col("age") < window_days)).select(
         F.col("payer_id").alias("entity_id"),
         F.col("record_id").alias("reference"),
         "record_ts",
@@ -170,27 +170,32 @@ def order_payments(records: DataFrame, as_of: dt.date) -> DataFrame:
         .withColumn("_step", step)
         .groupBy("entity_id")
         .agg(
-            F.avg(F.when(settled, days_to_pay)).alias("order_days_to_pay_365d"),
-            F.avg(part_paid.cast("double")).alias("order_part_paid_share_365d"),
-            (F.stddev_samp("_step") / F.sqrt(F.lit(2.0))).alias("order_value_volatility_365d"),
-            (F.regr_slope(log_value, -F.col("age")) * 365).alias("order_value_growth_365d"),
+            F.avg(F.when(settled, days_to_pay)).alias("order_days_to_pay"),
+            F.avg(part_paid.cast("double")).alias("order_part_paid_share"),
+            (F.stddev_samp("_step") / F.sqrt(F.lit(2.0))).alias("order_value_volatility"),
+            (F.regr_slope(log_value, -F.col("age")) * 365).alias("order_value_growth"),
         )
     )
 
 
-def graph_features(records: DataFrame, entities: DataFrame, loan_events: DataFrame, as_of: dt.date) -> DataFrame:
-    """silver.trade_records, silver.entities, silver.loan_events -> gold.feat_graph rows as of `as_of`."""
+def graph_features(
+    records: DataFrame, entities: DataFrame, loan_events: DataFrame, as_of: dt.date, window_days: int
+) -> DataFrame:
+    """silver.trade_records, silver.entities, silver.loan_events -> gold.feat_graph rows as of `as_of`, the graph-wide
+    features over the `window_days` to it."""
     seen = seen_as_of(records, as_of)
     daily = seen.transform(classify).transform(daily_edges)
     sides = trade_sides(daily, as_of).localCheckpoint()  # read by every aggregation below
-    links = relationships(sides).localCheckpoint()
+    links = relationships(sides, window_days).localCheckpoint()
     return (
         degrees_and_volumes(sides, as_of)
-        .join(supplier_mix(sides, entities, as_of), "entity_id", "left")
+        .join(supplier_mix(sides, entities, as_of, window_days), "entity_id", "left")
         .join(graph_positions(links), "entity_id", "left")
-        .join(exposure(sides, delinquent_entities(loan_events, as_of)), "entity_id", "left")
-        .join(order_payments(seen, as_of), "entity_id", "left")
-        .withColumns({"as_of_date": F.lit(as_of), "computed_at": F.current_timestamp()})
+        .join(exposure(sides, delinquent_entities(loan_events, as_of), window_days), "entity_id", "left")
+        .join(order_payments(seen, as_of, window_days), "entity_id", "left")
+        .withColumns(
+            {"graph_window_days": F.lit(window_days), "as_of_date": F.lit(as_of), "computed_at": F.current_timestamp()}
+        )
     )
 
 
@@ -202,6 +207,7 @@ def run(spark, settings: Settings, as_of: dt.date) -> int:
         tables.read(spark, settings, "silver.entities"),
         tables.read(spark, settings, "silver.loan_events"),
         as_of,
+        settings.graph_window_days,
     )
     where = f"as_of_date = '{as_of.isoformat()}'"
     tables.replace_where(spark, settings, "gold.feat_graph", features, where)

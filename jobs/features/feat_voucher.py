@@ -2,7 +2,9 @@
 
 A snapshot sees only the vouchers submitted on or before its as-of date that had arrived by it. Counts, the
 consistency score and the licence age use every such document; the monthly amounts declared (rent, payroll, revenue)
-use the verified documents of the DECLARED_DAYS before it.
+use the verified documents of the DECLARED_DAYS before it, their amounts converted to the reporting currency at the
+rate of their issue date (a document without a currency is taken to be in it; one in a currency without a rate
+declares no amount).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pyspark.sql import functions as F
 from jobs import tables
 from jobs.documents.taxonomy import load_taxonomy
 from jobs.documents.verify import SUSPICIOUS, UNREADABLE, VERIFIED
+from jobs.ingest.currency import daily_rates, with_fx_rate
 from jobs.settings import Settings
 from jobs.tables import in_list
 
@@ -84,6 +87,16 @@ def derived(features: DataFrame) -> DataFrame:
     ).drop("_verified", "_registered_date")
 
 
+def in_reporting(vouchers: DataFrame, rates: DataFrame, reporting: str) -> DataFrame:
+    """silver.vouchers rows with `amount` in the reporting currency, at the rate of the issue date (else of the
+    submission date); null where the document's currency has no rate."""
+    dated = vouchers.withColumns(
+        {"currency": F.coalesce("currency", F.lit(reporting)), "_day": F.coalesce("issue_date", "submitted_date")}
+    )
+    rated = with_fx_rate(dated, rates, reporting, "_day")
+    return rated.withColumn("amount", F.col("amount") * F.col("fx_rate").cast("double")).drop("_day", "fx_rate")
+
+
 def voucher_features(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
     """silver.vouchers rows x snapshot dates -> gold.feat_voucher rows."""
     registered = F.get_json_object("fields", "$.registered_date.value").cast("date")
@@ -95,7 +108,11 @@ def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
     """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
     dates = sorted(set(as_of_dates))
     snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
-    features = voucher_features(tables.read(spark, settings, "silver.vouchers"), snapshots)
+    reporting = settings.reporting_currency
+    rates = daily_rates(tables.read(spark, settings, "silver.fx_rates"), reporting, settings.fx_max_age_days)
+    features = voucher_features(
+        in_reporting(tables.read(spark, settings, "silver.vouchers"), rates, reporting), snapshots
+    )
     where = in_list("as_of_date", [d.isoformat() for d in dates])
     tables.replace_where(spark, settings, "gold.feat_voucher", features, where)
     return tables.read(spark, settings, "gold.feat_voucher").where(where).count()

@@ -36,14 +36,24 @@ def daily_rates(fx_rates: DataFrame, reporting: str, max_age_days: int) -> DataF
     )
 
 
+def with_fx_rate(rows: DataFrame, rates: DataFrame, reporting: str, day: str) -> DataFrame:
+    """`rows` with `currency` upper-cased and `fx_rate`: the units of the reporting currency one unit of it buys on
+    the row's `day` (`daily_rates`), 1 for the reporting currency itself, null when there is no rate."""
+    rows = rows.withColumn("currency", F.upper(F.trim("currency")))
+    found = F.broadcast(rates.select(F.col("currency").alias("_rated"), F.col("on_date").alias("_on"), "fx_rate"))
+    rated = rows.join(found, (F.col("currency") == F.col("_rated")) & (F.col(day) == F.col("_on")), "left")
+    own = F.col("currency") == reporting
+    return rated.withColumn("fx_rate", F.when(own, F.lit(1).cast(RATE)).otherwise(F.col("fx_rate"))).drop(
+        "_rated", "_on"
+    )
+
+
 def in_reporting_currency(typed: DataFrame, rates: DataFrame, reporting: str, max_age_days: int, day: str) -> DataFrame:
     """Typed rows with `amount` and `currency` in the reporting currency, converted at the rate of their business
     date (`day`), the amount as landed in `original_amount` and `original_currency` and the rate in `fx_rate`; a row
     whose currency has no rate for its date gets a reject reason naming the pair and the setting."""
-    typed = typed.withColumn("currency", F.upper(F.trim("currency")))
-    found = F.broadcast(rates.select(F.col("currency").alias("_rated"), F.col("on_date").alias("_on"), "fx_rate"))
-    rated = typed.join(found, (F.col("currency") == F.col("_rated")) & (F.col(day) == F.col("_on")), "left")
-    fx_rate = F.when(F.col("currency") == reporting, F.lit(1).cast(RATE)).otherwise(F.col("fx_rate"))
+    rated = with_fx_rate(typed, rates, reporting, day)
+    fx_rate = F.col("fx_rate")
     unrated = fx_rate.isNull() & F.col("currency").isNotNull() & F.col(day).isNotNull() & F.col("amount").isNotNull()
     reason = F.concat(
         F.lit("no exchange rate "), F.col("currency"), F.lit(f"->{reporting} in silver.fx_rates dated up to "),
@@ -58,9 +68,8 @@ def in_reporting_currency(typed: DataFrame, rates: DataFrame, reporting: str, ma
         {
             "original_amount": F.col("amount"),
             "original_currency": F.col("currency"),
-            "fx_rate": fx_rate,
             "amount": converted,
             "currency": F.lit(reporting),
             "_reject_reason": F.when(joined != "", joined),
         }
-    ).drop("_rated", "_on")
+    )

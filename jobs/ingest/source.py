@@ -5,7 +5,9 @@ GeoTIFF, PDF with sidecars) bring their own `Source.read`, which turns the batch
 
 Each step is idempotent, and the ledger is written last, so a run that dies anywhere is simply run again:
 bronze rows of the batch's files are replaced (not appended twice), silver is MERGEd on its keys, quarantine rows
-of the batch's files are replaced, and only then is each file marked as loaded.
+of the batch's files are replaced, and only then is each file marked as loaded. A batch quarantined above
+INGEST_MAX_QUARANTINED_SHARE is recorded with its top reasons and refused before that last step, so it fails loudly,
+and again on every rerun, until its files are fixed.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Source:
     # the business-date column at whose day's rate `amount` in `currency` converts to the reporting currency; None:
     # the source carries no money
     converts_on: str | None = None
+    # bronze rows -> the same with their personal fields judged (and normalised) in clear text, before tokenising
+    before_tokens: Callable[[DataFrame], DataFrame] | None = None
     # (spark, batch files, run_id, max file bytes) -> bronze rows, each with `_file_problem` (why its file is
     # rejected whole, or null); None: CSV in the landing contract
     read: Callable[..., DataFrame] | None = None
@@ -305,6 +309,8 @@ def ingest(
     if landed is not None:
         landed.unpersist()
     bronze = of_files(tables.read(spark, settings, source.bronze), files)
+    if source.before_tokens:
+        bronze = source.before_tokens(bronze)
     personal = [c.name for c in contract(f"landing.{source.name}").columns if c.pii]
     if personal:  # from here on, personal data is tokens only: in silver, in quarantine, in logs
         key = token_key(settings)

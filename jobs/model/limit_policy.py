@@ -16,8 +16,18 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.errors import ContractError
+from jobs.quality import suite_json
 
 POLICY_FILE = Path(__file__).with_name("limit_policy.yaml")
+COUNTERPARTY_SEGMENT = "brand"  # core firms of supply chains: in the trade graph, never scored
+
+
+def registry_segments() -> set[str]:
+    """The segments a registry row may have: the value set of the silver.entities gate."""
+    for e in suite_json("silver.entities")["expectations"]:
+        if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"]["column"] == "segment":
+            return set(e["kwargs"]["value_set"])
+    raise ContractError("expectations/silver/entities.json has no value set for segment")
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,13 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     cutoffs = [band["max_pd"] for band in policy.pd_bands]
     if not cutoffs or cutoffs != sorted(cutoffs):
         raise ContractError(f"{path}: pd_bands must be non-empty and ordered by max_pd, got {cutoffs}")
+    borrowing = registry_segments() - {COUNTERPARTY_SEGMENT}
+    if set(policy.capacity) != borrowing:
+        raise ContractError(
+            f"{path}: capacity must size exactly the borrowing segments of the registry's gate "
+            f"(expectations/silver/entities.json); unsized: {sorted(borrowing - set(policy.capacity))}, "
+            f"unknown: {sorted(set(policy.capacity) - borrowing)}"
+        )
     return policy
 
 

@@ -401,7 +401,8 @@ def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
         algorithm=f"xgboost hist binary:logistic ({metrics['backend']} training)",
         features=spec.names,
         params={**metrics["params"], "rounds": metrics["best_iteration"] + 1},
-        training={k: metrics[k] for k in ("out_of_time", "parts", "gap_days", "fit_bad_rate")},
+        training={k: metrics[k] for k in ("out_of_time", "parts", "gap_days", "fit_bad_rate")}
+        | {"graph_window_days": settings.graph_window_days},
         metrics={k: metrics[k] for k in ("test", "stop", "stability", "platt")},
         artifact_path=str(path),
         input_versions={fqn: table_version(spark, settings, fqn) for fqn in ("gold.training_set", FEATURE_TABLE)},

@@ -64,6 +64,12 @@ def run(spark, settings: Settings, as_of: dt.date) -> int:
             f"{pd_model.FEATURE_TABLE} has no snapshot as of {as_of}: run `helicopter features --as-of {as_of}`"
         )
     model = pd_model.current_model(spark, settings, as_of)
+    trained_window = model.training.get("graph_window_days", Settings.graph_window_days)  # older models: the default
+    if trained_window != settings.graph_window_days:
+        raise ModelError(
+            f"{model.model_version} learnt from graph features over {trained_window} days, GRAPH_WINDOW_DAYS is "
+            f"{settings.graph_window_days}: retrain (`helicopter train --as-of {as_of}`) or set it back"
+        )
     frame = scoring_frame(vectors, tables.read(spark, settings, "silver.loan_events"), as_of)
     result = limits(frame, model, pd_model.model_spec(model), as_of).persist()
     validate(result, "gold.preapproved_limits")  # table-level: a failure stops the run before anything is written
