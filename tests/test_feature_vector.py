@@ -13,11 +13,15 @@ AS_OF = dt.date(2026, 3, 15)
 
 
 def family_rows(spark, fqn, rows):
-    """Rows of a family table: the given values, null in every other column."""
+    """Rows of a family table: the given values, null in every other column (but the snapshot's bookkeeping)."""
     schema = contract(fqn).struct_type()
     now = dt.datetime(2026, 3, 16)
     return spark.createDataFrame(
-        [tuple({"computed_at": now, **row}.get(f.name) for f in schema.fields) for row in rows], schema
+        [
+            tuple({"computed_at": now, "graph_window_days": 365, **row}.get(f.name) for f in schema.fields)
+            for row in rows
+        ],
+        schema,
     )
 
 
