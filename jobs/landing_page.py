@@ -13,7 +13,8 @@ from pathlib import Path
 from jobs.catalog import all_contracts, contract
 from jobs.quality import EXPECTATIONS_DIR, suite_json
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "docs" / "templates" / "bring-your-own-data.md"
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "docs" / "templates" / "bring-your-own-data.md"
 MARKER = "<!-- contracts -->"
 
 
@@ -46,6 +47,17 @@ def file_rules_section() -> list[str]:
     return lines
 
 
+def id_schemes_section() -> list[str]:
+    from jobs.ingest.identity import SCHEMES_FILE, schemes
+
+    lines = ["## Identification schemes", "", f"From `{SCHEMES_FILE.relative_to(ROOT).as_posix()}`:", ""]
+    lines += ["| `owner_id_scheme` | country | what | pattern (upper case, no spaces or hyphens) | check |"]
+    lines += ["|---|---|---|---|---|"]
+    for code, s in schemes().items():
+        lines.append(f"| `{code}` | {s['country'] or 'any'} | {s['name']} | `{s['pattern']}` | {s['check']} |")
+    return [*lines, ""]
+
+
 def source_section(c) -> list[str]:
     source = c.name
     lines = [f"### `{source}`", "", c.description, ""]
@@ -68,7 +80,7 @@ def source_section(c) -> list[str]:
 
 def page() -> str:
     before, after = TEMPLATE.read_text().split(MARKER)
-    lines = [*file_rules_section(), "", "## The sources", ""]
+    lines = [*file_rules_section(), "", *id_schemes_section(), "## The sources", ""]
     for c in all_contracts(("landing",)):
         lines += source_section(c)
     return before + "\n".join(lines) + after
