@@ -72,7 +72,7 @@ def source_section(c) -> list[str]:
         meaning = col.description + ("; personal data, kept only as a keyed token" if col.pii else "")
         lines.append(f"| `{col.name}` | {'no' if col.nullable else 'yes'} | {meaning} | {allowed.get(col.name, '')} |")
     if example := c.extra.get("example"):
-        header = contract("landing._csv").extra["file"]["separator"]["value"].join(c.column_names)
+        header = c.extra["file"]["separator"]["value"].join(c.column_names)  # the source's own rule
         lines += ["", f"Example, `{source}/dt={example['day']}/{source}.csv`:", "", "```", header]
         lines += [*example["lines"], "```"]
     return [*lines, ""]
