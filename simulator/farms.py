@@ -34,6 +34,7 @@ import rasterio.warp
 import shapely
 
 from jobs.adapt.landing import write_geotiff
+from simulator.population import habit_driver
 
 CRS = "EPSG:32652"  # WGS 84 / UTM zone 52N
 WRONG_CRS = "EPSG:32651"  # the neighbouring zone: the classic mislabel of a tile header
@@ -126,8 +127,11 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def draw_parcels(farmers: pd.DataFrame, start: dt.date, rng: np.random.Generator) -> pd.DataFrame:
-    """One row per parcel: owner, crop, field dimensions, honesty of the declaration and the field's vigour."""
+def draw_parcels(
+    farmers: pd.DataFrame, start: dt.date, rng: np.random.Generator, habit_signal: float = 1.0
+) -> pd.DataFrame:
+    """One row per parcel: owner, crop, field dimensions, honesty of the declaration and the field's vigour, each of
+    the last three driven by its own view of the farmer's quality (`habit_signal`, see `population.habit_driver`)."""
     size = farmers["size"].to_numpy(float)
     quality = farmers["quality"].to_numpy(float)
     p_more = np.clip(0.1 + 0.7 * np.log(np.maximum(size, 0.5) / 0.5) / np.log(40.0), 0.05, 0.9)
@@ -140,10 +144,13 @@ def draw_parcels(farmers: pd.DataFrame, start: dt.date, rng: np.random.Generator
     area = np.clip(farm_ha[owner] * share, 0.2, 8.0) * 10_000.0
     aspect = rng.uniform(1.5, 4.0, n)
     width = ROW_HEIGHTS_M[np.abs(np.sqrt(area / aspect)[:, None] - ROW_HEIGHTS_M).argmin(axis=1)]
-    q = quality[owner]
+
+    def q() -> np.ndarray:  # a farmer's trait, the same on each of its parcels
+        return habit_driver(quality, habit_signal, rng)[owner]
+
     crop = rng.choice(len(CROPS), n, p=CROP_SHARE)
-    over = rng.random(n) < sigmoid(logit(0.07) - 0.9 * q)
-    miscrop = rng.random(n) < sigmoid(logit(0.02) - 0.6 * q)
+    over = rng.random(n) < sigmoid(logit(0.07) - 0.9 * q())
+    miscrop = rng.random(n) < sigmoid(logit(0.02) - 0.6 * q())
     soybean = CROPS.index("soybean")
     declared_crop = np.where(miscrop, np.where(crop == soybean, CROPS.index("corn"), soybean), crop)
     registered = pd.to_datetime(farmers["registered_date"]).to_numpy("datetime64[D]")[owner]
@@ -161,7 +168,7 @@ def draw_parcels(farmers: pd.DataFrame, start: dt.date, rng: np.random.Generator
             "tilt": np.deg2rad(rng.uniform(-MAX_TILT_DEG, MAX_TILT_DEG, n)),
             "over_declared": over,
             "planted_share": np.where(over, rng.uniform(0.45, 0.75, n), 1.0),
-            "vigour": np.exp(0.12 * q + rng.normal(0.0, 0.06, n)),
+            "vigour": np.exp(0.12 * q() + rng.normal(0.0, 0.06, n)),
             "sowing_shift": rng.normal(0.0, 4.0, n),
             "declared_noise": rng.normal(0.0, 0.02, n),
             "drawn_date": drawn,
@@ -525,7 +532,13 @@ def write_tiles(
 
 
 def write_farms(
-    farmers: pd.DataFrame, start: dt.date, days: int, bad_rate: float, rng: np.random.Generator, out: pathlib.Path
+    farmers: pd.DataFrame,
+    start: dt.date,
+    days: int,
+    bad_rate: float,
+    rng: np.random.Generator,
+    out: pathlib.Path,
+    habit_signal: float = 1.0,
 ) -> tuple[pa.Table, dict[str, int]]:
     """Write landing/parcels and landing/tiles under `out`; return (truth parcels table, {bad kind: count}).
 
@@ -537,7 +550,7 @@ def write_farms(
     if not 0.0 <= bad_rate < 1.0:
         raise ValueError(f"bad_rate must be in [0, 1), got {bad_rate}")
     landing = pathlib.Path(out) / "landing"
-    parcels = draw_parcels(farmers, start, rng)
+    parcels = draw_parcels(farmers, start, rng, habit_signal)
     cx, cy, region_w, region_h = pack_slots(parcels, rng)
     planted, drawn = place_fields(parcels, cx, cy, rng)
     declared_area = np.where(

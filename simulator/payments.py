@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulator.population import Population, sigmoid
+from simulator.population import PLAIN, Population, Realism, habit_driver, sigmoid
 
 MERCHANT_SEGMENTS = ("online_merchant", "offline_merchant", "store")
 TXN_COLUMNS = ["txn_id", "entity_id", "ts", "amount", "currency", "channel", "payer_token", "status"]
@@ -73,6 +73,7 @@ class Merchants:
     volatility: np.ndarray  # stationary sd of log sales noise
     loyalty: np.ndarray  # share of payments from the repeat-payer pool
     night_share: np.ndarray
+    seen: np.ndarray  # whether the merchant's payments reach the lender at all
     pool_start: np.ndarray
     pool_size: np.ndarray
     pool_tokens: np.ndarray
@@ -97,13 +98,19 @@ def hex_tokens(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([f"{x:016x}" for x in rng.integers(0, 2**63, n).tolist()], dtype=object)
 
 
-def draw_merchants(p: Population, rng: np.random.Generator) -> Merchants:
-    """The payment-taking part of the population, with the habits its quality and size imply."""
+def draw_merchants(p: Population, rng: np.random.Generator, realism: Realism = PLAIN) -> Merchants:
+    """The payment-taking part of the population, with the habits its quality and size imply (each habit driven by
+    its own view of the quality, `realism.habit_signal`). A worse merchant more often keeps its payments from the
+    lender (`realism.hidden_flow_share` on average): data missing not at random."""
     idx = p.of(*MERCHANT_SEGMENTS)
     n = idx.size
     q, size = p.quality[idx], p.size[idx]
     online = p.segment[idx] == "online_merchant"
     pool_size = np.clip(np.round(size * 15), 5, 300).astype(np.int64)
+
+    def driver() -> np.ndarray:
+        return habit_driver(q, realism.habit_signal, rng)
+
     return Merchants(
         index=idx,
         entity_id=p.entity_id[idx],
@@ -111,17 +118,26 @@ def draw_merchants(p: Population, rng: np.random.Generator) -> Merchants:
         quality=q,
         size=size,
         log_ticket=np.where(online, np.log(120.0), np.log(45.0)) + rng.normal(0, 0.5, n),
-        refund_rate=sigmoid(-3.6 - 0.5 * q + rng.normal(0, 0.5, n)),
-        chargeback_rate=sigmoid(-6.2 - 0.8 * q),
-        idle_rate=sigmoid(-3.0 - 0.9 * q + rng.normal(0, 0.4, n)),
-        growth=(0.35 * q + rng.normal(0, 0.15, n)) / 365.0,
-        volatility=0.2 * np.exp(-0.35 * q),
-        loyalty=np.clip(0.55 + 0.12 * q + rng.normal(0, 0.05, n), 0.15, 0.9),
-        night_share=np.where(online, 0.15, 0.05) * np.exp(-0.25 * q),
+        refund_rate=sigmoid(-3.6 - 0.5 * driver() + rng.normal(0, 0.5, n)),
+        chargeback_rate=sigmoid(-6.2 - 0.8 * driver()),
+        idle_rate=sigmoid(-3.0 - 0.9 * driver() + rng.normal(0, 0.4, n)),
+        growth=(0.35 * driver() + rng.normal(0, 0.15, n)) / 365.0,
+        volatility=0.2 * np.exp(-0.35 * driver()),
+        loyalty=np.clip(0.55 + 0.12 * driver() + rng.normal(0, 0.05, n), 0.15, 0.9),
+        night_share=np.where(online, 0.15, 0.05) * np.exp(-0.25 * driver()),
+        seen=hidden_flows(q, realism.hidden_flow_share, rng),
         pool_start=np.concatenate([[0], np.cumsum(pool_size)[:-1]]).astype(np.int64),
         pool_size=pool_size,
         pool_tokens=hex_tokens(rng, int(pool_size.sum())),
     )
+
+
+def hidden_flows(q: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Whether each merchant's payments reach the lender: about `share` do not, the odds of hiding doubling with each
+    standard deviation of worse quality (nothing is drawn at share 0)."""
+    if share <= 0.0:
+        return np.ones(q.size, dtype=bool)
+    return rng.random(q.size) >= sigmoid(np.log(share / (1.0 - share)) - 0.7 * q)
 
 
 def monthly_sales(m: Merchants) -> np.ndarray:
@@ -199,7 +215,7 @@ def daily_rates(
         * np.exp(noise - m.volatility**2 / 2)
         * shock_factor(shocks, t, m.size.size)
     )
-    return np.where(rng.random(rate.size) < m.idle_rate, 0.0, rate)
+    return np.where((rng.random(rate.size) < m.idle_rate) | ~m.seen, 0.0, rate)
 
 
 # ---------------------------------------------------------------------------------------------------------------

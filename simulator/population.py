@@ -3,6 +3,8 @@
 Every entity has a latent credit quality q ~ N(0, 1) and a size (about 0.5 to 20, lognormal around 2.8). Together
 with its segment they set its true probability of default, and they drive everything that can be observed of it:
 payments, trade, fields, documents. Brands are the core firms of the supply chains: registered, never borrowers.
+
+How plainly the observables show q, and what stands between a borrower and a loan, are the world's `Realism`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,34 @@ PD_INTERCEPT = -3.9  # with the slopes below the mean true PD of borrowers is ab
 PD_QUALITY_SLOPE = 1.1
 PD_SIZE_SLOPE = 0.15
 PD_IDIOSYNCRATIC_SD = 0.3  # what no data can tell: keeps the best possible AUC well below 1
+
+
+@dataclass(frozen=True)
+class Realism:
+    """How hard the world is to read. `PLAIN` is the world the product was first built on: every habit follows the
+    latent quality itself, defaults do not move with the economy, every applicant gets a loan and every merchant's
+    payments are seen. `V2` is closer to what a lender meets."""
+
+    habit_signal: float = 1.0  # correlation with q of the driver of each observable habit (each drawn apart)
+    cycle_amplitude: float = 0.0  # the credit cycle moves the odds of default by up to this share around its mean
+    cycle_years: float = 3.0  # length of one credit cycle; its phase is drawn per seed
+    declined_share: float = 0.0  # applications the lender's own earlier score turns down, each month
+    lender_signal: float = 0.5  # correlation with q of that earlier score
+    hidden_flow_share: float = 0.0  # merchants whose payments never reach the lender, more of them among the worse
+
+
+PLAIN = Realism()
+V2 = Realism(habit_signal=0.55, cycle_amplitude=0.4, declined_share=0.3, hidden_flow_share=0.15)
+REALISMS = {"plain": PLAIN, "v2": V2}
+
+
+def habit_driver(q: np.ndarray, signal: float, rng: np.random.Generator) -> np.ndarray:
+    """A standard normal correlated `signal` with q: what drives one observable habit. At signal 1 it is q itself
+    and draws nothing, so a plain world stays byte-identical."""
+    if signal >= 1.0:
+        return q
+    return signal * q + np.sqrt(1.0 - signal**2) * rng.standard_normal(q.size)
+
 
 CITIES = (
     "Shanghai",
@@ -144,7 +174,7 @@ def entities_landing(p: Population) -> pd.DataFrame:
     )
 
 
-def entities_truth(p: Population, monthly_revenue: np.ndarray) -> pa.Table:
+def entities_truth(p: Population, monthly_revenue: np.ndarray, payments_seen: np.ndarray) -> pa.Table:
     schema = pa.schema(
         [
             ("entity_id", pa.string()),
@@ -153,6 +183,7 @@ def entities_truth(p: Population, monthly_revenue: np.ndarray) -> pa.Table:
             ("quality", pa.float64()),
             ("size", pa.float64()),
             ("monthly_revenue", pa.float64()),
+            ("payments_seen", pa.bool_()),  # a merchant whose payments reach the lender (False for the others too)
             ("registered_date", pa.date32()),
             ("city", pa.string()),
             ("owner_name", pa.string()),
@@ -168,6 +199,7 @@ def entities_truth(p: Population, monthly_revenue: np.ndarray) -> pa.Table:
             "quality": p.quality,
             "size": p.size,
             "monthly_revenue": monthly_revenue,
+            "payments_seen": payments_seen,
             "registered_date": p.registered,
             "city": p.city,
             "owner_name": p.owner_name,

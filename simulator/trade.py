@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.payments import local_timestamps, unknown_entity_ids
-from simulator.population import BORROWER_SEGMENTS, Population, sigmoid
+from simulator.population import BORROWER_SEGMENTS, PLAIN, Population, Realism, habit_driver, sigmoid
 
 TRADE_COLUMNS = ["record_id", "record_type", "ts", "payer_id", "payee_id", "amount", "currency", "reference", "memo"]
 BAD_KINDS = ("negative_amount", "unknown_entity", "duplicate_record")
@@ -44,24 +44,30 @@ class Chains:
     borrower: np.ndarray  # population indices of businesses that make transfers that are not trade
 
 
-def draw_chains(p: Population, rng: np.random.Generator) -> Chains:
+def draw_chains(p: Population, rng: np.random.Generator, realism: Realism = PLAIN) -> Chains:
     """Each distributor serves one brand; each store buys from two distributors, mostly the first (the worse the
-    store, the less loyal)."""
+    store, the less loyal). Each habit is driven by its own view of the buyer's quality (`realism.habit_signal`)."""
     brands, dist, stores = p.of("brand"), p.of("distributor"), p.of("store")
-    qd, qs = p.quality[dist], p.quality[stores]
     n_dist = max(dist.size, 1)
+
+    def qd() -> np.ndarray:
+        return habit_driver(p.quality[dist], realism.habit_signal, rng)
+
+    def qs() -> np.ndarray:
+        return habit_driver(p.quality[stores], realism.habit_signal, rng)
+
     return Chains(
         distributor=dist,
         brand_of=brands[rng.integers(0, max(brands.size, 1), dist.size)] if brands.size else dist[:0],
         order_rate=np.full(dist.size, 1 / 7),
         order_size=p.size[dist] * 9000.0 * np.exp(rng.normal(0, 0.2, dist.size)),
-        order_sigma=0.25 * np.exp(-0.3 * qd),
-        growth=(0.3 * qd + rng.normal(0, 0.15, dist.size)) / 365.0,
-        pay_delay=4.0 * np.exp(-0.9 * qd),
-        split_share=sigmoid(-2.0 - 1.0 * qd),
+        order_sigma=0.25 * np.exp(-0.3 * qd()),
+        growth=(0.3 * qd() + rng.normal(0, 0.15, dist.size)) / 365.0,
+        pay_delay=4.0 * np.exp(-0.9 * qd()),
+        split_share=sigmoid(-2.0 - 1.0 * qd()),
         store=stores,
         suppliers=rng.integers(0, n_dist, (stores.size, 2)),
-        main_supplier_share=np.clip(0.8 + 0.08 * qs, 0.5, 0.97),
+        main_supplier_share=np.clip(0.8 + 0.08 * qs(), 0.5, 0.97),
         purchase_rate=np.full(stores.size, 1 / 4),
         purchase_size=p.size[stores] * 1200.0 * np.exp(rng.normal(0, 0.2, stores.size)),
         borrower=p.of(*BORROWER_SEGMENTS),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs.adapt.landing import landing_path
@@ -28,6 +29,8 @@ SOURCES = ("entities", "transactions", "trade", "parcels", "tiles", "vouchers", 
 # whole-file faults of the transactions feed, each on about `bad_rate` of the days
 FILE_FAULTS = ("late_file", "truncated_file", "added_column", "missing_column")
 DRIFT_ROWS = 20  # rows re-delivered in a file whose header drifted
+PAYMENT_HABITS = ("refund_rate", "chargeback_rate", "idle_rate", "growth", "volatility", "loyalty", "night_share")
+DISTRIBUTOR_HABITS = ("order_sigma", "growth", "pay_delay", "split_share")
 REVENUE_PER_SIZE = {"farmer": 3500.0, "brand": 50_000.0}  # CNY a month per unit of size, where no flow sets it
 
 
@@ -38,6 +41,7 @@ class WorldSpec:
     start: dt.date
     seed: int
     bad_rate: float = 0.0  # share of rows and files deliberately broken
+    realism: population.Realism = population.PLAIN
 
 
 def validate(spec: WorldSpec) -> None:
@@ -73,6 +77,31 @@ def monthly_revenue(p: population.Population, m: payments.Merchants, c: trade.Ch
     revenue[m.index] = payments.monthly_sales(m)
     revenue[c.distributor] = trade.distributor_revenue(c)
     return revenue
+
+
+def habits_truth(p: population.Population, m: payments.Merchants, c: trade.Chains, parcels: pa.Table) -> pa.Table:
+    """Every observable habit the world drew, one row per entity and habit (`family`, `habit`, `value`): the most any
+    feature estimating that habit could tell (`simulator.realism` ranks loans by each)."""
+    farm = parcels.select(["entity_id", "vigour", "over_declared"]).to_pandas()
+    farm = farm.assign(over_declared=farm["over_declared"].astype(float)).groupby("entity_id").mean()
+    frames = [
+        ("payments", m.entity_id[m.seen], {k: getattr(m, k)[m.seen] for k in PAYMENT_HABITS}),
+        ("trade", p.entity_id[c.distributor], {k: getattr(c, k) for k in DISTRIBUTOR_HABITS}),
+        ("trade", p.entity_id[c.store], {"main_supplier_share": c.main_supplier_share}),
+        ("farm", farm.index.to_numpy(object), {k: farm[k].to_numpy() for k in farm.columns}),
+    ]
+    long = pd.concat(
+        [
+            pd.DataFrame({"entity_id": ids, "family": family, "habit": habit, "value": values})
+            for family, ids, habits in frames
+            for habit, values in habits.items()
+        ],
+        ignore_index=True,
+    )
+    schema = pa.schema(
+        [("entity_id", pa.string()), ("family", pa.string()), ("habit", pa.string()), ("value", pa.float64())]
+    )
+    return pa.Table.from_pandas(long, schema=schema, preserve_index=False)
 
 
 def feed_text(rows: pd.DataFrame) -> str:
@@ -137,11 +166,12 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     world_rng, loan_rng, day_rng, owner_rng, trade_rng, farm_rng, voucher_rng, fault_rng = rngs
 
     people = population.draw_population(spec.entities, spec.start, world_rng, owner_rng)
-    merchants = payments.draw_merchants(people, world_rng)
+    merchants = payments.draw_merchants(people, world_rng, spec.realism)
     shocks = payments.draw_shocks(merchants, spec.days, world_rng)
-    chains = trade.draw_chains(people, trade_rng)
+    chains = trade.draw_chains(people, trade_rng, spec.realism)
     revenue = monthly_revenue(people, merchants, chains)
-    book = loans.draw_loans(people, revenue, spec.start, end, loan_rng)
+    applications = loans.draw_applications(people, revenue, spec.start, end, loan_rng, spec.realism)
+    book = loans.granted_loans(applications, loan_rng)
     events_by_day = dict(iter(loans.loan_events(book, end).groupby("event_date", sort=True)))
     write_csv(population.entities_landing(people), landing_path(out, "entities", spec.start, "entities.csv"))
 
@@ -185,6 +215,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
         spec.bad_rate,
         farm_rng,
         out,
+        spec.realism.habit_signal,
     )
     bad_inputs.update(farm_faults)
     vouchers_truth, voucher_faults = vouchers.write_vouchers(
@@ -210,8 +241,12 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
 
     truth = out / "truth"
     truth.mkdir(parents=True, exist_ok=True)
-    pq.write_table(population.entities_truth(people, revenue), truth / "entities.parquet")
+    seen = np.zeros(len(people.entity_id), dtype=bool)
+    seen[merchants.index] = merchants.seen
+    pq.write_table(population.entities_truth(people, revenue, seen), truth / "entities.parquet")
+    pq.write_table(habits_truth(people, merchants, chains, parcels_truth), truth / "habits.parquet")
     pq.write_table(loans.loans_truth(book), truth / "loans.parquet")
+    pq.write_table(loans.applications_truth(applications), truth / "applications.parquet")
     pq.write_table(parcels_truth, truth / "parcels.parquet")
     pq.write_table(vouchers_truth, truth / "vouchers.parquet")
     recorded = {kind: int(bad_inputs.get(kind, 0)) for kind in bad_input_kinds()}
@@ -223,6 +258,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
         "transactions": feed.rows,
         "trade": trade_rows,
         "loans": len(book),
+        "declined_applications": int((~applications["granted"].astype(bool)).sum()),
         "parcels": parcels_truth.num_rows,
         "vouchers": vouchers_truth.num_rows,
         "bad_inputs": recorded,
