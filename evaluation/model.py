@@ -1,11 +1,15 @@
-"""`python -m evaluation.model`: the PD model on a simulated world, against the ceiling the world allows.
+"""`python -m evaluation.model`: the PD model on simulated worlds, against the ceiling each world allows.
 
-A world of ENTITIES businesses over DAYS days is simulated, ingested (BATCH_DAYS landing days per batch), and the PD
-model trained as of its last day (`pipeline.train`: the labelled loans, their point-in-time feature vectors, XGBoost,
-the registry). Then, on the loans the pipeline judges the model on (its out-of-time test; in-sample loans, labelled
-so, when the world is too short for one):
+For each seed (by default two used in development and one drawn from the run's date, never used before), a world of
+ENTITIES businesses over DAYS days is simulated (realism v2 unless `--realism plain`), ingested (BATCH_DAYS landing
+days per batch), and the PD model trained as of its last day (`pipeline.train`: the labelled loans, their
+point-in-time feature vectors, XGBoost, the registry). Then, on the loans the pipeline judges the model on (its
+out-of-time test; in-sample loans, labelled so, when the world is too short for one):
 
 - AUC of the model against the oracle: the AUC of the simulator's true PDs on the same loans' drawn outcomes;
+- the bank's classic baseline on the same loans: a logistic scorecard on weight-of-evidence bins
+  (`evaluation.scorecard`), learning from the loans the model was fitted and calibrated on;
+- each family's best single feature alone: its AUC on the same loans;
 - calibration by decile of predicted PD: mean PD against the realised default rate;
 - an ablation by data family: the same training on the transaction features alone, then adding the graph, the farm
   and the voucher features, with the AUC of each segment, on those loans and cross-fitted over every
@@ -16,17 +20,21 @@ so, when the world is too short for one):
 - which features carry the signal: each segment's features ranked by their rank correlation with the businesses'
   latent quality (the simulator's truth);
 - scoring with reason codes: tonight's scoring frame repeated to SCORED entities (new ids), through
-  `score.limits` (PD, reason codes, limit policy), written to a Delta table; median of the repeats.
+  `score.limits` (PD, reason codes, limit policy), written to a Delta table; median of the repeats (first seed only).
 
-Writes bench/results/model.{json,md}.
+Across the seeds: the share of the oracle per seed, its mean and spread. Writes bench/results/model.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +42,10 @@ from pathlib import Path
 from bench.common import machine, record, timed
 
 ENTITIES = 20_000
-DAYS = 900  # sixteen monthly cohorts of loans mature (too few for an out-of-time test: its figures are in-sample)
+# an out-of-time test needs three parts of loans an outcome horizon (365 days) apart, each of several monthly cohorts,
+# and the last matured: about 1,550 days or more
+DAYS = 1_600
+DEVELOPMENT_SEEDS = (7, 8)
 # The loans that mature in a world are those disbursed in its first DAYS - 365 days. Starting in June, the first are
 # the month ends of July to September, which judge the season growing in the scenes (parcel_season.JUDGED_FROM_MONTH):
 # a world starting in January would give its first farmers' loans no season to be judged on.
@@ -49,6 +60,7 @@ ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realise
 # from this many defaults, chance alone moves a decile's default rate by less than 10 % (the 95 % interval's
 # half-width, about 1.96 / sqrt(defaults) of the rate): a 10 % gap tells the model, not the draw
 TELLING_DEFAULTS = 385
+SCORECARD_JUDGED_FROM = 100  # a segment is judged against the scorecard from this many judged defaults
 FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
 FAMILY_SOURCES = {
     "transactions": ("transactions",),
@@ -61,13 +73,10 @@ FAMILY_SOURCES = {
 def family_specs(without: list[str]) -> dict[str, object]:
     """Feature specs of the ablation: transactions alone, then + graph, + farm, + vouchers (everything), leaving out
     a family whose landing source was left out."""
-    from jobs.catalog import contract
     from jobs.model import pd_model
 
     full = pd_model.feature_spec()
-    family_features = {
-        f: {c.name for c in contract(t).features} for f, t in contract(pd_model.FEATURE_TABLE).extra["families"].items()
-    }
+    family_features = features_by_family()
     own = set(full.names).difference(*family_features.values())  # days_registered, the has_<family> indicators
     kept = [f for f in FAMILIES if not set(FAMILY_SOURCES[f]) & set(without)]
     specs = {}
@@ -80,6 +89,55 @@ def family_specs(without: list[str]) -> dict[str, object]:
             [full.names[i] for i in keep], [full.monotone[i] for i in keep], full.reason_codes, full.absent_codes
         )
     return specs
+
+
+def features_by_family() -> dict[str, set[str]]:
+    """Each feature family's features, from the feature contracts."""
+    from jobs.catalog import contract
+    from jobs.model import pd_model
+
+    families = contract(pd_model.FEATURE_TABLE).extra["families"]
+    return {f: {c.name for c in contract(t).features} for f, t in families.items()}
+
+
+def best_single_features(judged, names: list[str]) -> dict[str, dict]:
+    """Per family, its feature that alone ranks the judged loans' outcomes best (AUC whatever its direction, over
+    the loans where it is known)."""
+    from sklearn.metrics import roc_auc_score
+
+    best = {}
+    for family, features in features_by_family().items():
+        aucs = {}
+        for name in sorted(features & set(names)):
+            known = judged[name].notna()
+            if judged.loc[known, "bad"].nunique() == 2 and judged.loc[known, name].nunique() > 1:
+                auc = float(roc_auc_score(judged.loc[known, "bad"], judged.loc[known, name]))
+                aucs[name] = max(auc, 1.0 - auc)
+        if aucs:
+            top = max(aucs, key=aucs.get)
+            best[family] = {"feature": top, "auc": aucs[top]}
+    return best
+
+
+def against_scorecard(frame, parts, judged, spec) -> dict:
+    """The scorecard learning from the loans the model was fitted and calibrated on, judged on the same loans as the
+    model: AUC over all and per segment, with each segment's judged defaults."""
+    from sklearn.metrics import roc_auc_score
+
+    from evaluation import scorecard
+    from jobs.model import pd_model
+
+    learned = frame[parts.isin([pd_model.FIT, pd_model.STOP])]
+    card = scorecard.fit(learned, spec.names, learned["bad"])
+    pd_ = scorecard.predict(card, judged)
+    result = {"auc": float(roc_auc_score(judged["bad"], pd_)), "features": len(card.edges), "segments": {}}
+    for segment, rows in judged.assign(scorecard_pd=pd_).groupby("segment"):
+        if rows["bad"].nunique() == 2:
+            result["segments"][segment] = {
+                "auc": float(roc_auc_score(rows["bad"], rows["scorecard_pd"])),
+                "defaults": int(rows["bad"].sum()),
+            }
+    return result
 
 
 def with_gaps(calibration: list[dict]) -> list[dict]:
@@ -113,7 +171,8 @@ def against_oracle(frame, truth_pd, spec) -> dict:
 
     _, metrics = pd_model.fit(frame, spec)
     part = pd_model.judged_part(metrics)
-    judged = frame[pd_model.time_parts(frame["obs_date"], frame["bad"]) == part]
+    parts = pd_model.time_parts(frame["obs_date"], frame["bad"])
+    judged = frame[parts == part]
     true_pd = judged["entity_id"].map(truth_pd).to_numpy()
     oracle = float(roc_auc_score(judged["bad"], true_pd))
     return {
@@ -123,10 +182,14 @@ def against_oracle(frame, truth_pd, spec) -> dict:
         "auc": metrics[part]["auc"],
         "oracle_auc": oracle,
         "auc_share_of_oracle": metrics[part]["auc"] / oracle,
+        "auc_95": metrics[part]["auc_95"],
+        "ece_share_of_mean_pd": metrics[part]["ece_share_of_mean_pd"],
         "calibration": with_gaps(metrics[part]["calibration"]),
         "oracle_calibration": deciles(judged["bad"].to_numpy(), true_pd),
         "segments": {s: m["auc"] for s, m in metrics[part].get("segments", {}).items()},
         "best_iteration": metrics["best_iteration"],
+        "scorecard": against_scorecard(frame, parts, judged, spec),
+        "best_single_features": best_single_features(judged, spec.names),
     }
 
 
@@ -245,12 +308,25 @@ def scoring(spark, settings, as_of: dt.date, repeats: int) -> dict:
     return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "with_reason_codes": with_reasons}
 
 
+def fresh_seed(day: dt.date) -> int:
+    """A seed never used in development: the run's date as a number (20261204)."""
+    return int(day.strftime("%Y%m%d"))
+
+
 def run(
-    entities: int, days: int, repeats: int, without: list[str], resume: Path | None = None, first_day: dt.date = START
+    entities: int,
+    days: int,
+    repeats: int,
+    without: list[str],
+    resume: Path | None = None,
+    first_day: dt.date = START,
+    seed: int = DEVELOPMENT_SEEDS[0],
+    realism: str = "v2",
+    with_scoring: bool = True,
 ) -> dict:
     """Simulate (unless `resume` names the folder of an earlier run, whose world and lakehouse are reused: sources
     already loaded load nothing again), ingest every landing source but those `without`, train, measure."""
-    work = resume or Path(tempfile.mkdtemp(prefix="helicopter-bench-model-"))
+    work = resume or Path(tempfile.mkdtemp(prefix=f"helicopter-bench-model-{seed}-"))
     os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
     import pyarrow.parquet as pq
 
@@ -259,10 +335,11 @@ def run(
     from jobs.model import pd_model
     from jobs.settings import load_settings
     from jobs.spark_session import get_spark
+    from simulator.population import REALISMS
     from simulator.world import WorldSpec, simulate
 
     stages = {}
-    spec = WorldSpec(entities, days, first_day, seed=7, bad_rate=0.002)
+    spec = WorldSpec(entities, days, first_day, seed=seed, bad_rate=0.002, realism=REALISMS[realism])
     if resume is None:
         start = time.perf_counter()
         simulate(spec, work / "world")
@@ -281,7 +358,7 @@ def run(
         start = time.perf_counter()
         fn()
         stages[name] = time.perf_counter() - start
-    settings = load_settings()
+    settings = load_settings()  # LAKEHOUSE_ROOT is this seed's: settings are read afresh
     spark = get_spark(settings)
     truth = pq.read_table(work / "world" / "truth" / "entities.parquet", columns=["entity_id", "true_pd", "quality"])
     truth = truth.to_pandas().set_index("entity_id")
@@ -293,6 +370,8 @@ def run(
     crossed = {name: cross_fitted(frame, truth_pd, spec) for name, spec in specs.items()}
     per_segment = cross_fitted(frame, truth_pd, list(specs.values())[-1], scored_fold_per_segment)
     return {
+        "seed": seed,
+        "realism": realism,
         "entities": entities,
         "days": days,
         "start": first_day.isoformat(),
@@ -307,7 +386,7 @@ def run(
         "model_per_segment_cross_fitted": per_segment,
         "signal": feature_signal(frame, truth["quality"], full),
         "ceiling": cross_fitted(frame, truth_pd, list(specs.values())[-1], fitted_to_truth(truth_pd)),
-        "scoring": scoring(spark, settings, as_of, repeats),
+        "scoring": scoring(spark, settings, as_of, repeats) if with_scoring else None,
     }
 
 
@@ -345,16 +424,26 @@ def calibration_table(deciles: list[dict]) -> list[str]:
     return lines
 
 
-def markdown(r: dict) -> str:
-    m, model = r["machine"], r["model"]
-    crossed = r["ablation_cross_fitted"]
-    last = list(crossed.values())[-1]
-    lines = [
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    head = [
         "# The PD model against the oracle",
         "",
         f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"xgboost {m['xgboost-cpu']}. Recorded {r['recorded']}.",
+        f"xgboost {m['xgboost-cpu']}. Recorded {result['recorded']}.",
         "",
+        *seeds_markdown(result),
+        f"## The first world in detail (seed {result['seeds'][0]['seed']})",
+        "",
+    ]
+    return "\n".join(head) + world_markdown(result["seeds"][0] | {"repeats": result["repeats"]})
+
+
+def world_markdown(r: dict) -> str:
+    model = r["model"]
+    crossed = r["ablation_cross_fitted"]
+    last = list(crossed.values())[-1]
+    lines = [
         f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']}"
         + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
         + (
@@ -434,15 +523,81 @@ def markdown(r: dict) -> str:
         ),
     ]
     s = r["scoring"]
+    lines += (
+        []
+        if s is None
+        else [
+            "",
+            "## Scoring with reason codes",
+            "",
+            f"{s['rows']:,} entities through `score.limits` (PD, reason codes, limit policy) into Delta: "
+            f"{s['seconds']:.1f} s (median of {r['repeats']}), {s['rows_per_second']:,.0f} entities/s; "
+            f"{s['with_reason_codes']:,} carry reason codes.",
+        ]
+    )
+    return "\n".join(lines) + "\n"
+
+
+def seeds_markdown(r: dict) -> list[str]:
+    """The figures across seeds: each seed's share of the oracle, its calibration and the scorecard beside it."""
+    worlds = r["seeds"]
+    shares = [w["model"]["auc_share_of_oracle"] for w in worlds]
+    lines = [
+        "## Across seeds",
+        "",
+        f"{len(worlds)} worlds, realism {r['realism']}; seed {r['fresh_seed']} is drawn from the run's date and was "
+        f"never used in development (development seeds: {', '.join(map(str, DEVELOPMENT_SEEDS))}).",
+        "",
+        "| seed | judged on | loans | defaults | AUC (95 % interval) | oracle | share of the oracle | ECE / mean PD | "
+        "scorecard AUC |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for w in worlds:
+        m = w["model"]
+        low, high = m["auc_95"] or (float("nan"), float("nan"))
+        ece = m["ece_share_of_mean_pd"]
+        lines.append(
+            f"| {w['seed']} | {m['judged_on']} | {m['judged_loans']:,} | {m['judged_defaults']:,} | "
+            f"{m['auc']:.4f} ({low:.4f}-{high:.4f}) | {m['oracle_auc']:.4f} | {m['auc_share_of_oracle']:.3f} | "
+            f"{'-' if ece is None else f'{ece:.1%}'} | {m['scorecard']['auc']:.4f} |"
+        )
     lines += [
         "",
-        "## Scoring with reason codes",
+        f"**Share of the oracle: mean {statistics.mean(shares):.3f}**"
+        + (f", standard deviation {statistics.stdev(shares):.3f}" if len(shares) > 1 else "")
+        + f", from {min(shares):.3f} to {max(shares):.3f}.",
         "",
-        f"{s['rows']:,} entities through `score.limits` (PD, reason codes, limit policy) into Delta: "
-        f"{s['seconds']:.1f} s (median of {r['repeats']}), {s['rows_per_second']:,.0f} entities/s; "
-        f"{s['with_reason_codes']:,} carry reason codes.",
+        f"Against the scorecard, per segment with at least {SCORECARD_JUDGED_FROM} judged defaults (model AUC / "
+        "scorecard AUC, defaults):",
+        "",
     ]
-    return "\n".join(lines) + "\n"
+    for w in worlds:
+        m = w["model"]
+        judged = {s: c for s, c in m["scorecard"]["segments"].items() if c["defaults"] >= SCORECARD_JUDGED_FROM}
+        cells = [
+            f"{s} {m['segments'].get(s, float('nan')):.3f} / {c['auc']:.3f} ({c['defaults']})"
+            for s, c in judged.items()
+        ]
+        lines.append(f"- seed {w['seed']}: " + ("; ".join(cells) if cells else "no segment has enough defaults"))
+    lines += ["", "Each family's best single feature alone, AUC on the judged loans:", ""]
+    for w in worlds:
+        best = w["model"]["best_single_features"]
+        lines.append(
+            f"- seed {w['seed']}: " + "; ".join(f"{f} `{b['feature']}` {b['auc']:.3f}" for f, b in sorted(best.items()))
+        )
+    return lines + [""]
+
+
+def one_seed(a, seed: int, with_scoring: bool) -> dict:
+    """One seed's run in a process of its own: one Spark session, one lakehouse per world."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        args = ["--entities", str(a.entities), "--days", str(a.days), "--repeats", str(a.repeats)]
+        args += ["--start", a.start.isoformat(), "--realism", a.realism, "--seeds", str(seed), "--seed-out", out.name]
+        args += ["--without", *a.without] if a.without else []
+        args += ["--resume", str(a.resume)] if a.resume else []
+        args += [] if with_scoring else ["--no-scoring"]
+        subprocess.run([sys.executable, "-m", "evaluation.model", *args], check=True)
+        return json.loads(Path(out.name).read_text(encoding="utf-8"))
 
 
 def main() -> None:
@@ -451,14 +606,34 @@ def main() -> None:
     p.add_argument("--days", type=int, default=DAYS)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--without", nargs="*", default=[], help="landing sources not to ingest (their family is absent)")
-    p.add_argument("--resume", type=Path, help="the folder of an earlier run: reuse its world and lakehouse")
+    p.add_argument("--resume", type=Path, help="the folder of an earlier run (one seed): reuse its world and lakehouse")
     p.add_argument("--start", type=dt.date.fromisoformat, default=START, help="the world's first day")
+    p.add_argument("--realism", choices=("plain", "v2"), default="v2")
+    p.add_argument(
+        "--seeds",
+        default=",".join(map(str, DEVELOPMENT_SEEDS)) + ",fresh",
+        help="comma-separated; 'fresh' is the run's date as a number, a seed never used in development",
+    )
+    p.add_argument("--seed-out", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--no-scoring", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
+    fresh = fresh_seed(dt.date.today())
+    seeds = [fresh if s == "fresh" else int(s) for s in a.seeds.split(",")]
+    if a.seed_out:
+        world = run(a.entities, a.days, a.repeats, a.without, a.resume, a.start, seeds[0], a.realism, not a.no_scoring)
+        a.seed_out.write_text(json.dumps(world, default=str), encoding="utf-8")
+        return
+    if a.resume and len(seeds) > 1:
+        p.error("--resume reuses one world: give one seed with --seeds")
+    print(f"seeds {seeds}; {fresh} (the run's date) was never used in development", file=sys.stderr)
+    worlds = [one_seed(a, seed, with_scoring=i == 0) for i, seed in enumerate(seeds)]
     result = {
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "repeats": a.repeats,
-        **run(a.entities, a.days, a.repeats, a.without, a.resume, a.start),
+        "realism": a.realism,
+        "fresh_seed": fresh,
+        "seeds": worlds,
     }
     record("model", result, markdown(result))
 
