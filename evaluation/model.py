@@ -323,6 +323,7 @@ def run(
     seed: int = DEVELOPMENT_SEEDS[0],
     realism: str = "v2",
     with_scoring: bool = True,
+    batch_days: int = BATCH_DAYS,
 ) -> dict:
     """Simulate (unless `resume` names the folder of an earlier run, whose world and lakehouse are reused: sources
     already loaded load nothing again), ingest every landing source but those `without`, train, measure."""
@@ -345,7 +346,7 @@ def run(
         simulate(spec, work / "world")
         stages["simulate"] = time.perf_counter() - start
     as_of = spec.start + dt.timedelta(days=days - 1)
-    batch_ends = [spec.start + dt.timedelta(days=d - 1) for d in range(BATCH_DAYS, days, BATCH_DAYS)] + [None]
+    batch_ends = [spec.start + dt.timedelta(days=d - 1) for d in range(batch_days, days, batch_days)] + [None]
     for source in [s for s in SOURCES if s not in without]:
         start = time.perf_counter()
         for through in batch_ends:
@@ -374,6 +375,7 @@ def run(
         "realism": realism,
         "entities": entities,
         "days": days,
+        "batch_days": batch_days,
         "start": first_day.isoformat(),
         "resumed": resume is not None,
         "without": without,
@@ -444,7 +446,8 @@ def world_markdown(r: dict) -> str:
     crossed = r["ablation_cross_fitted"]
     last = list(crossed.values())[-1]
     lines = [
-        f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']}"
+        f"A simulated world of {r['entities']:,} businesses over {r['days']} days from {r['start']} (realism "
+        f"{r.get('realism', 'plain')}, seed {r.get('seed', 7)}, {r.get('batch_days', BATCH_DAYS)} landing days a batch)"
         + (f", its {', '.join(r['without'])} left out (that family is absent)" if r["without"] else "")
         + (
             " (resumed on an earlier run's world and lakehouse, so what it had loaded loaded nothing; "
@@ -592,6 +595,7 @@ def one_seed(a, seed: int, with_scoring: bool) -> dict:
     """One seed's run in a process of its own: one Spark session, one lakehouse per world."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         args = ["--entities", str(a.entities), "--days", str(a.days), "--repeats", str(a.repeats)]
+        args += ["--batch-days", str(a.batch_days)]
         args += ["--start", a.start.isoformat(), "--realism", a.realism, "--seeds", str(seed), "--seed-out", out.name]
         args += ["--without", *a.without] if a.without else []
         args += ["--resume", str(a.resume)] if a.resume else []
@@ -609,6 +613,7 @@ def main() -> None:
     p.add_argument("--resume", type=Path, help="the folder of an earlier run (one seed): reuse its world and lakehouse")
     p.add_argument("--start", type=dt.date.fromisoformat, default=START, help="the world's first day")
     p.add_argument("--realism", choices=("plain", "v2"), default="v2")
+    p.add_argument("--batch-days", type=int, default=BATCH_DAYS, help="landing days ingested per batch")
     p.add_argument(
         "--seeds",
         default=",".join(map(str, DEVELOPMENT_SEEDS)) + ",fresh",
@@ -620,7 +625,18 @@ def main() -> None:
     fresh = fresh_seed(dt.date.today())
     seeds = [fresh if s == "fresh" else int(s) for s in a.seeds.split(",")]
     if a.seed_out:
-        world = run(a.entities, a.days, a.repeats, a.without, a.resume, a.start, seeds[0], a.realism, not a.no_scoring)
+        world = run(
+            a.entities,
+            a.days,
+            a.repeats,
+            a.without,
+            a.resume,
+            a.start,
+            seeds[0],
+            a.realism,
+            not a.no_scoring,
+            a.batch_days,
+        )
         a.seed_out.write_text(json.dumps(world, default=str), encoding="utf-8")
         return
     if a.resume and len(seeds) > 1:
