@@ -333,6 +333,7 @@ def run(
     import pyarrow.parquet as pq
 
     from jobs import pipeline
+    from jobs.errors import BatchRefused
     from jobs.ingest.sources import SOURCES
     from jobs.model import pd_model
     from jobs.settings import load_settings
@@ -348,10 +349,14 @@ def run(
         stages["simulate"] = time.perf_counter() - start
     as_of = spec.start + dt.timedelta(days=days - 1)
     batch_ends = [spec.start + dt.timedelta(days=d - 1) for d in range(batch_days, days, batch_days)] + [None]
+    refused = []  # a batch of deliberately broken files only is refused whole (INGEST_MAX_QUARANTINED_SHARE)
     for source in [s for s in SOURCES if s not in without]:
         start = time.perf_counter()
         for through in batch_ends:
-            pipeline.ingest(str(work / "world" / "landing"), [source], through=through)
+            try:
+                pipeline.ingest(str(work / "world" / "landing"), [source], through=through)
+            except BatchRefused as e:
+                refused.append(str(e))
         stages[f"ingest {source}"] = time.perf_counter() - start
     for name, fn in (
         ("features", lambda: pipeline.features(as_of)),
@@ -383,6 +388,7 @@ def run(
         "loans": len(frame),
         "defaults": int(frame["bad"].sum()),
         "stages_seconds": stages,
+        "refused_batches": refused,
         "model": list(ablation.values())[-1],
         "ablation": {name: {k: r[k] for k in ("auc", "oracle_auc", "segments")} for name, r in ablation.items()},
         "ablation_cross_fitted": crossed,
@@ -458,7 +464,8 @@ def world_markdown(r: dict) -> str:
         + "stages timed in this run: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in r["stages_seconds"].items())
         + f"); {r['loans']:,} matured loans, {r['defaults']:,} defaults. Judged on its {model['judged_on']}: "
-        f"{model['judged_loans']:,} loans, {model['judged_defaults']} defaults.",
+        f"{model['judged_loans']:,} loans, {model['judged_defaults']} defaults."
+        + "".join(f" Refused at ingest, as it should be: {why}" for why in r.get("refused_batches", [])),
         "",
         f"- AUC {model['auc']:.4f}, oracle (true PDs on the same loans) {model['oracle_auc']:.4f}: "
         f"**{model['auc_share_of_oracle']:.3f} of the oracle**.",
