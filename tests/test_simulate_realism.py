@@ -102,4 +102,3 @@ def test_the_book_holds_the_granted_applications_and_the_truth_says_what_selecti
     assert all(0.5 <= f["best_auc"] <= 1.0 for f in figures["best_habit_auc"].values())
     cycle = figures["credit_cycle"]["pd_by_quarter_relative"]
     assert cycle["min"] < 1.0 < cycle["max"]
-
