@@ -556,8 +556,13 @@ def seeds_markdown(r: dict) -> list[str]:
     lines = [
         "## Across seeds",
         "",
-        f"{len(worlds)} worlds, realism {r['realism']}; seed {r['fresh_seed']} is drawn from the run's date and was "
-        f"never used in development (development seeds: {', '.join(map(str, DEVELOPMENT_SEEDS))}).",
+        f"{len(worlds)} world{'s' if len(worlds) > 1 else ''}, realism {r['realism']}; "
+        + (
+            f"seed {r['fresh_seed']} is drawn from the run's date and was never used in development"
+            if r["fresh_seed"] in [w["seed"] for w in worlds]
+            else "no seed of the run's date among them: every seed was used in development"
+        )
+        + f" (development seeds: {', '.join(map(str, DEVELOPMENT_SEEDS))}).",
         "",
         "| seed | judged on | loans | defaults | AUC (95 % interval) | oracle | share of the oracle | ECE / mean PD | "
         "scorecard AUC |",

@@ -83,3 +83,5 @@ def test_the_figures_across_seeds_give_mean_spread_and_the_fresh_seed():
         "store 0.720 / 0.700 (150)" in text and "farmer" not in text.split("Against the scorecard")[1].split("\n\n")[1]
     )
     assert study.fresh_seed(pd.Timestamp("2026-12-04").date()) == 20261204
+    alone = "\n".join(study.seeds_markdown({"realism": "v2", "fresh_seed": 20261204, "seeds": [world(7, 0.94, 0.70)]}))
+    assert "1 world, realism v2; no seed of the run's date among them" in alone and "standard deviation" not in alone
