@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, record, timed
+from bench.common import MEASURED, RESULTS, machine, record, timed
 
 ENTITIES = 20_000
 # an out-of-time test (`pd_model.time_parts`) needs the test (the latest quarter of the matured loans), the stop and
@@ -61,6 +61,7 @@ ENOUGH_DEFAULTS = 20  # a decile is judged on calibration from this many realise
 # from this many defaults, chance alone moves a decile's default rate by less than 10 % (the 95 % interval's
 # half-width, about 1.96 / sqrt(defaults) of the rate): a 10 % gap tells the model, not the draw
 TELLING_DEFAULTS = 385
+WORLDS = RESULTS / "model_worlds"  # one file per seed's world
 SCORECARD_JUDGED_FROM = 100  # a segment is judged against the scorecard from this many judged defaults
 FAMILIES = ("transactions", "trade", "farm", "vouchers")  # the ablation adds them in this order
 FAMILY_SOURCES = {
@@ -558,22 +559,24 @@ def seeds_markdown(r: dict) -> list[str]:
         "",
         f"{len(worlds)} world{'s' if len(worlds) > 1 else ''}, realism {r['realism']}; "
         + (
-            f"seed {r['fresh_seed']} is drawn from the run's date and was never used in development"
-            if r["fresh_seed"] in [w["seed"] for w in worlds]
-            else "no seed of the run's date among them: every seed was used in development"
+            f"seed {', '.join(fresh)} drawn from the date of its run, never used in development"
+            if (fresh := [str(w["seed"]) for w in worlds if w.get("fresh")])
+            else "no seed drawn from the date of its run among them: every seed was used in development"
         )
-        + f" (development seeds: {', '.join(map(str, DEVELOPMENT_SEEDS))}).",
+        + f" (development seeds: {', '.join(map(str, DEVELOPMENT_SEEDS))}). Each world's file in "
+        "`bench/results/model_worlds/` names its commit and machine.",
         "",
-        "| seed | judged on | loans | defaults | AUC (95 % interval) | oracle | share of the oracle | ECE / mean PD | "
-        "scorecard AUC |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| seed | commit | judged on | loans | defaults | AUC (95 % interval) | oracle | share of the oracle | "
+        "ECE / mean PD | scorecard AUC |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for w in worlds:
         m = w["model"]
         low, high = m["auc_95"] or (float("nan"), float("nan"))
         ece = m["ece_share_of_mean_pd"]
         lines.append(
-            f"| {w['seed']} | {m['judged_on']} | {m['judged_loans']:,} | {m['judged_defaults']:,} | "
+            f"| {w['seed']} | {w.get('commit', '?')[:7]} | {m['judged_on']} | {m['judged_loans']:,} | "
+            f"{m['judged_defaults']:,} | "
             f"{m['auc']:.4f} ({low:.4f}-{high:.4f}) | {m['oracle_auc']:.4f} | {m['auc_share_of_oracle']:.3f} | "
             f"{'-' if ece is None else f'{ece:.1%}'} | {m['scorecard']['auc']:.4f} |"
         )
@@ -604,17 +607,20 @@ def seeds_markdown(r: dict) -> list[str]:
     return lines + [""]
 
 
-def one_seed(a, seed: int, with_scoring: bool) -> dict:
-    """One seed's run in a process of its own: one Spark session, one lakehouse per world."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        args = ["--entities", str(a.entities), "--days", str(a.days), "--repeats", str(a.repeats)]
-        args += ["--batch-days", str(a.batch_days)]
-        args += ["--start", a.start.isoformat(), "--realism", a.realism, "--seeds", str(seed), "--seed-out", out.name]
-        args += ["--without", *a.without] if a.without else []
-        args += ["--resume", str(a.resume)] if a.resume else []
-        args += [] if with_scoring else ["--no-scoring"]
-        subprocess.run([sys.executable, "-m", "evaluation.model", *args], check=True)
-        return json.loads(Path(out.name).read_text(encoding="utf-8"))
+def world_file(seed: int) -> Path:
+    """Where one seed's world is recorded: worlds run apart (one a night, or on other machines) are assembled."""
+    return WORLDS / f"seed-{seed}.json"
+
+
+def one_seed(a, seed: int, with_scoring: bool) -> None:
+    """One seed's run in a process of its own (one Spark session, one lakehouse per world), recorded in its file."""
+    args = ["--entities", str(a.entities), "--days", str(a.days), "--repeats", str(a.repeats)]
+    args += ["--batch-days", str(a.batch_days), "--start", a.start.isoformat(), "--realism", a.realism]
+    args += ["--seeds", str(seed), "--world-out", str(world_file(seed))]
+    args += ["--without", *a.without] if a.without else []
+    args += ["--resume", str(a.resume)] if a.resume else []
+    args += [] if with_scoring else ["--no-scoring"]
+    subprocess.run([sys.executable, "-m", "evaluation.model", *args], check=True)
 
 
 def main() -> None:
@@ -632,12 +638,13 @@ def main() -> None:
         default=",".join(map(str, DEVELOPMENT_SEEDS)) + ",fresh",
         help="comma-separated; 'fresh' is the run's date as a number, a seed never used in development",
     )
-    p.add_argument("--seed-out", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--assemble", action="store_true", help="run nothing: record the seeds' worlds already recorded")
+    p.add_argument("--world-out", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--no-scoring", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     fresh = fresh_seed(dt.date.today())
     seeds = [fresh if s == "fresh" else int(s) for s in a.seeds.split(",")]
-    if a.seed_out:
+    if a.world_out:
         world = run(
             a.entities,
             a.days,
@@ -650,18 +657,23 @@ def main() -> None:
             not a.no_scoring,
             a.batch_days,
         )
-        a.seed_out.write_text(json.dumps(world, default=str), encoding="utf-8")
+        stamp = {"commit": MEASURED, "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        stamp |= {"machine": machine(), "fresh": seeds[0] == fresh}
+        a.world_out.parent.mkdir(parents=True, exist_ok=True)
+        a.world_out.write_text(json.dumps(stamp | world, indent=1, default=str) + "\n", encoding="utf-8")
         return
     if a.resume and len(seeds) > 1:
         p.error("--resume reuses one world: give one seed with --seeds")
-    print(f"seeds {seeds}; {fresh} (the run's date) was never used in development", file=sys.stderr)
-    worlds = [one_seed(a, seed, with_scoring=i == 0) for i, seed in enumerate(seeds)]
+    if not a.assemble:
+        print(f"seeds {seeds}; {fresh} (the run's date) was never used in development", file=sys.stderr)
+        for i, seed in enumerate(seeds):
+            one_seed(a, seed, with_scoring=i == 0)
+    worlds = [json.loads(world_file(seed).read_text(encoding="utf-8")) for seed in seeds]
     result = {
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "repeats": a.repeats,
         "realism": a.realism,
-        "fresh_seed": fresh,
         "seeds": worlds,
     }
     record("model", result, markdown(result))

@@ -51,10 +51,12 @@ def test_each_family_names_its_best_single_feature_whatever_its_direction():
     assert 0.5 < best["trade"]["auc"] < best["transactions"]["auc"]
 
 
-def world(seed: int, share: float, scorecard_auc: float) -> dict:
+def world(seed: int, share: float, scorecard_auc: float, fresh: bool = False) -> dict:
     segments = {"store": {"auc": 0.7, "defaults": 150}, "farmer": {"auc": 0.6, "defaults": 40}}
     return {
         "seed": seed,
+        "fresh": fresh,
+        "commit": "abcdef0123",
         "model": {
             "judged_on": "out-of-time test",
             "judged_loans": 1000,
@@ -74,14 +76,18 @@ def world(seed: int, share: float, scorecard_auc: float) -> dict:
 def test_the_figures_across_seeds_give_mean_spread_and_the_fresh_seed():
     text = "\n".join(
         study.seeds_markdown(
-            {"realism": "v2", "fresh_seed": 20261204, "seeds": [world(7, 0.94, 0.70), world(20261204, 0.96, 0.71)]}
+            {"realism": "v2", "seeds": [world(7, 0.94, 0.70), world(20261204, 0.96, 0.71, fresh=True)]}
         )
     )
-    assert "seed 20261204 is drawn from the run's date" in text
+    assert "seed 20261204 drawn from the date of its run, never used in development" in text
+    assert "| 20261204 | abcdef0 |" in text
     assert "mean 0.950" in text and "standard deviation 0.014" in text
     assert (
         "store 0.720 / 0.700 (150)" in text and "farmer" not in text.split("Against the scorecard")[1].split("\n\n")[1]
     )
     assert study.fresh_seed(pd.Timestamp("2026-12-04").date()) == 20261204
-    alone = "\n".join(study.seeds_markdown({"realism": "v2", "fresh_seed": 20261204, "seeds": [world(7, 0.94, 0.70)]}))
-    assert "1 world, realism v2; no seed of the run's date among them" in alone and "standard deviation" not in alone
+    alone = "\n".join(study.seeds_markdown({"realism": "v2", "seeds": [world(7, 0.94, 0.70)]}))
+    assert (
+        "1 world, realism v2; no seed drawn from the date of its run among them" in alone
+        and "standard deviation" not in alone
+    )
