@@ -447,7 +447,7 @@ def markdown(result: dict) -> str:
         f"## The first world in detail (seed {result['seeds'][0]['seed']})",
         "",
     ]
-    return "\n".join(head) + world_markdown(result["seeds"][0] | {"repeats": result["repeats"]})
+    return "\n".join(head) + "\n" + world_markdown(result["seeds"][0] | {"repeats": result["repeats"]})
 
 
 def world_markdown(r: dict) -> str:
@@ -586,6 +586,10 @@ def seeds_markdown(r: dict) -> list[str]:
         f"**Share of the oracle: mean {statistics.mean(shares):.3f}**"
         + (f", standard deviation {statistics.stdev(shares):.3f}" if len(shares) > 1 else "")
         + f", from {min(shares):.3f} to {max(shares):.3f}.",
+        "",
+        "The scorecard learns from the loans the model was fitted and calibrated on. Where the model is judged on "
+        "in-sample loans, the scorecard is too, and more so: its weights of evidence were computed from those very "
+        "outcomes. Only an out-of-time test compares the two.",
         "",
         f"Against the scorecard, per segment with at least {SCORECARD_JUDGED_FROM} judged defaults (model AUC / "
         "scorecard AUC, defaults):",
