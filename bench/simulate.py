@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import machine, record
+from simulator.population import REALISMS
 
 START = dt.date(2025, 1, 1)
 REALISM_ENTITIES = 20_000
@@ -27,7 +28,6 @@ REALISM_ENTITIES = 20_000
 
 def generate(entities: int, days: int, realism: str, out: Path) -> dict:
     """In this process: simulate, then report the time, the world's summary, files and bytes per source, peak RSS."""
-    from simulator.population import REALISMS
     from simulator.world import WorldSpec, simulate
 
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default=f"1000,{REALISM_ENTITIES},100000", help="entity counts, comma-separated")
     p.add_argument("--days", type=int, default=365)
-    p.add_argument("--realism", choices=("plain", "v2"), default="v2")
+    p.add_argument("--realism", choices=sorted(REALISMS), default="v2")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args()
