@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 from evaluation.document_sets import KEY_FIELDS, SETS, SPLITS, agrees, documents
-from evaluation.reader_training import examples, readings
+from evaluation.reader_training import examples, field_models, readings
 
 FOLDS = 4
 
@@ -44,9 +44,7 @@ def main(data: Path, simulated: bool, show_misses: bool = False) -> None:
     for fold in range(FOLDS):
         train = [d for d in docs if fold_of[group_of[d.doc_id]] != fold]
         learnt = examples(train)
-        models = {
-            f: ranker.usable(ranker.fit(f, learnt[f] + learnt_extra[f])) for f in learnt if learnt[f] + learnt_extra[f]
-        }
+        models = {f: ranker.usable(m) for f, m in field_models(learnt, learnt_extra).items()}
         for doc in (d for d in docs if fold_of[group_of[d.doc_id]] == fold):
             for way, lines in read[doc.doc_id]:
                 chosen = read_lines(lines, models)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from jobs.documents import layout, values
@@ -24,6 +25,9 @@ from jobs.documents.read import read_lines
         ("le 19 avril 2014", {dt.date(2014, 4, 19)}),
         ("02.03.20 09:48", {dt.date(2020, 3, 2), dt.date(2020, 2, 3)}),  # both readings: the ranker chooses
         ("25/12/2024", {dt.date(2024, 12, 25)}),  # no month 25: one reading
+        ("30.04.2009:58", {dt.date(2009, 4, 30), dt.date(2020, 4, 30)}),  # an OCR glued the date to its time
+        ("18.05.202016:07", {dt.date(2020, 5, 18)}),
+        ("Datum-08.10.16", {dt.date(2016, 10, 8), dt.date(2016, 8, 10)}),
     ],
 )
 def test_dates_in_any_language_and_format(text, expected):
@@ -57,6 +61,14 @@ def test_a_date_is_not_read_out_of_an_identifier():
 )
 def test_amounts_with_their_currency(text, expected):
     assert {(f.value, f.currency) for f in values.amounts(text)} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("€/Stk €/Ges $ B", ["EUR", "EUR", "USD"]), ("ROLLER Bar EUR", ["EUR"]), ("Summe SUR 1,00 DEM", [])],
+)
+def test_currencies_named_by_a_sign_or_a_code_in_use(text, expected):
+    assert values.currencies(text) == expected
 
 
 def test_a_space_grouped_amount_is_read_both_ways():
@@ -111,6 +123,32 @@ def test_amounts_know_how_they_add_up_with_the_others():
     assert total.dense["sum_of_two"] == 1.0  # 2,94 + 0,56
     assert total.dense["difference_of_two"] == 1.0  # 5,00 - 1,50
     assert next(c for c in found["amount"] if c.text == "5,00").dense["sum_of_lines_above"] == 0.0
+    net, tax = (next(c for c in found["amount"] if c.text == t) for t in ("2,94", "0,56"))
+    assert net.dense["net_of_a_tax_like_part"] == 1.0 and net.dense["tax_like_part"] == 0.0
+    assert tax.dense["tax_like_part"] == 1.0 and tax.dense["net_of_a_tax_like_part"] == 0.0
+    assert total.dense["sum_with_a_tax_like_part"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("DE89370400440532013000", "iban"),
+        ("4000001123452", "gs1"),
+        ("4111111111111111", "card"),
+        ("DE136695976", "vat_number"),
+    ],
+)
+def test_an_identifier_knows_which_standard_number_it_is(text, kind):
+    page = Page(200, 100, (Word("Ref", (10, 10, 30, 20)), Word(text, (40, 10, 150, 20))), "text_layer")
+    found = {c.text: c for c in document_candidates(layout.lines([page]))["identifier"]}
+    assert {k for k in ("iban", "gs1", "card", "vat_number") if found[text].dense[k]} == {kind}
+
+
+def test_a_line_s_blocks_part_at_a_wide_gap():
+    line = layout.lines([Page(300, 100, (Word("Muster", (10, 10, 40, 20)), Word("GmbH", (43, 10, 60, 20)),
+                                          Word("Hauptstr.", (200, 10, 240, 20))), "text_layer")])[0]  # fmt: skip
+    assert [line.text[a:b] for a, b in line.blocks] == ["Muster GmbH", "Hauptstr."]
+    assert {c.value for c in document_candidates([line])["party"]} >= {"Muster GmbH", "Hauptstr."}
 
 
 def test_a_party_is_the_name_after_its_label():
@@ -139,3 +177,46 @@ def test_the_shipped_field_models_read_a_plain_receipt():
     assert fields["currency"]["value"] == "EUR"
     assert fields["issuer"]["value"] == "Bäckerei Schmidt GmbH"
     assert fields["total"]["evidence"]["line"] == "SUMME EUR 7,40"
+
+
+def test_a_field_model_learns_more_from_the_documents_that_weigh_more():
+    from jobs.documents import ranker
+    from jobs.documents.candidates import Candidate
+
+    def doc(first_is_right: bool):
+        pair = [Candidate("amount", Decimal(v), v, 0, 0, 1, dense={"at_line_end": e}) for v, e in (("1", 1), ("2", 0))]
+        return pair, [int(first_is_right), int(not first_is_right)]
+
+    documents = [doc(True), doc(False)]
+    for weights, expected in (([10.0, 1.0], "1"), ([1.0, 10.0], "2")):
+        model = ranker.usable(ranker.fit("total", documents, weights))
+        chosen, _ = ranker.choose({"amount": doc(True)[0]}, {"total": model})["total"]
+        assert chosen.text == expected
+
+
+def test_a_line_s_section_is_the_nearest_short_heading_above_it():
+    from jobs.documents.candidates import section
+
+    rows = ["Invoice 4711 of 2024", "Bill to:", "Acme Trading Ltd", "12 Main Street", "Total 12.00"]
+    page = Page(200, 100, tuple(Word(t, (10, 10 + 12 * i, 100, 20 + 12 * i)) for i, t in enumerate(rows)), "text_layer")
+    lines = layout.lines([page])
+    assert [section(lines, i) for i in range(len(lines))] == ["", "", "Bill to:", "Bill to:", "Bill to:"]
+
+
+def test_the_issuer_and_the_recipient_are_never_the_same_name():
+    from jobs.documents import ranker
+    from jobs.documents.candidates import Candidate
+
+    parties = [Candidate("party", name, name, i, 0, len(name)) for i, name in enumerate(["Seller AG", "Buyer AG"])]
+    found = {"party": parties}
+
+    class Fixed:  # a booster scoring each candidate as given
+        def __init__(self, scores):
+            self.scores = np.array(scores)
+
+        def predict(self, _):
+            return self.scores
+
+    models = {"issuer": ([], Fixed([0.6, 0.03])), "recipient": ([], Fixed([0.95, 0.9]))}
+    chosen = ranker.choose(found, models)
+    assert (chosen["issuer"][0].value, chosen["recipient"][0].value) == ("Seller AG", "Buyer AG")

@@ -256,7 +256,8 @@ def test_drawn_documents_print_their_truth_as_text_and_as_a_photo(tmp_path):
         path.write_bytes(text_pdf(drawn, rng))
         text = "\n".join(line.text for line in layout.lines(pdf_text_pages(path)))
         assert truth["issuer"] in text and truth["document_number"] in text
+        assert "due_date" not in truth or truth["due_date"] > truth["issue_date"]
         assert f"{truth['total']:.2f}"[-2:] in text  # the cents, whatever the grouping and decimal marks
         image = Image.open(io.BytesIO(photo(drawn, rng)))
         assert image.format == "JPEG" and min(image.size) > 300
-    assert languages == {"en", "es", "zh"}
+    assert len(languages) >= 5

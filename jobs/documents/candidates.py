@@ -85,7 +85,24 @@ def place(c: Candidate, lines: list[Line], heights: dict[int, float]) -> None:
     above = next((lines[i].text for i in range(c.line - 1, -1, -1) if lines[i].page == line.page), "")
     c.hashed += context_hashes("left", left, 4)
     c.hashed += context_hashes("above", above, 6)
+    c.hashed += context_hashes("section", re.sub(r"\s+", "", section(lines, c.line)), 3)  # `Ver käufer` too
     c.hashed += context_hashes("right", line.text[c.end :], 3, from_end=False)
+
+
+SECTION_LINES = 6  # how far above a candidate its section's heading may be
+
+
+def section(lines: list[Line], number: int) -> str:
+    """The heading of the section a line is in: the nearest line above it on its page, at most SECTION_LINES up,
+    of at most three words, no digits and no legal form (`Bill to:`, `Verkäufer`, `Käufer/Leistungsempfänger`)."""
+    for i in range(number - 1, max(number - 1 - SECTION_LINES, -1), -1):
+        text = lines[i].text
+        if lines[i].page != lines[number].page:
+            break
+        words, letters = len(text.split()), any(ch.isalpha() for ch in text)
+        if words <= 3 and letters and not any(ch.isdigit() for ch in text) and not LEGAL_FORMS.search(text):
+            return text
+    return ""
 
 
 def rank_features(found: list[Candidate], key) -> None:
@@ -100,9 +117,14 @@ def rank_features(found: list[Candidate], key) -> None:
         }
 
 
+TAX_SHARE = Decimal("0.3")  # a tax is at most this share of what it is levied on (the highest VAT rate is 27%)
+
+
 def arithmetic_features(found: list[Candidate], lines: list[Line]) -> None:
-    """How an amount adds up with the others, in any language: the sum of two others (net and tax), the difference of
-    two others (cash given less change), the sum of the amounts that end the lines just above it (the items)."""
+    """How an amount adds up with the others, in any language: the sum of two others (net and tax), the larger or
+    smaller part of such a sum, and whether the smaller part could be a tax on the larger (at most TAX_SHARE of it);
+    the difference of two others (cash given less change); the sum of the amounts that end the lines just above it
+    (the items)."""
     values = [abs(Decimal(c.value)) for c in found]
     present = set(values)
     line_end = {}
@@ -115,8 +137,16 @@ def arithmetic_features(found: list[Candidate], lines: list[Line]) -> None:
         for i in sorted((i for i in line_end if i < c.line and lines[i].page == lines[c.line].page), reverse=True):
             above += line_end[i]
             sums.add(above)
+        parts = [(min(a, v - a), max(a, v - a)) for a in others if a < v and v - a in present and v - a != a]
+        larger = [a for a in others if a < v and v + a in present]
+        smaller = [a for a in others if a > v and v + a in present]
         c.dense |= {
-            "sum_of_two": float(any(v - a in present and v - a != a for a in others if a < v)),
+            "sum_of_two": float(bool(parts)),
+            "sum_with_a_tax_like_part": float(any(low <= TAX_SHARE * high for low, high in parts)),
+            "larger_part": float(bool(larger)),
+            "net_of_a_tax_like_part": float(any(a <= TAX_SHARE * v for a in larger)),
+            "smaller_part": float(bool(smaller)),
+            "tax_like_part": float(any(v <= TAX_SHARE * a for a in smaller)),
             "difference_of_two": float(any(a - v in present for a in others if a > v)),
             "sum_of_lines_above": float(bool(v) and v in sums),
         }
@@ -140,9 +170,12 @@ def document_candidates(lines: list[Line]) -> dict[str, list[Candidate]]:
         for m in ID_LIKE.finditer(text):  # a number may be an identifier too; a date is not
             if not any(m.start() < d.end and d.start < m.end() for d in line_dates):
                 found["identifier"].append(Candidate("identifier", m[0], m[0], i, m.start(), m.end()))
-        if sum(ch.isalpha() for ch in text) >= 3:
-            name = party_name(text)
-            start = text.find(name)
+        names = set()  # each block's name, and the whole line's, once each
+        for a, b in line.blocks:
+            name = party_name(text[a:b])
+            if sum(ch.isalpha() for ch in name) >= 3 and not name.endswith(":"):
+                names.add((a + text[a:b].find(name), name))
+        for start, name in sorted(names):
             found["party"].append(Candidate("party", name, name, i, start, start + len(name)))
     for kind_found in found.values():
         for c in kind_found:
@@ -155,7 +188,22 @@ def document_candidates(lines: list[Line]) -> dict[str, list[Candidate]]:
         rank_features(found["date"], lambda c: c.value.toordinal())
     if found["party"]:
         rank_features(found["party"], lambda c: c.dense["size"])
+        recurrence(found["party"], lines)
     return found
+
+
+def recurrence(parties: list[Candidate], lines: list[Line]) -> None:
+    """On how many other lines a party's name is printed again (a letterhead's name recurs in the footer, in the bank
+    details or in a web address), and where it comes among the names printed after the same label (a form's first
+    `Name:` is often the seller's, its second the buyer's)."""
+    texts = [re.sub(r"[\W_]+", "", line.text.casefold()) for line in lines]
+    labels = [" ".join(tokens(lines[c.line].text[: c.start])) for c in parties]
+    for k, (c, label) in enumerate(zip(parties, labels)):
+        name = re.sub(r"[\W_]+", "", c.value.casefold())
+        c.dense["printed_again"] = sum(name in t for i, t in enumerate(texts) if i != c.line) if len(name) >= 4 else 0
+        same = [i for i, other in enumerate(labels) if label and other == label]
+        c.dense["same_label_order"] = same.index(k) if same else -1
+        c.dense["same_label_count"] = len(same)
 
 
 def value_candidate(f: Found, text: str, line: int) -> Candidate:
@@ -200,5 +248,20 @@ def value_features(c: Candidate) -> dict:
             "digits": sum(ch.isdigit() for ch in c.text),
             "letters": sum(ch.isalpha() for ch in c.text),
             "length": len(c.text),
-        }
+        } | standard_number(c.text)
     return features
+
+
+def standard_number(text: str) -> dict:
+    """Which standard number an identifier is by its check digits (python-stdnum): an IBAN, a GS1 number (GTIN, GLN),
+    a payment card (Luhn), a European VAT number. None of them numbers a document."""
+    from stdnum import ean, iban, luhn
+    from stdnum.eu import vat
+
+    digits = text.isdigit()
+    return {
+        "iban": float(iban.is_valid(text)),
+        "gs1": float(digits and len(text) in (8, 12, 13, 14) and ean.is_valid(text)),
+        "card": float(digits and 13 <= len(text) <= 19 and luhn.is_valid(text)),
+        "vat_number": float(text[:2].isalpha() and vat.is_valid(text)),
+    }

@@ -1,11 +1,14 @@
 """Pieces of text with boxes -> lines, in reading order: pieces whose vertical extents overlap by at least half the
-smaller one sit on one line, left to right; lines run top to bottom, page after page."""
+smaller one sit on one line, left to right; lines run top to bottom, page after page. A line's blocks are its runs of
+pieces set close together: a wide gap parts a letterhead from the address beside it, or two columns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from jobs.documents.pages import Page, Word
+
+BLOCK_GAP = 1.0  # a gap between two pieces wider than this many times their height parts two blocks of a line
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,17 @@ class Line:
     @property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
+
+    @property
+    def blocks(self) -> list[tuple[int, int]]:
+        """The character spans of the line's blocks in its text."""
+        spans, start, position = [], 0, 0
+        for before, word in zip((None, *self.words), self.words):
+            if before is not None and word.box[0] - before.box[2] > BLOCK_GAP * max(word.height, before.height):
+                spans.append((start, position - 1))
+                start = position
+            position += len(word.text) + 1
+        return spans + [(start, position - 1)]
 
     @property
     def box(self) -> tuple[float, float, float, float]:

@@ -3,7 +3,9 @@ highest-scoring one is the field's value, its score the confidence.
 
 The models are learnt from documents whose fields are known (simulated documents, whose truth is what the simulator
 drew, and the development split of the real labelled sets: `python -m evaluation.reader_training`) and shipped with
-the package (`jobs/documents/models/`). A field a document does not print has no candidate above MIN_SCORE.
+the package (`jobs/documents/models/`). A field a document may not print (a recipient, a due date, a tax) has no
+candidate above MIN_SCORE; the fields every document prints (ALWAYS_PRINTED) are read whatever the best score, which
+is then a low confidence.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ FIELD_KINDS = {
     "tax": "amount",
 }
 MIN_SCORE = 0.01  # the best candidate is the reading, its score the confidence; below this, none is
+ALWAYS_PRINTED = {"issuer", "issue_date", "total"}
 PARAMS = {
     "objective": "binary:logistic",
     "tree_method": "hist",
@@ -60,14 +63,19 @@ def matrix(candidates: list[Candidate], names: list[str]):
     return csr_matrix((values, (rows, columns)), shape=(len(candidates), len(names) + HASH_BUCKETS))
 
 
-def fit(field_name: str, documents: list[tuple[list[Candidate], list[int]]]) -> dict:
-    """A field's model from documents: (candidates of the field's kind, 0/1 labels). Returns the saved form."""
+def fit(
+    field_name: str, documents: list[tuple[list[Candidate], list[int]]], weights: list[float] | None = None
+) -> dict:
+    """A field's model from documents: (candidates of the field's kind, 0/1 labels), each document weighing its
+    weight (1 by default). Returns the saved form."""
     import xgboost as xgb
 
     names = sorted({n for candidates, _ in documents for c in candidates for n in c.dense})
     candidates = [c for cs, _ in documents for c in cs]
     labels = np.array([y for _, ys in documents for y in ys], dtype=float)
-    booster = xgb.train(PARAMS, xgb.DMatrix(matrix(candidates, names), label=labels), ROUNDS)
+    weights = weights or [1.0] * len(documents)
+    weight = np.array([w for (cs, _), w in zip(documents, weights) for _ in cs], dtype=float)
+    booster = xgb.train(PARAMS, xgb.DMatrix(matrix(candidates, names), label=labels, weight=weight), ROUNDS)
     return {"field": field_name, "features": names, "booster": booster.save_raw("json").decode()}
 
 
@@ -93,24 +101,47 @@ def shipped() -> dict:
     return {p.stem: usable(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(MODELS.glob("*.json"))}
 
 
-def scores(model, candidates: list[Candidate]) -> np.ndarray:
-    import xgboost as xgb
-
-    names, booster = model
-    return booster.predict(xgb.DMatrix(matrix(candidates, names)))
+DISTINCT = [("issuer", "recipient")]  # fields that never name the same thing: a document's two parties
 
 
 def choose(candidates: dict[str, list[Candidate]], models: dict | None = None) -> dict[str, tuple[Candidate, float]]:
-    """Each field's best candidate and its score, for the fields with one above MIN_SCORE (the shipped models, or
-    `models`: field -> (feature names, booster))."""
+    """Each field's best candidate and its score, for the fields ALWAYS_PRINTED and those with one above MIN_SCORE
+    (the shipped models, or `models`: field -> (feature names, booster)). The fields of one kind score one matrix of
+    its candidates. Two DISTINCT fields take the pair of different values with the highest joint score."""
+    import xgboost as xgb
+
     models = shipped() if models is None else models
-    chosen = {}
+    scored, matrices = {}, {}
     for field_name, kind in FIELD_KINDS.items():
         found = candidates.get(kind, [])
         if not found or field_name not in models:
             continue
-        score = scores(models[field_name], found)
+        names, booster = models[field_name]
+        key = (kind, tuple(names))
+        if key not in matrices:
+            matrices[key] = xgb.DMatrix(matrix(found, names))
+        scored[field_name] = (found, booster.predict(matrices[key]))
+    chosen = {}
+    for field_name, (found, score) in scored.items():
         best = int(np.argmax(score))
-        if score[best] >= MIN_SCORE:
+        if score[best] >= MIN_SCORE or field_name in ALWAYS_PRINTED:
             chosen[field_name] = (found[best], float(score[best]))
+    for a, b in DISTINCT:
+        if a in chosen and b in chosen and chosen[a][0].value == chosen[b][0].value:
+            for name in (a, b):
+                chosen.pop(name)
+            chosen |= distinct_pair(a, b, scored)
     return chosen
+
+
+def distinct_pair(a: str, b: str, scored: dict) -> dict[str, tuple[Candidate, float]]:
+    """The fields `a` and `b` set to the two different values, among each one's five best, whose scores multiply
+    highest; either is left unread below MIN_SCORE unless always printed."""
+    (found_a, score_a), (found_b, score_b) = scored[a], scored[b]
+    pairs = [(score_a[i] * score_b[j], i, j) for i in np.argsort(-score_a)[:5] for j in np.argsort(-score_b)[:5]]
+    pairs = [p for p in pairs if found_a[p[1]].value != found_b[p[2]].value]
+    if not pairs:
+        return {}
+    _, i, j = max(pairs, key=lambda p: p[0])
+    chosen = {a: (found_a[i], float(score_a[i])), b: (found_b[j], float(score_b[j]))}
+    return {name: pick for name, pick in chosen.items() if pick[1] >= MIN_SCORE or name in ALWAYS_PRINTED}

@@ -43,15 +43,25 @@ def month_numbers() -> dict[str, int]:
     return {name: max(counts, key=counts.get) for name, counts in votes.items()}
 
 
+CURRENT_YEARS = 20
+
+
 @cache
 def currency_marks() -> dict[str, str]:
     """Currency codes and signs (CLDR, through babel) -> ISO code. A sign several currencies share (`$`, `£`) names
     the one CLDR's international (root) data prints it for, else the one most locales do. A single letter is no
-    sign: receipts print tax classes and units that way (`E`, `L`, `R`)."""
+    sign: receipts print tax classes and units that way (`E`, `L`, `R`). Only the currencies legal tender somewhere in
+    the last CURRENT_YEARS years count: a word like `ROL` or `SUR` names a currency long gone."""
     from babel import Locale, localedata
-    from babel.numbers import list_currencies
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies
 
-    codes = set(list_currencies())
+    since = dt.date.today() - dt.timedelta(days=365 * CURRENT_YEARS)
+    codes = {
+        code
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, start_date=since, end_date=dt.date.today(), tender=True)
+    }
     votes: dict[str, dict[str, int]] = {}
     for name in localedata.locale_identifiers():
         symbols = Locale.parse(name).currency_symbols
@@ -67,9 +77,8 @@ def currency_marks() -> dict[str, str]:
 
 
 def currency_of(word: str) -> str | None:
-    """The ISO code a printed word names: a sign as printed, a code in any case."""
-    marks = currency_marks()
-    return marks.get(word) or (marks.get(word.upper()) if len(word) == 3 and word.isalpha() else None)
+    """The ISO code a printed word names: a sign, or a code in capitals (`eur` and `Bar` are words, not codes)."""
+    return currency_marks().get(word)
 
 
 def century(year: int, today: dt.date | None = None) -> int:
@@ -86,7 +95,8 @@ def date_of(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/])")
+GLUED_TIME = r"(?=\d{1,2}:\d{2})"  # an OCR may drop the space between a date and its time: `30.04.2009:58`
+NUMERIC = re.compile(rf"(?<![\d/.])(?<!\d-)(\d{{1,2}})([./-])(\d{{1,2}})\2(\d{{4}}|\d{{2}})(?:(?![\d/])|{GLUED_TIME})")
 YEAR_FIRST = re.compile(r"(?<![\d/.-])(\d{4})\s*([./-]|年)\s*(\d{1,2})\s*(?:\2|月)\s*(\d{1,2})\s*日?(?![\d/])")
 
 
@@ -98,10 +108,14 @@ def dates(text: str) -> list[Found]:
         if day:
             found.append(Found("date", day, m.start(), m.end(), "cjk" if m[2] == "年" else "iso"))
     for m in NUMERIC.finditer(text):
-        a, b, year = int(m[1]), int(m[3]), int(m[4])
-        for form, day in (("day_first", date_of(year, b, a)), ("month_first", date_of(year, a, b))):
-            if day:
-                found.append(Found("date", day, m.start(), m.end(), form))
+        a, b = int(m[1]), int(m[3])
+        years = [(m[4], m.end())]
+        if len(m[4]) == 4 and re.match(r":\d{2}", text[m.end() :]):  # `30.04.2009:58`: also 20, and 09:58
+            years.append((m[4][:2], m.end() - 2))
+        for year, end in years:
+            for form, day in (("day_first", date_of(int(year), b, a)), ("month_first", date_of(int(year), a, b))):
+                if day:
+                    found.append(Found("date", day, m.start(), end, form))
     lower = text.lower()
     for word in re.finditer(r"[^\W\d_]{3,}", lower):
         month = month_numbers().get(word[0])
@@ -168,9 +182,11 @@ def nearby_currency(text: str, start: int, end: int) -> str | None:
 
 
 def currencies(text: str) -> list[str]:
-    """The ISO codes of the currencies `text` names by code or sign."""
-    found = [currency_of(w) for w in re.findall(r"[A-Za-z]{3}|[^\w\s]{1,3}", text)]
-    return list(dict.fromkeys(code for code in found if code))
+    """The ISO code of every currency `text` names, as often as it names it: by a sign (`€/Stk` names the euro), or
+    by a code printed in capitals as a word of its own (not the first letters of `ROLLER`, nor a German `Bar`)."""
+    words = re.findall(r"(?<![^\W\d_])[A-Z]{3}(?![^\W\d_])|[^\w\s]+", text)
+    found = [currency_of(w) or next(filter(None, map(currency_of, w)), None) for w in words]
+    return [code for code in found if code]
 
 
 def as_decimal(value) -> Decimal:

@@ -5,7 +5,11 @@ from them, as a text-layer PDF or as a photo (perspective, rotation, blur, uneve
 was drawn: the issuer, recipient, issue date, document number, total, net, tax and currency it prints, never what
 any reader makes of it. The drawing makes a reader work: several total-like lines (subtotal, tax, cash tendered,
 change, a quantity total), numbers that look like amounts (phone and registration numbers), identifiers that look
-like dates, every common date and amount format, labels in the document's language.
+like dates, every common date and amount format, labels in the document's language (`languages.yaml`: English,
+Spanish, German, French, Dutch, Italian, Portuguese and Chinese). Layouts vary: the issuer's name at the left, centre or
+right, under a title or a slogan, again in a footer with its bank details; the recipient's address beside it or
+below; other dates (delivery, order, due) and other numbers (customer, order, IBAN, a card terminal's) around the
+ones that matter; a card payment slip under a till receipt.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 FONTS = {
     "latin": [
@@ -25,67 +31,10 @@ FONTS = {
     ],
     "cjk": [Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")],
 }
-LANGUAGES = {
-    "en": {
-        "total": ["TOTAL", "Total", "Amount due", "Total due", "Grand total", "BALANCE DUE"],
-        "subtotal": ["Subtotal", "Sub-total", "SUBTOTAL"],
-        "tax": ["VAT", "Tax", "GST", "Sales tax"],
-        "net": ["Net amount", "Amount excl. tax", "Net"],
-        "cash": ["Cash", "CASH", "Tendered"],
-        "change": ["Change", "CHANGE DUE"],
-        "qty": ["TOTAL QTY:", "Items:", "No. of items"],
-        "date": ["Date:", "Invoice date:", "Date", "Issued:"],
-        "number": ["Invoice No.", "Receipt #", "Invoice number:", "Bill No:", "Ref:"],
-        "seller": ["From:", "Seller:", "Supplier:"],
-        "buyer": ["Bill to:", "Customer:", "Buyer:"],
-        "phone": ["Tel:", "Phone:", "Tel."],
-        "tax_id": ["VAT Reg No:", "GST No:", "Tax ID:", "Company No:"],
-        "thanks": ["Thank you for your purchase!", "THANK YOU", "Please come again"],
-        "title": ["INVOICE", "Tax Invoice", "RECEIPT", "Sales Receipt"],
-        "legal": ["Ltd", "Limited", "LLC", "Inc.", "Co., Ltd.", "PLC"],
-        "months": "January February March April May June July August September October November December",
-    },
-    "es": {
-        "total": ["TOTAL", "Total a pagar", "Importe total", "TOTAL A PAGAR"],
-        "subtotal": ["Subtotal", "Base imponible"],
-        "tax": ["IVA", "I.V.A.", "Impuesto"],
-        "net": ["Base imponible", "Neto"],
-        "cash": ["Efectivo", "ENTREGADO"],
-        "change": ["Cambio", "Devolución"],
-        "qty": ["Nº artículos:", "Unidades:"],
-        "date": ["Fecha:", "Fecha de emisión:", "Fecha"],
-        "number": ["Factura Nº", "Nº de factura:", "Ticket:", "Factura simplificada:"],
-        "seller": ["Emisor:", "Proveedor:"],
-        "buyer": ["Cliente:", "Facturar a:"],
-        "phone": ["Tel.:", "Teléfono:"],
-        "tax_id": ["NIF:", "CIF:", "NIF/CIF:"],
-        "thanks": ["Gracias por su compra", "GRACIAS POR SU VISITA"],
-        "title": ["FACTURA", "Factura simplificada", "TICKET"],
-        "legal": ["S.L.", "S.A.", "S.L.U."],
-        "months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-    },
-    "zh": {
-        "total": ["合计", "总计", "应付金额", "价税合计", "实收金额"],
-        "subtotal": ["小计", "金额"],
-        "tax": ["税额", "增值税"],
-        "net": ["不含税金额", "金额"],
-        "cash": ["现金", "实收"],
-        "change": ["找零"],
-        "qty": ["数量合计:", "件数:"],
-        "date": ["开票日期:", "日期:", "交易时间:"],
-        "number": ["发票号码:", "单号:", "流水号:", "票据号:"],
-        "seller": ["销售方:", "收款单位:"],
-        "buyer": ["购买方:", "客户:"],
-        "phone": ["电话:", "联系电话:"],
-        "tax_id": ["纳税人识别号:", "税号:"],
-        "thanks": ["谢谢惠顾", "欢迎再次光临"],
-        "title": ["增值税普通发票", "收据", "销售小票", "发票"],
-        "legal": ["有限公司", "商行", "股份有限公司"],
-        "months": "",
-    },
-}
-CURRENCIES = {"en": ["USD", "GBP", "SGD", "MYR", "AUD"], "es": ["EUR", "MXN"], "zh": ["CNY"]}
+LANGUAGES_PATH = Path(__file__).with_name("languages.yaml")
 SIGNS = {"USD": "$", "GBP": "£", "SGD": "S$", "MYR": "RM", "AUD": "A$", "EUR": "€", "MXN": "$", "CNY": "¥"}
+SIGNS |= {"CHF": "Fr.", "BRL": "R$"}
+CARDS = ["VISA", "Mastercard", "Debit MasterCard", "Maestro", "girocard", "AMEX", "V PAY", "UnionPay"]
 NAMES = {
     "latin": [
         "Harbor",
@@ -169,17 +118,24 @@ def money(rng: np.random.Generator, low: float, high: float) -> Decimal:
     return Decimal(str(round(float(rng.uniform(low, high)), 2)))
 
 
+@cache
+def languages() -> dict:
+    return yaml.safe_load(LANGUAGES_PATH.read_text(encoding="utf-8"))
+
+
 def date_text(day: dt.date, language: str, rng: np.random.Generator, currency: str) -> str:
     """A date in one of the forms documents in `language` print."""
     if language == "zh":
         forms = [f"{day:%Y}年{day.month}月{day.day}日", f"{day:%Y-%m-%d}", f"{day:%Y/%m/%d}", f"{day:%Y.%m.%d}"]
     else:
-        month = LANGUAGES[language]["months"].split()[day.month - 1]
+        month = languages()[language]["months"].split()[day.month - 1]
         day_first = [
             f"{day:%d/%m/%Y}",
             f"{day:%d.%m.%Y}",
             f"{day:%d-%m-%y}",
+            f"{day:%d.%m.%y}",
             f"{day.day} {month} {day.year}",
+            f"{day.day}. {month} {day.year}" if language == "de" else f"{day.day} {month[:3]} {day.year}",
             f"{day.day:02d}-{month[:3].upper()}-{day.year}",
             f"{day:%d/%m/%y}",
             f"{day:%Y-%m-%d}",
@@ -200,27 +156,41 @@ def amount_text(value: Decimal, currency: str, style: int) -> str:
     }[style % 4]
     number = ("-" if value < 0 else "") + number
     sign = SIGNS[currency]
-    return [number, f"{sign}{number}", f"{number} {currency}", f"{currency}{number}", f"{sign} {number}"][
-        style // 4 % 5
-    ]
+    forms = [number, f"{sign}{number}", f"{number} {currency}", f"{currency}{number}", f"{sign} {number}"]
+    forms += [f"{currency} {number}", f"{number} {sign}"]
+    return forms[style // 4 % len(forms)]
 
 
 def party(rng: np.random.Generator, language: str) -> str:
     pick = lambda xs: xs[int(rng.integers(0, len(xs)))]  # noqa: E731 - a local shorthand
     if language == "zh":
-        return pick(NAMES["zh"]) + pick(NAMES["zh_trade"]) + pick(LANGUAGES["zh"]["legal"])
+        return pick(NAMES["zh"]) + pick(NAMES["zh_trade"]) + pick(languages()["zh"]["legal"])
     name = f"{pick(NAMES['latin'])} {pick(NAMES['trade'])}"
-    return f"{name} {pick(LANGUAGES[language]['legal'])}" if rng.random() < 0.7 else name
+    return f"{name} {pick(languages()[language]['legal'])}" if rng.random() < 0.7 else name
+
+
+def iban(rng: np.random.Generator) -> str:
+    """A well-formed IBAN (its check digits right), German or Dutch in shape."""
+    from stdnum import iban as iban_number
+
+    country, bank = (
+        ("DE", f"{int(rng.integers(10**17, 10**18))}")
+        if rng.random() < 0.6
+        else ("NL", "INGB0" + f"{int(rng.integers(10**8, 10**9))}")
+    )
+    return country + iban_number.calc_check_digits(f"{country}00{bank}") + bank
 
 
 def draw_document(rng: np.random.Generator, day: dt.date) -> Drawn:
-    """One document: a till receipt or an invoice, in a language, with its truth."""
-    language = ["en", "es", "zh"][int(rng.integers(0, 3))]
-    words = LANGUAGES[language]
+    """One document: a till receipt or an invoice, in a language and a layout, with its truth."""
+    names = list(languages())
+    language = names[int(rng.integers(0, len(names)))]
+    words = languages()[language]
     pick = lambda key: words[key][int(rng.integers(0, len(words[key])))]  # noqa: E731 - a local shorthand
-    currency = CURRENCIES[language][int(rng.integers(0, len(CURRENCIES[language])))]
-    style = int(rng.integers(0, 20)) if language != "zh" else int(rng.choice([0, 3, 4, 8]))
-    receipt = rng.random() < 0.5
+    chance = lambda p: rng.random() < p  # noqa: E731
+    currency = pick("currencies")
+    style = int(rng.integers(0, 28)) if language != "zh" else int(rng.choice([0, 3, 4, 8]))
+    receipt = chance(0.5)
     width = 80.0 if receipt else 210.0
     issuer, recipient = party(rng, language), party(rng, language)
     number = rng.choice(
@@ -229,8 +199,14 @@ def draw_document(rng: np.random.Generator, day: dt.date) -> Drawn:
             f"INV-{day:%Y}-{int(rng.integers(1, 9999)):04d}",
             f"SP{int(rng.integers(1, 9))}-{day:%m}-{int(rng.integers(10**5, 10**6))}",
             f"{int(rng.integers(10**9, 10**10))}",
+            f"{day:%Y}-{int(rng.integers(100, 99999))}",
+            f"R{int(rng.integers(10**4, 10**7))}",
         ]
     )
+
+    def address() -> list[str]:
+        return [f"{pick('street')} {int(rng.integers(1, 200))}", f"{int(rng.integers(1000, 99999))} {pick('city')}"]
+
     goods = NAMES["zh_items" if language == "zh" else "items"]
     items = [(goods[int(rng.integers(0, len(goods)))], int(rng.integers(1, 5)), money(rng, 0.5, 90))
              for _ in range(int(rng.integers(2, 12)))]  # fmt: skip
@@ -238,13 +214,13 @@ def draw_document(rng: np.random.Generator, day: dt.date) -> Drawn:
     rate = Decimal(str(rng.choice([0.06, 0.07, 0.1, 0.13, 0.16, 0.19, 0.21])))
     tax = (net * rate).quantize(Decimal("0.01"))
     total = net + tax
-    cash = (total + money(rng, 0.01, 50)).quantize(Decimal("1")) if receipt and rng.random() < 0.6 else None
+    cash = (total + money(rng, 0.01, 50)).quantize(Decimal("1")) if receipt and chance(0.6) else None
     pieces: list[Piece] = []
     y, left, right = 8.0, 5.0 if receipt else 18.0, width - (5.0 if receipt else 18.0)
-    center = width / 2 - (len(issuer) * 1.1 if receipt else 0)
+    where = "centre" if receipt else ["left", "right", "left"][int(rng.integers(0, 3))]
+    issuer_x = {"centre": width / 2 - len(issuer) * 1.1, "left": left, "right": width - 80.0}[where]
 
-    def line(text, x=left, size=8.0, bold=False, at_right=False, gap=4.2):
-        nonlocal y
+    def line(text, x=left, size=8.0, bold=False, at_right=False):
         pieces.append(Piece(text, x, y, size, bold, at_right))
 
     def row(label, value, size=8.0, bold=False):
@@ -253,45 +229,113 @@ def draw_document(rng: np.random.Generator, day: dt.date) -> Drawn:
         line(value, x=right, size=size, bold=bold, at_right=True)
         y += 4.2 * size / 8
 
-    line(issuer, x=center if receipt else left, size=11.0 if receipt else 14.0, bold=True)
-    y += 6
-    line(f"{pick('phone')} +{int(rng.integers(10, 99))} {int(rng.integers(100, 999))} {int(rng.integers(1000, 9999))}")
-    y += 4
-    line(f"{pick('tax_id')} {int(rng.integers(10**8, 10**10))}")
-    y += 6
-    if not receipt or rng.random() < 0.5:
+    def down(mm):
+        nonlocal y
+        y += mm
+
+    def letterhead() -> None:
+        nonlocal y
+        if chance(0.3):  # a slogan or the title above the letterhead
+            line(pick("thanks") if receipt else pick("title"), x=issuer_x, size=7.0)
+            down(5)
+        line(issuer, x=issuer_x, size=11.0 if receipt else 14.0, bold=True)
+        down(6)
+        for text in address():
+            line(text, x=issuer_x)
+            down(4)
+        phone = f"+{int(rng.integers(10, 99))} {int(rng.integers(100, 999))} {int(rng.integers(1000, 9999))}"
+        line(f"{pick('phone')} {phone}", x=issuer_x)
+        down(4)
+        if chance(0.6):
+            line(f"{pick('tax_id')} {int(rng.integers(10**8, 10**10))}", x=issuer_x)
+            down(6)
+        if not receipt:  # the recipient's address window, under the letterhead or beside it at the left
+            if where == "right" and chance(0.5):
+                y -= 14
+            if chance(0.6):
+                line(pick("buyer"), bold=True)
+                down(4.2)
+            for text in [recipient] + address():
+                line(text)
+                down(4.2)
+            down(6)
+
+    def form() -> None:  # labelled sections for the seller and the buyer, as e-invoice viewers print them
+        for heading, name in ((pick("seller"), issuer), (pick("buyer"), recipient)):
+            line(heading.rstrip(":"), bold=True)
+            down(4.2)
+            for label, text in [(pick("name"), name), *(("", text) for text in address())]:
+                if label:
+                    line(label)
+                line(text, x=left + 35)
+                down(4.2)
+            if chance(0.6):
+                line(pick("tax_id"))
+                line(f"{int(rng.integers(10**8, 10**10))}", x=left + 35)
+                down(4.2)
+            down(3)
+
+    form() if not receipt and chance(0.3) else letterhead()
+    if not receipt or chance(0.5):
         line(pick("title"), x=width / 2 - 10, size=12.0, bold=True)
-        y += 7
-    date_label = pick("date")
-    if rng.random() < 0.5:
+        down(7)
+    if chance(0.5):
         row(pick("number"), number)
     else:
         line(f"{pick('number')} {number}")
-        y += 4.2
-    row(date_label, date_text(day, language, rng, currency))
+        down(4.2)
+    shown = date_text(day, language, rng, currency) + (
+        f" {int(rng.integers(7, 21)):02d}:{int(rng.integers(0, 60)):02d}" if receipt and chance(0.5) else ""
+    )
+    row(pick("date"), shown)
+    due = None
     if not receipt:
-        y += 3
-        line(pick("buyer"), bold=True)
-        y += 4.2
-        line(recipient)
-        y += 8
+        if chance(0.5):
+            row(pick("customer_number"), f"{int(rng.integers(10**4, 10**8))}")
+        if chance(0.5):
+            row(
+                pick("other_date"),
+                date_text(day - dt.timedelta(days=int(rng.integers(1, 40))), language, rng, currency),
+            )
+        if chance(0.4):
+            due = day + dt.timedelta(days=int(rng.choice([7, 14, 30, 60])))
+    down(3)
+    tax_classes = receipt and chance(0.4)  # a till prints each item's tax class after its amount: `1,99 A`
     for name, qty, price in items:
-        row(f"{qty} x {name}" if rng.random() < 0.5 else name, amount_text(qty * price, currency, style))
-    y += 3
-    if rng.random() < 0.5:
+        shown = amount_text(qty * price, currency, style) + (f" {'AB'[int(rng.integers(0, 2))]}" if tax_classes else "")
+        row(f"{qty} x {name}" if chance(0.5) else name, shown)
+    down(3)
+    if chance(0.5):
         row(pick("qty"), str(sum(q for _, q, _ in items)))
-    row(pick("subtotal") if rng.random() < 0.5 else pick("net"), amount_text(net, currency, style))
+    row(pick("subtotal") if chance(0.5) else pick("net"), amount_text(net, currency, style))
     row(f"{pick('tax')} {rate * 100:.0f}%", amount_text(tax, currency, style))
-    row(pick("total"), amount_text(total, currency, style), size=10.0 if rng.random() < 0.5 else 8.0, bold=True)
+    row(pick("total"), amount_text(total, currency, style), size=10.0 if chance(0.5) else 8.0, bold=True)
     if cash is not None:
         row(pick("cash"), amount_text(cash, currency, style))
         row(pick("change"), amount_text(cash - total, currency, style))
-    y += 6
+    if due is not None:
+        down(3)
+        row(pick("due"), date_text(due, language, rng, currency))
+    if receipt and cash is None and chance(0.7):  # a card payment slip
+        down(5)
+        line(CARDS[int(rng.integers(0, len(CARDS)))], size=9.0, bold=True)
+        down(4.5)
+        row("Terminal-ID", f"{int(rng.integers(10**7, 10**8))}")
+        row(pick("date"), f"{day:%d.%m.%Y} {int(rng.integers(7, 21)):02d}:{int(rng.integers(0, 60)):02d}")
+        row(pick("total"), amount_text(total, currency, style))
+    down(6)
     line(pick("thanks"), x=width / 2 - 15)
+    down(5)
+    if chance(0.5):  # a footer: the issuer again, its bank and registration
+        for text in [f"{issuer} · {' · '.join(address())}", f"IBAN {iban(rng)}", pick("page")]:
+            line(text, size=6.5)
+            down(3.5)
     truth = {"issuer": issuer, "issue_date": day, "document_number": str(number), "total": total, "net": net,
              "tax": tax, "currency": currency}  # fmt: skip
     if not receipt:
         truth["recipient"] = recipient
+    if due is not None:
+        truth["due_date"] = due
     script = "cjk" if language == "zh" else "latin"
     return Drawn("receipt" if receipt else "invoice", language, pieces, truth, width, y + 15, script)
 
