@@ -349,6 +349,22 @@ def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     assert late.loc[other, "suspicious_documents"] >= 1
 
 
+def test_a_document_declared_with_a_type_outside_the_taxonomy_is_rejected_with_its_reason(spark):
+    from jobs.ingest.vouchers import typed_voucher_documents
+
+    def landed(voucher_id: str, declared_type: str) -> tuple:
+        sidecar = {"voucher_id": voucher_id, "entity_id": "E1", "declared_type": declared_type, "image": False,
+                   "submitted_at": "2025-03-01T14:22:05+08:00", "file_name": f"{voucher_id}.pdf"}  # fmt: skip
+        return json.dumps(sidecar), f"/landing/vouchers/dt=2025-03-01/{voucher_id}.pdf", None, dt.date(2025, 3, 1)
+
+    bronze = spark.createDataFrame(
+        [landed("V1", "utility_bill"), landed("V2", "retail_receipt")],
+        "sidecar string, pdf_path string, ocr_path string, _dt date",
+    )
+    reasons = {r.voucher_id: r._reject_reason for r in typed_voucher_documents(bronze).collect()}
+    assert reasons == {"V1": None, "V2": "declared_type is not a type of the voucher taxonomy"}
+
+
 GOOD_VOUCHER = {
     "voucher_id": "V1", "entity_id": "E1", "voucher_type": "utility_bill", "submitted_date": START,
     "arrived_date": START, "image": False, "document_number": "310000000017", "counterparty": "State Grid",

@@ -170,7 +170,7 @@ def document_candidates(lines: list[Line]) -> dict[str, list[Candidate]]:
         for m in ID_LIKE.finditer(text):  # a number may be an identifier too; a date is not
             if not any(m.start() < d.end and d.start < m.end() for d in line_dates):
                 found["identifier"].append(Candidate("identifier", m[0], m[0], i, m.start(), m.end()))
-        names = set()  # each block's name, and the whole line's, once each
+        names = set()  # the name in each block of the line, once each
         for a, b in line.blocks:
             name = party_name(text[a:b])
             if sum(ch.isalpha() for ch in name) >= 3 and not name.endswith(":"):

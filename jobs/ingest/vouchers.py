@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.catalog import contract
+from jobs.documents.taxonomy import load_taxonomy
 from jobs.errors import FileProblem
 from jobs.ingest.file_units import group_units, read_sidecar, read_units
 from jobs.ingest.landing import LandingFile, sha256
@@ -79,7 +80,8 @@ def read_vouchers(spark, files: list[LandingFile], run_id: str, max_bytes: int) 
 
 def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
     """Bronze voucher rows -> silver.voucher_documents columns: the sidecar's fields typed, and `_reject_reason`
-    where one is missing or names another file, or a photo comes without its OCR sidecar."""
+    where one is missing or names another file, the declared type is none of the taxonomy's, or a photo comes without
+    its OCR sidecar."""
     meta = F.from_json("sidecar", contract("landing.vouchers").struct_type())
     submitted = F.try_to_timestamp(F.col("_meta.submitted_at"), F.lit(ISO_WITH_OFFSET))
     stem = F.regexp_extract("pdf_path", r"([^/]+)\.pdf$", 1)
@@ -100,6 +102,8 @@ def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
             "voucher_id is not the file's name": F.col("voucher_id") != stem,
             "missing entity_id": blank("entity_id"),
             "missing declared_type": blank("declared_type"),
+            "declared_type is not a type of the voucher taxonomy": ~blank("declared_type")
+            & ~F.col("declared_type").isin(list(load_taxonomy()["types"])),
             "unparseable submitted_at": F.col("submitted_at").isNull(),
             "missing image": F.col("image").isNull(),
             "file_name is not the PDF's": F.col("file_name") != F.concat(stem, F.lit(".pdf")),
