@@ -365,6 +365,24 @@ def test_a_document_declared_with_a_type_outside_the_taxonomy_is_rejected_with_i
     assert reasons == {"V1": None, "V2": "declared_type is not a type of the voucher taxonomy"}
 
 
+def test_a_document_is_judged_against_the_revenue_of_the_days_the_lakehouse_saw(spark):
+    from jobs.silver.vouchers import monthly_revenue
+
+    day0 = dt.date(2025, 1, 1)
+    first_sale = {"A": 0, "B": 140, "C": 100}  # A sold all along; B began 11 days before it applied, C 51 days
+    daily = spark.createDataFrame(
+        [(e, day0 + dt.timedelta(days=d), 10.0) for e, start in first_sale.items() for d in range(start, 200)],
+        "entity_id string, txn_date date, gmv double",
+    )
+    trade = spark.createDataFrame([], "record_type string, payee_id string, trade_date date, amount double")
+    applied = day0 + dt.timedelta(days=150)
+    docs = spark.createDataFrame(
+        [(f"V{e}", e, applied) for e in "ABCD"], "voucher_id string, entity_id string, submitted_date date"
+    )
+    revenue = {r.voucher_id: r.revenue for r in monthly_revenue(docs, daily, trade).collect()}
+    assert revenue == {"VA": pytest.approx(300.0), "VB": None, "VC": pytest.approx(300.0)}  # D sold nothing
+
+
 GOOD_VOUCHER = {
     "voucher_id": "V1", "entity_id": "E1", "voucher_type": "utility_bill", "submitted_date": START,
     "arrived_date": START, "image": False, "document_number": "310000000017", "counterparty": "State Grid",

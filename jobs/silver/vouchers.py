@@ -33,6 +33,7 @@ from jobs.documents.verify import (
 from jobs.settings import Settings
 
 REVENUE_DAYS = 90  # the monthly revenue a document is compared with: these days before its submission, / 3
+MIN_REVENUE_DAYS = 30  # fewer days of that window seen, and the revenue is unknown
 TABLE = "silver.vouchers"
 log = logging.getLogger(__name__)
 
@@ -118,19 +119,27 @@ def documents(voucher_documents: DataFrame) -> DataFrame:
 
 def monthly_revenue(docs: DataFrame, daily: DataFrame, trade: DataFrame) -> DataFrame:
     """Per voucher_id: the entity's revenue per month over the REVENUE_DAYS before the submission (payments plus
-    sales orders), null when it shows neither."""
+    sales orders), over the days of that window the lakehouse has seen the entity selling (since its first sale);
+    null when it shows neither, or when fewer than MIN_REVENUE_DAYS of the window were seen (the first nights of a
+    lakehouse, a business just arrived): a few days' sales are no month's revenue."""
     payments = daily.select("entity_id", F.col("txn_date").alias("day"), F.col("gmv").cast("double").alias("sales"))
     orders = trade.where(F.col("record_type") == "order").select(
         F.col("payee_id").alias("entity_id"), F.col("trade_date").alias("day"), F.col("amount").cast("double")
     )
     sales = payments.unionByName(orders.withColumnRenamed("amount", "sales"))
+    submitters = docs.select("entity_id").distinct()
+    first_sale = sales.join(submitters, "entity_id").groupBy("entity_id").agg(F.min("day").alias("first_sale"))
     within = (F.col("day") <= F.col("submitted_date")) & (F.col("day") > F.date_sub("submitted_date", REVENUE_DAYS))
+    seen_from = F.greatest("first_sale", F.date_sub("submitted_date", REVENUE_DAYS - 1))
+    seen_days = F.datediff("submitted_date", seen_from) + 1
     return (
         docs.select("voucher_id", "entity_id", "submitted_date")
         .join(sales, "entity_id")
         .where(within)
-        .groupBy("voucher_id")
-        .agg((F.sum("sales") * 30 / REVENUE_DAYS).alias("revenue"))
+        .groupBy("voucher_id", "entity_id", "submitted_date")
+        .agg(F.sum("sales").alias("sales"))
+        .join(first_sale, "entity_id")
+        .select("voucher_id", F.when(seen_days >= MIN_REVENUE_DAYS, F.col("sales") * 30 / seen_days).alias("revenue"))
     )
 
 

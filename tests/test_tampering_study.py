@@ -1,0 +1,36 @@
+"""The pipeline-level tamper study's arithmetic (`evaluation.tampering.measure`) on small inline data."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation.tampering import markdown, measure
+
+
+def test_recall_per_mode_precision_and_clean_documents_flagged():
+    truth = pd.DataFrame(
+        {
+            "voucher_id": ["V1", "V2", "V3", "V4", "V5"],
+            "tampered": [True, True, True, False, False],
+            "tamper_kind": ["amount_edited", "amount_edited", "date_moved", None, None],
+            "image": [False, False, True, False, True],
+        }
+    )
+    read = pd.DataFrame(
+        {
+            "voucher_id": ["V1", "V2", "V3", "V4"],
+            "status": ["suspicious", "verified", "suspicious", "suspicious"],
+            "reasons": [["sum: off"], [], ["order: late"], ["in_line: 4x the revenue"]],
+        }
+    )
+    r = measure(truth, read)
+    assert (r["documents"], r["tampered"], r["not_read"]) == (5, 3, 1)
+    assert r["recall"] == 2 / 3 and r["precision"] == 2 / 3
+    assert r["per_mode"] == {"amount_edited": {"documents": 2, "found": 1}, "date_moved": {"documents": 1, "found": 1}}
+    assert r["clean"] == {
+        "photo": {"documents": 1, "suspicious": 0, "unreadable": 0},
+        "text": {"documents": 1, "suspicious": 1, "unreadable": 0},
+    }
+    assert r["false_alarm_reasons"] == {"in_line": 1}
+    report = markdown(r | {"entities": 10, "days": 30, "seed": 29})
+    assert "Recall 66.7%, precision 66.7%" in report and "| amount_edited | 2 | 1 | 50% |" in report
