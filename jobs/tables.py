@@ -16,7 +16,7 @@ from jobs.errors import ConcurrentWriteError
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
-COMMIT_ATTEMPTS = 6
+COMMIT_ATTEMPTS = 8  # with backoff doubling from about 1 s: up to about 2 min of waiting on a busy table
 REPLACE_WHERE_CHECK = "spark.databricks.delta.replaceWhere.constraintCheck.enabled"
 
 
