@@ -127,18 +127,14 @@ def monthly_revenue(docs: DataFrame, daily: DataFrame, trade: DataFrame) -> Data
         F.col("payee_id").alias("entity_id"), F.col("trade_date").alias("day"), F.col("amount").cast("double")
     )
     sales = payments.unionByName(orders.withColumnRenamed("amount", "sales"))
-    submitters = docs.select("entity_id").distinct()
-    first_sale = sales.join(submitters, "entity_id").groupBy("entity_id").agg(F.min("day").alias("first_sale"))
     within = (F.col("day") <= F.col("submitted_date")) & (F.col("day") > F.date_sub("submitted_date", REVENUE_DAYS))
     seen_from = F.greatest("first_sale", F.date_sub("submitted_date", REVENUE_DAYS - 1))
     seen_days = F.datediff("submitted_date", seen_from) + 1
     return (
         docs.select("voucher_id", "entity_id", "submitted_date")
         .join(sales, "entity_id")
-        .where(within)
-        .groupBy("voucher_id", "entity_id", "submitted_date")
-        .agg(F.sum("sales").alias("sales"))
-        .join(first_sale, "entity_id")
+        .groupBy("voucher_id", "submitted_date")
+        .agg(F.sum(F.when(within, F.col("sales"))).alias("sales"), F.min("day").alias("first_sale"))
         .select("voucher_id", F.when(seen_days >= MIN_REVENUE_DAYS, F.col("sales") * 30 / seen_days).alias("revenue"))
     )
 
