@@ -214,9 +214,13 @@ def party_name(text: str) -> str:
     """A line as a name: what follows its label (`Name: Lieferant GmbH` -> `Lieferant GmbH`), without the address or
     number after a comma when a legal form ends before it."""
     name = text.rsplit(":", 1)[-1].strip() if ":" in text and re.search(r"[^\W\d_]", text.rsplit(":", 1)[-1]) else text
-    legal = LEGAL_FORMS.search(name)
-    if legal and "," in name[legal.end() :]:
-        name = name[: legal.end()]
+    end = None
+    for legal in LEGAL_FORMS.finditer(name):  # a run of legal forms is one: `Co., Ltd.`, `GmbH & Co. KG`
+        if end is not None and not re.fullmatch(r"[\s,&]*", name[end : legal.start()]):
+            break
+        end = legal.end() + (name[legal.end() : legal.end() + 1] == ".")
+    if end is not None and "," in name[end:]:
+        name = name[:end]
     return " ".join(name.split())
 
 

@@ -23,15 +23,25 @@ class Line:
         return " ".join(w.text for w in self.words)
 
     @property
+    def cells(self) -> list[tuple[Word, ...]]:
+        """The line's blocks, each as its words."""
+        cells: list[list[Word]] = []
+        for before, word in zip((None, *self.words), self.words):
+            parted = before is None or word.box[0] - before.box[2] > BLOCK_GAP * max(word.height, before.height)
+            if parted:
+                cells.append([])
+            cells[-1].append(word)
+        return [tuple(cell) for cell in cells]
+
+    @property
     def blocks(self) -> list[tuple[int, int]]:
         """The character spans of the line's blocks in its text."""
-        spans, start, position = [], 0, 0
-        for before, word in zip((None, *self.words), self.words):
-            if before is not None and word.box[0] - before.box[2] > BLOCK_GAP * max(word.height, before.height):
-                spans.append((start, position - 1))
-                start = position
-            position += len(word.text) + 1
-        return spans + [(start, position - 1)]
+        spans, start = [], 0
+        for cell in self.cells:
+            end = start + sum(len(w.text) for w in cell) + len(cell) - 1
+            spans.append((start, end))
+            start = end + 1
+        return spans
 
     @property
     def box(self) -> tuple[float, float, float, float]:

@@ -1,6 +1,10 @@
 """Reading one document: the file (and an upstream OCR's reading, when one came with it) -> pages of words -> lines ->
 candidates -> the key fields, each with its confidence and its evidence (the page, line and box it was read from).
 
+With the type the owner declared, the key fields take the type's names (`key_fields` in the taxonomy: a bill's
+total is its amount_due) and the type's own fields are read after their labels (`jobs.documents.labelled`), which
+win where the document prints them.
+
 Pure Python, no Spark: the night runs it on the executors for each new document (`jobs.silver.vouchers`), and the
 same function reads one document for an on-demand decision.
 """
@@ -8,6 +12,7 @@ same function reads one document for an on-demand decision.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +20,8 @@ from pathlib import Path
 
 from jobs.documents import layout, pages, ranker
 from jobs.documents.candidates import Candidate, document_candidates
+from jobs.documents.labelled import labelled_fields
+from jobs.documents.taxonomy import field_specs, key_fields
 from jobs.documents.values import currencies
 
 
@@ -47,8 +54,11 @@ def document_pages(path: Path, upstream: Path | None = None, own_ocr: bool = Tru
     return [p if p is not None else ocr.read_image(scanned[i]) for i, p in enumerate(found)]
 
 
-def read_document(path: str | Path, upstream: str | Path | None = None, own_ocr: bool = True) -> Reading:
-    """The key fields of one document (see `ranker.FIELD_KINDS`), each with its confidence and evidence."""
+def read_document(
+    path: str | Path, upstream: str | Path | None = None, own_ocr: bool = True, voucher_type: str | None = None
+) -> Reading:
+    """The key fields of one document (see `ranker.FIELD_KINDS`), each with its confidence and evidence; with
+    `voucher_type`, the fields of that type of the taxonomy."""
     try:
         found_pages = document_pages(Path(path), Path(upstream) if upstream else None, own_ocr)
     except Exception as e:  # noqa: BLE001 - a file that cannot be read is unreadable, with the reason
@@ -58,7 +68,8 @@ def read_document(path: str | Path, upstream: str | Path | None = None, own_ocr:
     text = "\n".join(line.text for line in lines)
     if not lines:
         return Reading(source=source, pages=len(found_pages), problem="no text found on any page")
-    return Reading(read_lines(lines), source, len(found_pages), text)
+    fields = read_lines(lines)
+    return Reading(as_type(fields, lines, voucher_type) if voucher_type else fields, source, len(found_pages), text)
 
 
 def read_lines(lines: list, models: dict | None = None) -> dict:
@@ -69,6 +80,17 @@ def read_lines(lines: list, models: dict | None = None) -> dict:
     if currency:
         fields["currency"] = currency
     return fields
+
+
+def as_type(fields: dict, lines: list, voucher_type: str) -> dict:
+    """The key fields the type has, under its names, and its fields printed after their labels, which win."""
+    names = {s["name"] for s in field_specs(voucher_type)}
+    renamed = key_fields(voucher_type)
+    key = {
+        renamed.get(n, n): f | {"value": float(f["value"]) if isinstance(f["value"], Decimal) else f["value"]}
+        for n, f in fields.items()
+    }
+    return {n: f for n, f in key.items() if n in names} | labelled_fields(lines, voucher_type)
 
 
 def evidence(c: Candidate, score: float, lines: list) -> dict:
@@ -100,3 +122,9 @@ def plain(value):
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def fields_json(fields: dict) -> str:
+    """Fields as JSON: {name: {value, confidence}}, dates ISO, amounts numbers."""
+    values = {name: {"value": plain(f["value"]), "confidence": f["confidence"]} for name, f in fields.items()}
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))

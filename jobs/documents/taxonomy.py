@@ -24,3 +24,8 @@ def field_specs(voucher_type: str) -> list[dict]:
 def headline_field(voucher_type: str) -> str | None:
     """The field holding the type's main amount, or None."""
     return load_taxonomy()["types"][voucher_type]["headline"]
+
+
+def key_fields(voucher_type: str) -> dict[str, str]:
+    """The reader's key fields the type prints under a name of its own ({total: amount_due})."""
+    return load_taxonomy()["types"][voucher_type].get("key_fields", {})

@@ -1,4 +1,5 @@
-"""silver.vouchers: each document of silver.voucher_documents read (on the executors, from its PDF or OCR sidecar),
+"""silver.vouchers: each document of silver.voucher_documents read (on the executors, by `jobs.documents.read`: its
+text layer, or for a page without one the upstream OCR's reading that came with it, else the product's own OCR),
 verified against the taxonomy and the entity's behaviour, and checked for reuse across entities; MERGEd on voucher_id.
 
 The entity's behaviour is its monthly revenue in the 90 days before the submission: payments (silver.txn_daily) for
@@ -20,7 +21,7 @@ from pyspark.sql import functions as F
 
 from jobs import quality, tables
 from jobs.catalog import contract
-from jobs.documents.extract import extract_voucher, fields_json
+from jobs.documents import read as reader
 from jobs.documents.taxonomy import field_specs, headline_field
 from jobs.documents.verify import (
     SUSPICIOUS,
@@ -69,11 +70,11 @@ def read_document(doc: dict, key: bytes) -> dict:
     doc = {k: known(v) for k, v in doc.items()}
     for day in ("submitted_date", "arrived_date", "registered"):
         doc[day] = None if doc.get(day) is None else as_date(doc[day])
-    vtype = doc["voucher_type"]
-    extraction = extract_voucher(doc["pdf_path"], doc["ocr_path"] if doc["image"] else None, vtype)
-    fields = extraction.fields
-    if extraction.problem:
-        status, reasons = UNREADABLE, [extraction.problem]
+    vtype, upstream = doc["voucher_type"], doc["ocr_path"]
+    reading = reader.read_document(doc["pdf_path"], upstream, own_ocr=upstream is None, voucher_type=vtype)
+    fields = reading.fields
+    if reading.problem:
+        status, reasons = UNREADABLE, [reading.problem]
     else:
         verdict = verify_voucher(vtype, fields, doc["submitted_date"], doc["revenue"], doc["registered"])
         status, reasons = verdict.status, list(verdict.reasons)
@@ -88,8 +89,8 @@ def read_document(doc: dict, key: bytes) -> dict:
         "amount": amount,
         "amount_untaxed": value_of(fields, "amount_untaxed"),
         "amount_tax": value_of(fields, "amount_tax"),
-        "currency": extraction.currency,
-        "fields": fields_json(tokenised(fields, vtype, key)),
+        "currency": value_of(fields, "currency"),
+        "fields": reader.fields_json(tokenised(fields, vtype, key)),
         "min_confidence": min((f["confidence"] for f in fields.values()), default=None),
         "status": status,
         "reasons": reasons,

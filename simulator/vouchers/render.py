@@ -97,13 +97,28 @@ def printed_fields(voucher_type: str, fields: dict, style: Style) -> list[tuple[
 
 
 class VoucherPDF(FPDF):
-    """A one-page PDF with core fonts and a fixed creation date, so the same content gives the same bytes."""
+    """A one-page PDF with core fonts and a fixed creation date, so the same content gives the same bytes. It keeps
+    every piece of text it draws with its box (page units, origin top left): what an OCR of a photo of it finds."""
 
     def __init__(self, created: dt.datetime, fmt="A4", unit="mm"):
         super().__init__(format=fmt, unit=unit)
         self.set_creation_date(created)
         self.set_auto_page_break(False)
         self.set_producer("Helicopter voucher simulator")
+        self.pieces: list[tuple[str, tuple[float, float, float, float]]] = []
+
+    def cell(self, w=None, h=None, text="", *args, align="L", **kwargs):
+        if text.strip():
+            width = w or self.w - self.r_margin - self.x
+            drawn = self.get_string_width(text)
+            left = {
+                "L": self.x + self.c_margin,
+                "R": self.x + width - self.c_margin - drawn,
+                "C": self.x + (width - drawn) / 2,
+            }[str(align)[0]]
+            top = self.y + ((h or self.font_size) - self.font_size) / 2
+            self.pieces.append((text, (left, top, left + drawn, top + self.font_size)))
+        return super().cell(w, h, text, *args, align=align, **kwargs)
 
 
 def line_items_table(pdf: FPDF, lines: list[dict], style: Style) -> None:
@@ -231,15 +246,20 @@ def misread(text: str, rng: np.random.Generator) -> str:
     return text[:i] + swap.get(text[i], "O" if text[i] == "6" else "?") + text[i + 1 :]
 
 
-def ocr_fields(rows: list, rng: np.random.Generator) -> tuple[list[dict], list[str]]:
-    """The OCR's [{name, value, confidence}] for the printed fields, and the names of the fields it misread."""
-    out, wrong = [], []
-    for name, _, _, text in rows:
+def photo_reading(voucher_type: str, fields: dict, style: Style, rng: np.random.Generator) -> tuple[dict, list[str]]:
+    """An upstream OCR's reading of a photo of the document, in the landing contract's generic format (each piece
+    of text the document prints with its box and a confidence; a few pieces misread at low confidence), and the
+    names of the fields a misread piece printed."""
+    rows = printed_fields(voucher_type, fields, style)
+    pdf = VoucherPDF(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    pdf.add_page()
+    LAYOUTS[style.layout](pdf, rows, fields.get("lines"), style)
+    words, wrong = [], set()
+    for text, box in pdf.pieces:
+        confidence = float(rng.uniform(0.86, 0.995))
         if rng.random() < OCR_ERROR_RATE:
-            out.append(
-                {"name": name, "value": misread(text, rng), "confidence": round(float(rng.uniform(0.3, 0.75)), 3)}
-            )
-            wrong.append(name)
-        else:
-            out.append({"name": name, "value": text, "confidence": round(float(rng.uniform(0.86, 0.995)), 3)})
-    return out, wrong
+            read, confidence = misread(text, rng), float(rng.uniform(0.3, 0.75))
+            wrong |= {name for name, _, _, printed in rows if printed in text and printed not in read}
+            text = read
+        words.append({"text": text, "box": [round(v, 2) for v in box], "confidence": round(confidence, 3)})
+    return {"engine": "upstream-ocr 3.2", "pages": [{"width": pdf.w, "height": pdf.h, "words": words}]}, sorted(wrong)

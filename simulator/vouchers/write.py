@@ -8,7 +8,7 @@ Landing layout, one folder per submission day:
 
     landing/vouchers/dt=YYYY-MM-DD/<voucher_id>.pdf        the document
     landing/vouchers/dt=YYYY-MM-DD/<voucher_id>.json       metadata sidecar (every voucher)
-    landing/vouchers/dt=YYYY-MM-DD/<voucher_id>.ocr.json   the OCR's fields (image vouchers only)
+    landing/vouchers/dt=YYYY-MM-DD/<voucher_id>.ocr.json   an upstream OCR's reading of the photo (image vouchers only)
 
 Every draw comes from the generator passed in, in a fixed order, and the PDFs carry a fixed creation date and a
 content-derived file id, so one generator state gives byte-identical files. Documents are written one at a time."""
@@ -27,7 +27,7 @@ from jobs.adapt.landing import voucher_sidecar
 from simulator.population import sigmoid
 from simulator.vouchers.drawers import DRAWERS, Doc, uniform
 from simulator.vouchers.names import Holder, holders
-from simulator.vouchers.render import draw_style, image_pdf, ocr_fields, printed_fields, text_pdf
+from simulator.vouchers.render import draw_style, image_pdf, photo_reading, text_pdf
 from simulator.vouchers.tamper import OUT_OF_LINE_FACTOR, draw_tampering, edit_amount, move_date, reuse
 from simulator.vouchers.taxonomy import as_date, load_taxonomy
 
@@ -167,14 +167,12 @@ def write_vouchers(
         bad = BAD_KINDS[int(rng.integers(0, 3))] if rng.random() < bad_rate else None
         password = f"{int(rng.integers(0, 10**6)):06d}" if bad == "encrypted_pdf" else None
         created = dt.datetime.combine(as_date(fields["issue_date"]), dt.time(9, 30), tzinfo=CHINA)
-        rows_printed = printed_fields(vtype, fields, style)
         ocr, misread_names = None, None
         if image:
             shade = int(rng.integers(200, 246))
             pdf = image_pdf(shade, created, password)
-            ocr_list, misread_names = ocr_fields(rows_printed, rng)
-            ocr_doc = {"voucher_id": p.voucher_id, "engine": "upstream-ocr 3.2", "pages": 1, "fields": ocr_list}
-            ocr = json.dumps(ocr_doc, indent=2) + "\n"
+            reading, misread_names = photo_reading(vtype, fields, style, rng)
+            ocr = json.dumps(reading) + "\n"
         else:
             pdf = text_pdf(vtype, fields, style, created, password)
         if bad == "corrupt_pdf":
