@@ -156,7 +156,7 @@ def test_units_group_a_document_with_its_sidecars(tmp_path):
     folder.mkdir(parents=True)
     for name in ("V1.pdf", "V1.json", "V1.ocr.json", "V2.json", "notes.txt"):
         (folder / name).write_text("x")
-    units = {u["unit"]: u for u in group_units(discover(tmp_path, "vouchers"), ".pdf", (".json", ".ocr.json"))}
+    units = {u["unit"]: u for u in group_units(discover(tmp_path, "vouchers"), (".pdf",), (".json", ".ocr.json"))}
     assert sorted(units) == ["V1", "V2", "notes.txt"]
     assert units["V1"]["_source_file"].endswith("V1.pdf") and units["V1"]["main_checksum"]
     assert units["V2"]["_source_file"].endswith("V2.json") and units["V2"]["main_checksum"] is None
@@ -187,6 +187,27 @@ def test_a_unit_with_a_file_over_the_limit_is_not_opened(spark, tmp_path):
     assert reasons["V1.pdf"] == f"its file V1.json is too large: 2,002 bytes, {limit}"
     assert reasons["V3.json"] == f"its file V3.pdf is too large: 5,004 bytes, {limit}"
     assert reasons["V2.pdf"].startswith("corrupt PDF")  # opened and read: the rest of the batch goes on
+
+
+def test_a_photo_is_a_document_and_a_broken_one_is_quarantined_with_its_reason(spark, tmp_path):
+    from PIL import Image
+
+    from jobs.ingest import vouchers
+    from jobs.ingest.source import read_batch
+
+    folder = tmp_path / "vouchers" / "dt=2025-06-01"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (40, 30), "white").save(folder / "V4.jpg")
+    (folder / "V4.json").write_text('{"voucher_id": "V4"}')
+    (folder / "V5.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a PNG's signature, then nothing
+    (folder / "V5.json").write_text('{"voucher_id": "V5"}')
+
+    landed, rejected = read_batch(spark, vouchers.SOURCE, discover(tmp_path, "vouchers"), str(tmp_path), "r", 10**6)
+    rows = landed.where(F.col("_file_problem").isNull()).select("pdf_path", "page_count", "has_text_layer").collect()
+    landed.unpersist()
+    assert [(Path(r.pdf_path).name, r.page_count, r.has_text_layer) for r in rows] == [("V4.jpg", 1, False)]
+    reasons = {name.rsplit("/", 1)[1]: reason for name, reason in rejected.items()}
+    assert list(reasons) == ["V5.png"] and reasons["V5.png"].startswith("corrupt image: V5.png cannot be read")
 
 
 def test_geometry_facts_measure_valid_polygons_in_their_utm_zone():

@@ -39,26 +39,27 @@ def stem_and_suffix(name: str, suffixes: tuple[str, ...]) -> tuple[str, str | No
     return name, None
 
 
-def group_units(files: list[LandingFile], main: str, sidecars: tuple[str, ...] = ()) -> list[dict]:
+def group_units(files: list[LandingFile], mains: tuple[str, ...], sidecars: tuple[str, ...] = ()) -> list[dict]:
     """The batch's files as units (rows of UNIT_SCHEMA): one per (folder, stem), carrying the lineage of its main
-    file (suffix `main`) when that is in the batch, else of its first sidecar; a file of another kind is a unit of
-    its own, rejected as unexpected."""
+    file (a suffix of `mains`) when that is in the batch, else of its first sidecar; a file of another kind is a
+    unit of its own, rejected as unexpected."""
     units: dict[tuple[str, str], dict] = {}
+    expected = f"{' or '.join(mains)}{' with ' + ', '.join(sidecars) if sidecars else ''}"
     for f in sorted(files, key=lambda f: f.name):
         folder, name = f.path.rsplit("/", 1)
-        stem, suffix = stem_and_suffix(name, (main, *sidecars))
+        stem, suffix = stem_and_suffix(name, (*mains, *sidecars))
         key = (folder, stem if suffix else name)
         unit = units.get(key)
-        if unit is None or suffix == main:
+        if unit is None or suffix in mains:
             unit = units[key] = {
                 "unit": key[1],
                 "folder": folder,
                 "_source_file": f.name,
                 "_file_checksum": f.checksum,
                 "_dt": f.dt.isoformat(),
-                "main_checksum": f.checksum if suffix == main else None,
-                "problem": None if suffix else f"unexpected file: expected {' with '.join((main, *sidecars))} files",
-                "parts": [key[1] + s for s in (main, *sidecars)] if suffix else [name],  # the files a reader opens
+                "main_checksum": f.checksum if suffix in mains else None,
+                "problem": None if suffix else f"unexpected file: expected {expected} files",
+                "parts": [key[1] + s for s in (*mains, *sidecars)] if suffix else [name],  # the files a reader opens
             }
     return list(units.values())
 

@@ -79,7 +79,7 @@ def read_feature_collection(unit: dict) -> list[dict]:
 
 def read_parcels(spark, files: list[LandingFile], run_id: str, max_bytes: int) -> DataFrame:
     """A `Source.read`: every feature of the batch's GeoJSON files, read on the executors."""
-    units = group_units(files, ".geojson")
+    units = group_units(files, (".geojson",))
     return read_units(spark, units, read_feature_collection, "bronze.parcels", run_id, max_bytes)
 
 

@@ -65,7 +65,7 @@ def read_scene(unit: dict) -> list[dict]:
 
 def read_tiles(spark, files: list[LandingFile], run_id: str, max_bytes: int) -> DataFrame:
     """A `Source.read`: one row per scene of the batch, its files opened and checked on the executors."""
-    units = group_units(files, ".tif", (".json",))
+    units = group_units(files, (".tif",), (".json",))
     return read_units(spark, units, read_scene, "bronze.tiles", run_id, max_bytes)
 
 

@@ -1,6 +1,7 @@
-"""Vouchers: each submitted PDF with its metadata sidecar (and OCR sidecar, for photos) to bronze.vouchers, typed to
-silver.voucher_documents: one row per document with its page count and whether it has a text layer. Reading the
-fields off the documents is the extraction stage's, which owns silver.vouchers.
+"""Vouchers: each submitted document (a PDF, or a photo as JPEG or PNG) with its metadata sidecar (and an upstream
+OCR's reading, when one came) to bronze.vouchers, typed to silver.voucher_documents: one row per document with its
+page count and whether it has a text layer. Reading the fields off the documents is the reader's, in
+silver.vouchers.
 
 Documents and OCR sidecars carry personal data (an owner's name printed on a licence), so the tables hold references
 to them (path and checksum), never their text: personal data leaves bronze only as tokens."""
@@ -22,6 +23,7 @@ from jobs.ingest.source import Source, blank, reject_reasons
 from jobs.ingest.transactions import ISO_WITH_OFFSET
 
 PDF_TAIL_BYTES = 1024  # a complete PDF ends with %%EOF within its last bytes
+DOCUMENT_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")  # a document is a PDF or a photo
 
 
 def read_pdf_facts(path: Path) -> tuple[int, bool]:
@@ -47,14 +49,28 @@ def read_pdf_facts(path: Path) -> tuple[int, bool]:
     return pages, has_text
 
 
+def read_photo_facts(path: Path) -> tuple[int, bool]:
+    """(1, False) for a photo that opens as an image; FileProblem when it does not."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception as e:  # Pillow raises many kinds on a damaged file
+        raise FileProblem(f"corrupt image: {path.name} cannot be read ({type(e).__name__}: {str(e)[:200]})") from None
+    return 1, False
+
+
 def read_voucher(unit: dict) -> list[dict]:
-    """One bronze row for a voucher (its .pdf, .json and, for a photo, .ocr.json); FileProblem when the PDF is
-    missing, cut short or encrypted, or the metadata sidecar is missing or not a JSON object."""
+    """One bronze row for a voucher (its document, .json and, when one came, .ocr.json); FileProblem when the
+    document is missing, cut short, encrypted or not an image, or the metadata sidecar is missing or not a JSON
+    object."""
     folder, stem = Path(unit["folder"]), unit["unit"]
-    pdf = folder / f"{stem}.pdf"
-    if not pdf.exists():
-        raise FileProblem(f"incomplete voucher: {pdf.name} is missing beside its sidecar")
-    pages, has_text = read_pdf_facts(pdf)
+    found = [folder / f"{stem}{suffix}" for suffix in DOCUMENT_SUFFIXES if (folder / f"{stem}{suffix}").exists()]
+    if not found:
+        raise FileProblem(f"incomplete voucher: no document {stem}{' or '.join(DOCUMENT_SUFFIXES)} beside its sidecar")
+    pdf = found[0]
+    pages, has_text = read_pdf_facts(pdf) if pdf.suffix == ".pdf" else read_photo_facts(pdf)
     sidecar, _ = read_sidecar(folder / f"{stem}.json", missing="bad sidecar")
     ocr = folder / f"{stem}.ocr.json"
     if ocr.exists():
@@ -74,17 +90,17 @@ def read_voucher(unit: dict) -> list[dict]:
 
 def read_vouchers(spark, files: list[LandingFile], run_id: str, max_bytes: int) -> DataFrame:
     """A `Source.read`: one row per voucher of the batch, its files opened and checked on the executors."""
-    units = group_units(files, ".pdf", (".json", ".ocr.json"))
+    units = group_units(files, DOCUMENT_SUFFIXES, (".json", ".ocr.json"))
     return read_units(spark, units, read_voucher, "bronze.vouchers", run_id, max_bytes)
 
 
 def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
     """Bronze voucher rows -> silver.voucher_documents columns: the sidecar's fields typed, and `_reject_reason`
-    where one is missing or names another file, the declared type is none of the taxonomy's, or a photo comes without
-    its OCR sidecar."""
+    where one is missing or names another file, or the declared type is none of the taxonomy's."""
     meta = F.from_json("sidecar", contract("landing.vouchers").struct_type())
     submitted = F.try_to_timestamp(F.col("_meta.submitted_at"), F.lit(ISO_WITH_OFFSET))
-    stem = F.regexp_extract("pdf_path", r"([^/]+)\.pdf$", 1)
+    file_name = F.regexp_extract("pdf_path", r"([^/]+)$", 1)
+    stem = F.regexp_extract("pdf_path", r"([^/]+)\.[^./]+$", 1)
     typed = (
         bronze.withColumn("_meta", meta)
         .withColumns({c: F.col(f"_meta.{c}") for c in ("voucher_id", "entity_id", "declared_type", "image")})
@@ -106,8 +122,7 @@ def typed_voucher_documents(bronze: DataFrame) -> DataFrame:
             & ~F.col("declared_type").isin(list(load_taxonomy()["types"])),
             "unparseable submitted_at": F.col("submitted_at").isNull(),
             "missing image": F.col("image").isNull(),
-            "file_name is not the PDF's": F.col("file_name") != F.concat(stem, F.lit(".pdf")),
-            "photo without its OCR sidecar": F.col("image") & F.col("ocr_path").isNull(),
+            "file_name is not the document's": F.col("file_name") != file_name,
         },
     ).drop("_meta", "submitted_text")
 
