@@ -79,6 +79,38 @@ def monthly_revenue(p: population.Population, m: payments.Merchants, c: trade.Ch
     return revenue
 
 
+class SalesBook:
+    """What each business sold per calendar month as the world drew it: its successful payments and the sales orders
+    it received (a broken copy of a trade row, numbered Z..., left out)."""
+
+    def __init__(self) -> None:
+        self.month: dt.date | None = None
+        self.days: list[pd.DataFrame] = []
+        self.months: list[pd.DataFrame] = []
+
+    def add(self, day: dt.date, paid: pd.DataFrame, trade_rows: pd.DataFrame) -> None:
+        if day.replace(day=1) != self.month:
+            self.close_month()
+            self.month = day.replace(day=1)
+        orders = trade_rows[
+            (trade_rows["record_type"] == "order") & ~trade_rows["record_id"].astype(str).str.startswith("Z")
+        ]
+        orders = orders.drop_duplicates("record_id").rename(columns={"payee_id": "entity_id"})
+        success = paid.loc[paid["status"] == "success", ["entity_id", "amount"]]
+        self.days.append(pd.concat([success, orders[["entity_id", "amount"]]], ignore_index=True))
+
+    def close_month(self) -> None:
+        if self.days:
+            month = pd.concat(self.days).groupby("entity_id", as_index=False)["amount"].sum()
+            self.months.append(month.rename(columns={"amount": "sales"}).assign(month=self.month))
+        self.days = []
+
+    def table(self) -> pd.DataFrame:
+        """(entity_id, month, sales) of every month seen through."""
+        self.close_month()
+        return pd.concat(self.months, ignore_index=True) if self.months else None
+
+
 def habits_truth(p: population.Population, m: payments.Merchants, c: trade.Chains, parcels: pa.Table) -> pa.Table:
     """Every observable habit the world drew, one row per entity and habit (`family`, `habit`, `value`): the most any
     feature estimating that habit could tell (`simulator.realism` ranks loans by each)."""
@@ -180,6 +212,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
     feed = TransactionFeed(out, spec, fault_rng)
     trade_days = trade.TradeDays(people, chains, spec.start)
     trade_rows = 0
+    sold = SalesBook()
     noise = merchants.volatility * day_rng.standard_normal(merchants.size.size)
     yesterday = None
     for t in range(spec.days):
@@ -190,6 +223,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
         yesterday = yesterday[yesterday["txn_id"] != cut]  # a row lost to truncation is never re-sent
         bad_inputs.update({f"transactions.{k}": v for k, v in counts.items()})
         trade_file, trade_counts = trade_days.day(t, day, broken_share, trade_rng)
+        sold.add(day, yesterday, trade_file)
         write_csv(trade_file, landing_path(out, "trade", day, "trade.csv"))
         trade_rows += len(trade_file)
         bad_inputs.update({f"trade.{k}": v for k, v in trade_counts.items()})
@@ -236,6 +270,7 @@ def simulate(spec: WorldSpec, out: pathlib.Path, progress: Callable[[int, int], 
         spec.bad_rate,
         voucher_rng,
         out,
+        sold.table(),
     )
     bad_inputs.update({f"vouchers.{k}": v for k, v in voucher_faults.items()})
 

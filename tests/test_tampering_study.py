@@ -14,6 +14,7 @@ def test_recall_per_mode_precision_and_clean_documents_flagged():
             "tampered": [True, True, True, False, False],
             "tamper_kind": ["amount_edited", "amount_edited", "date_moved", None, None],
             "image": [False, False, True, False, True],
+            "voucher_type": ["utility_bill", "payroll", "shop_lease", "bank_statement", "payroll"],
         }
     )
     read = pd.DataFrame(
@@ -31,6 +32,7 @@ def test_recall_per_mode_precision_and_clean_documents_flagged():
         "photo": {"documents": 1, "suspicious": 0, "unreadable": 0},
         "text": {"documents": 1, "suspicious": 1, "unreadable": 0},
     }
-    assert r["false_alarm_reasons"] == {"in_line": 1}
+    assert r["false_alarm_reasons"] == {"in_line": 1} and r["false_alarm_types"] == {"bank_statement": 1}
+    assert r["unreadable_reasons"] == {} and r["missed"] == {"amount_edited payroll verified": 1}
     report = markdown(r | {"entities": 10, "days": 30, "seed": 29})
     assert "Recall 66.7%, precision 66.7%" in report and "| amount_edited | 2 | 1 | 50% |" in report

@@ -407,22 +407,49 @@ def test_a_document_declared_with_a_type_outside_the_taxonomy_is_rejected_with_i
     assert reasons == {"V1": None, "V2": "declared_type is not a type of the voucher taxonomy"}
 
 
-def test_a_document_is_judged_against_the_revenue_of_the_days_the_lakehouse_saw(spark):
-    from jobs.silver.vouchers import monthly_revenue
+def test_a_document_is_judged_against_the_sales_of_its_period_or_of_the_days_before_it():
+    from jobs.silver.vouchers import monthly_revenue, revenue_window
+
+    applied = dt.date(2025, 5, 20)
+    march = {"period_start": field(dt.date(2025, 3, 1)), "period_end": field(dt.date(2025, 3, 31))}
+    assert revenue_window(march, applied, over_period=True) == (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+    assert revenue_window(march, applied, over_period=False) == (dt.date(2025, 2, 20), applied)  # a bill's month
+    lease = {"period_start": field(dt.date(2024, 3, 1)), "period_end": field(dt.date(2027, 2, 28))}
+    assert revenue_window(lease, applied, over_period=True) == (dt.date(2025, 2, 20), applied)  # not over yet
+    assert revenue_window({}, applied, over_period=True) == (dt.date(2025, 2, 20), applied)
 
     day0 = dt.date(2025, 1, 1)
-    first_sale = {"A": 0, "B": 140, "C": 100}  # A sold all along; B began 11 days before it applied, C 51 days
+    sales = [(day0 + dt.timedelta(days=d), 10.0 if d < 59 else 20.0) for d in range(0, 140)]  # doubles on 1 March
+    assert monthly_revenue(sales, day0, dt.date(2025, 3, 1), dt.date(2025, 3, 31)) == pytest.approx(600.0)
+    assert monthly_revenue(sales, day0, dt.date(2025, 2, 1), dt.date(2025, 2, 28)) == pytest.approx(300.0)  # 28 days
+    late = dt.date(2025, 3, 10)  # the lakehouse first saw it sell on 10 March: 22 days of March, not a month
+    assert monthly_revenue(sales, late, dt.date(2025, 3, 1), dt.date(2025, 3, 31)) is None
+    assert monthly_revenue(sales, late, dt.date(2025, 2, 20), applied) == pytest.approx(600.0)  # 72 days seen
+    assert monthly_revenue([], None, dt.date(2025, 2, 20), applied) is None
+
+
+def test_the_sales_a_document_may_be_judged_against_come_from_payments_and_orders(spark):
+    from jobs.silver.vouchers import SALES_HISTORY_DAYS, recent_sales
+
+    day0 = dt.date(2025, 1, 1)
     daily = spark.createDataFrame(
-        [(e, day0 + dt.timedelta(days=d), 10.0) for e, start in first_sale.items() for d in range(start, 200)],
+        [("A", day0 + dt.timedelta(days=d), 10.0) for d in range(0, 500, 50)],
         "entity_id string, txn_date date, gmv double",
     )
-    trade = spark.createDataFrame([], "record_type string, payee_id string, trade_date date, amount double")
-    applied = day0 + dt.timedelta(days=150)
-    docs = spark.createDataFrame(
-        [(f"V{e}", e, applied) for e in "ABCD"], "voucher_id string, entity_id string, submitted_date date"
+    trade = spark.createDataFrame(
+        [("order", "A", day0 + dt.timedelta(days=1), 5.0), ("payment", "A", day0 + dt.timedelta(days=2), 99.0)],
+        "record_type string, payee_id string, trade_date date, amount double",
     )
-    revenue = {r.voucher_id: r.revenue for r in monthly_revenue(docs, daily, trade).collect()}
-    assert revenue == {"VA": pytest.approx(300.0), "VB": None, "VC": pytest.approx(300.0)}  # D sold nothing
+    applied = day0 + dt.timedelta(days=SALES_HISTORY_DAYS)
+    docs = spark.createDataFrame(
+        [("VA", "A", applied), ("VD", "D", applied)], "voucher_id string, entity_id string, submitted_date date"
+    )
+    (row,) = recent_sales(docs, daily, trade).collect()  # D sold nothing
+    assert row.voucher_id == "VA" and row.first_sale == day0
+    assert [(s.day, s.sales) for s in row.sales] == [
+        (day0 + dt.timedelta(days=d), v)
+        for d, v in ((1, 5.0), (50, 10.0), (100, 10.0), (150, 10.0), (200, 10.0), (250, 10.0), (300, 10.0), (350, 10.0))
+    ]
 
 
 GOOD_VOUCHER = {

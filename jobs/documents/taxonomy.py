@@ -29,3 +29,8 @@ def headline_field(voucher_type: str) -> str | None:
 def key_fields(voucher_type: str) -> dict[str, str]:
     """The reader's key fields the type prints under a name of its own ({total: amount_due})."""
     return load_taxonomy()["types"][voucher_type].get("key_fields", {})
+
+
+def judged_over_its_period(voucher_type: str) -> bool:
+    """Whether the type's amounts are judged against the sales of the period it reports (`over: period`)."""
+    return any(r.get("over") == "period" for r in load_taxonomy()["types"][voucher_type]["rules"])

@@ -2,10 +2,12 @@
 text layer, or for a page without one the upstream OCR's reading that came with it, else the product's own OCR),
 verified against the taxonomy and the entity's behaviour, and checked for reuse across entities; MERGEd on voucher_id.
 
-The entity's behaviour is its monthly revenue in the 90 days before the submission: payments (silver.txn_daily) for
-merchants, sales orders (silver.trade_records) for distributors and stores; and its registration date
-(silver.entities). Reuse is decided over the batch and the vouchers stored before: the first entity to hand over a
-document keeps it, a later copy from another entity is suspicious.
+The entity's behaviour is what the lakehouse saw it sell: payments (silver.txn_daily) for merchants, sales orders
+(silver.trade_records) for distributors and stores; and its registration date (silver.entities). A document that
+reports the business's flows over a period (a statement's month, a tax return's quarter: the taxonomy's `over:
+period`) is judged against the sales of that period; any other against those of the REVENUE_DAYS before its
+submission. Reuse is decided over the batch and the vouchers
+stored before: the first entity to hand over a document keeps it, a later copy from another entity is suspicious.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pyspark.sql import functions as F
 from jobs import quality, tables
 from jobs.catalog import contract
 from jobs.documents import read as reader
-from jobs.documents.taxonomy import field_specs, headline_field
+from jobs.documents.taxonomy import field_specs, headline_field, judged_over_its_period
 from jobs.documents.verify import (
     SUSPICIOUS,
     UNREADABLE,
@@ -33,8 +35,9 @@ from jobs.documents.verify import (
 )
 from jobs.settings import Settings
 
-REVENUE_DAYS = 90  # the monthly revenue a document is compared with: these days before its submission, / 3
-MIN_REVENUE_DAYS = 30  # fewer days of that window seen, and the revenue is unknown
+REVENUE_DAYS = 90  # a document without a period of its own is judged against the sales of these days before it
+MIN_REVENUE_DAYS = 30  # fewer days of a window seen (and not the whole of a shorter one), and its revenue is unknown
+SALES_HISTORY_DAYS = 366  # the sales a document can be judged against: these days before its submission
 TABLE = "silver.vouchers"
 log = logging.getLogger(__name__)
 
@@ -62,21 +65,51 @@ def known(value):
     """None for a missing value as pandas hands it over (None, NaN, NaT), else the value."""
     import pandas as pd
 
-    return None if value is None or (not isinstance(value, (list, str)) and pd.isna(value)) else value
+    if value is None or hasattr(value, "__len__"):  # text, and a list as a list or an array
+        return value
+    return None if pd.isna(value) else value
+
+
+def revenue_window(fields: dict, submitted: dt.date, over_period: bool) -> tuple[dt.date, dt.date]:
+    """The days a document's amounts are judged against: with `over_period` (a type reporting the business's
+    flows), the period it reports, when it states one that ended by the submission and began within
+    SALES_HISTORY_DAYS of it; else the REVENUE_DAYS up to the submission."""
+    start, end = value_of(fields, "period_start"), value_of(fields, "period_end")
+    if over_period and isinstance(start, dt.date) and isinstance(end, dt.date) and start <= end <= submitted:
+        if (submitted - start).days < SALES_HISTORY_DAYS:
+            return start, end
+    return submitted - dt.timedelta(days=REVENUE_DAYS - 1), submitted
+
+
+def monthly_revenue(sales: list[tuple[dt.date, float]], first_sale: dt.date | None, start, end) -> float | None:
+    """Sales per 30 days over the days of [start, end] the lakehouse saw the business selling (from its first
+    sale); None when it saw none, or fewer than MIN_REVENUE_DAYS of them and not the whole window: a few days' sales
+    are no month's revenue."""
+    if first_sale is None:
+        return None
+    seen_from = max(first_sale, start)
+    seen = (end - seen_from).days + 1
+    if seen < min(MIN_REVENUE_DAYS, (end - start).days + 1):
+        return None
+    return sum(amount for day, amount in sales if seen_from <= day <= end) * 30 / seen
 
 
 def read_document(doc: dict, key: bytes) -> dict:
-    """One silver.vouchers row (without extracted_at) from a voucher_documents row with `revenue` and `registered`."""
+    """One silver.vouchers row (without extracted_at) from a voucher_documents row with the entity's `sales`
+    (day, sales) of the SALES_HISTORY_DAYS before the submission, its `first_sale` and its `registered` date."""
     doc = {k: known(v) for k, v in doc.items()}
-    for day in ("submitted_date", "arrived_date", "registered"):
+    for day in ("submitted_date", "arrived_date", "registered", "first_sale"):
         doc[day] = None if doc.get(day) is None else as_date(doc[day])
+    sales = [(as_date(s["day"]), float(s["sales"])) for s in (doc.get("sales") if doc.get("sales") is not None else [])]
     vtype, upstream = doc["voucher_type"], doc["ocr_path"]
     reading = reader.read_document(doc["pdf_path"], upstream, own_ocr=upstream is None, voucher_type=vtype)
     fields = reading.fields
     if reading.problem:
         status, reasons = UNREADABLE, [reading.problem]
     else:
-        verdict = verify_voucher(vtype, fields, doc["submitted_date"], doc["revenue"], doc["registered"])
+        window = revenue_window(fields, doc["submitted_date"], judged_over_its_period(vtype))
+        revenue = monthly_revenue(sales, doc["first_sale"], *window)
+        verdict = verify_voucher(vtype, fields, doc["submitted_date"], revenue, doc["registered"])
         status, reasons = verdict.status, list(verdict.reasons)
     number, party = value_of(fields, "document_number"), value_of(fields, counterparty_field(vtype))
     amount = value_of(fields, headline_field(vtype))
@@ -118,32 +151,32 @@ def documents(voucher_documents: DataFrame) -> DataFrame:
     )
 
 
-def monthly_revenue(docs: DataFrame, daily: DataFrame, trade: DataFrame) -> DataFrame:
-    """Per voucher_id: the entity's revenue per month over the REVENUE_DAYS before the submission (payments plus
-    sales orders), over the days of that window the lakehouse has seen the entity selling (since its first sale);
-    null when it shows neither, or when fewer than MIN_REVENUE_DAYS of the window were seen (the first nights of a
-    lakehouse, a business just arrived): a few days' sales are no month's revenue."""
+def recent_sales(docs: DataFrame, daily: DataFrame, trade: DataFrame) -> DataFrame:
+    """Per voucher_id: the entity's `sales` (payments plus sales orders) of each day of the SALES_HISTORY_DAYS up
+    to the submission, as (day, sales) in day order, and its `first_sale` the lakehouse saw; none when it shows
+    neither."""
     payments = daily.select("entity_id", F.col("txn_date").alias("day"), F.col("gmv").cast("double").alias("sales"))
     orders = trade.where(F.col("record_type") == "order").select(
         F.col("payee_id").alias("entity_id"), F.col("trade_date").alias("day"), F.col("amount").cast("double")
     )
     sales = payments.unionByName(orders.withColumnRenamed("amount", "sales"))
-    within = (F.col("day") <= F.col("submitted_date")) & (F.col("day") > F.date_sub("submitted_date", REVENUE_DAYS))
-    seen_from = F.greatest("first_sale", F.date_sub("submitted_date", REVENUE_DAYS - 1))
-    seen_days = F.datediff("submitted_date", seen_from) + 1
+    day, submitted = F.col("day"), F.col("submitted_date")
+    within = (day <= submitted) & (day > F.date_sub(submitted, SALES_HISTORY_DAYS))
     return (
         docs.select("voucher_id", "entity_id", "submitted_date")
         .join(sales, "entity_id")
-        .groupBy("voucher_id", "submitted_date")
-        .agg(F.sum(F.when(within, F.col("sales"))).alias("sales"), F.min("day").alias("first_sale"))
-        .select("voucher_id", F.when(seen_days >= MIN_REVENUE_DAYS, F.col("sales") * 30 / seen_days).alias("revenue"))
+        .groupBy("voucher_id")
+        .agg(
+            F.sort_array(F.collect_list(F.when(within, F.struct("day", "sales")))).alias("sales"),
+            F.min("day").alias("first_sale"),
+        )
     )
 
 
 def with_context(docs: DataFrame, entities: DataFrame, daily: DataFrame, trade: DataFrame) -> DataFrame:
-    """Documents with the entity's monthly `revenue` and `registered` date (null where unknown)."""
+    """Documents with the entity's recent `sales`, `first_sale` and `registered` date (null where unknown)."""
     registered = entities.select("entity_id", F.col("registered_date").alias("registered"))
-    return docs.join(monthly_revenue(docs, daily, trade), "voucher_id", "left").join(registered, "entity_id", "left")
+    return docs.join(recent_sales(docs, daily, trade), "voucher_id", "left").join(registered, "entity_id", "left")
 
 
 def read_on_executors(docs: DataFrame, key: bytes) -> DataFrame:
@@ -160,8 +193,7 @@ def read_on_executors(docs: DataFrame, key: bytes) -> DataFrame:
             yield pd.DataFrame({n: pd.Series([r[n] for r in rows], dtype=object) for n in names})
 
     parts = max(1, docs.sparkSession.sparkContext.defaultParallelism * 2)
-    typed = docs.withColumn("revenue", F.col("revenue").cast("double"))
-    return typed.repartition(parts).mapInPandas(read_partition, out).withColumn("extracted_at", F.current_timestamp())
+    return docs.repartition(parts).mapInPandas(read_partition, out).withColumn("extracted_at", F.current_timestamp())
 
 
 def flag_reuse(batch: DataFrame, stored: DataFrame) -> DataFrame:

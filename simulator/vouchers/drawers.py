@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from simulator.vouchers.names import (
     BRANDS,
@@ -63,6 +64,17 @@ class Doc:
     seq: int
     share: float
     revenue: float  # the holder's monthly revenue, scaled when the document is out of line
+    sold: dict | None = None  # {first day of a simulated month: what the holder sold in it}, None if it sells nothing
+    scale: float = 1.0  # out of line: the factor its amounts were scaled by
+
+    def sales(self, first: dt.date, last: dt.date) -> float:
+        """What the holder sold per month over the calendar months first..last, as drawn (scaled when out of line):
+        a statement, a settlement or a tax return reports the flows of its period. Its revenue when the simulation
+        did not see those months, or it sells nothing the simulation draws (a farmer)."""
+        months = pd.date_range(first.replace(day=1), last, freq="MS").date
+        if not self.sold or any(m not in self.sold for m in months):
+            return self.revenue
+        return self.scale * sum(self.sold[m] for m in months) / len(months)
 
 
 def lease_period(doc: Doc, years: tuple[int, ...], rng: np.random.Generator) -> dict:
@@ -259,7 +271,7 @@ def social_insurance(doc: Doc, rng: np.random.Generator) -> dict:
 
 def bank_statement(doc: Doc, rng: np.random.Generator) -> dict:
     first, last = month_back(doc.submitted, doc.seq)
-    credits = money(doc.revenue * uniform(rng, 0.8, 1.2))
+    credits = money(doc.sales(first, last) * uniform(rng, 0.9, 1.1))
     opening = money(doc.revenue * uniform(rng, 0.1, 1.0))
     debits = money(min(credits * uniform(rng, 0.85, 1.05), opening + credits - 1))
     return {
@@ -280,7 +292,7 @@ def bank_statement(doc: Doc, rng: np.random.Generator) -> dict:
 
 def tax_return(doc: Doc, rng: np.random.Generator) -> dict:
     first, last = last_quarter(doc.submitted)
-    sales = money(3 * doc.revenue * uniform(rng, 0.85, 1.1))
+    sales = money(3 * doc.sales(first, last) * uniform(rng, 0.9, 1.0))
     rate = 3 if doc.h.small_scale else 13
     output = money(sales * rate / 100)
     input_tax = money(0 if doc.h.small_scale else output * uniform(rng, 0.5, 0.85))
@@ -324,7 +336,7 @@ def equipment_purchase(doc: Doc, rng: np.random.Generator) -> dict:
 
 def platform_settlement(doc: Doc, rng: np.random.Generator) -> dict:
     first, last = month_back(doc.submitted, doc.seq)
-    gross = money(doc.revenue * uniform(rng, 0.8, 1.2))
+    gross = money(doc.sales(first, last) * uniform(rng, 0.95, 1.05))
     refunds, commission = money(gross * uniform(rng, 0.02, 0.1)), money(gross * uniform(rng, 0.02, 0.06))
     return {
         "document_number": f"STL{first:%Y%m}{number(doc.row, 9, 900_000_001)}",

@@ -132,11 +132,29 @@ def validate(entities: pd.DataFrame, days: int, bad_rate: float) -> None:
         raise ValueError(f"bad_rate must be in [0, 1), got {bad_rate}")
 
 
+def sold_per_month(sales: pd.DataFrame | None) -> dict[str, dict]:
+    """{entity_id: {first day of a month: sales}} from rows of (entity_id, month, sales), every month of the frame
+    present for every entity in it (a month it sold nothing in is 0)."""
+    if sales is None or sales.empty:
+        return {}
+    table = sales.pivot_table(index="entity_id", columns="month", values="sales", aggfunc="sum", fill_value=0.0)
+    return {e: dict(zip(table.columns, row)) for e, row in zip(table.index, table.to_numpy(float))}
+
+
 def write_vouchers(
-    entities: pd.DataFrame, start: dt.date, days: int, bad_rate: float, rng: np.random.Generator, out: pathlib.Path
+    entities: pd.DataFrame,
+    start: dt.date,
+    days: int,
+    bad_rate: float,
+    rng: np.random.Generator,
+    out: pathlib.Path,
+    sales: pd.DataFrame | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Write landing/vouchers under `out`; return (truth vouchers table, {bad kind: count})."""
+    """Write landing/vouchers under `out`; return (truth vouchers table, {bad kind: count}). `sales` are what each
+    business sold per calendar month as the world drew it (entity_id, month, sales), which documents reporting a
+    period's flows state."""
     validate(entities, days, bad_rate)
+    sold = sold_per_month(sales)
     tax = load_taxonomy()["types"]
     people = holders(entities.reset_index(drop=True), rng)
     plan = plan_vouchers(people, start, days, rng)
@@ -150,7 +168,7 @@ def write_vouchers(
         scale = 1.0
         if kind == "out_of_line":
             scale = uniform(rng, *OUT_OF_LINE_FACTOR) ** (1 if rng.random() < 0.5 else -1)
-        doc = Doc(h, i, submitted, int(p.seq), float(p.share), h.revenue * scale)
+        doc = Doc(h, i, submitted, int(p.seq), float(p.share), h.revenue * scale, sold.get(h.entity_id), scale)
         drawn = fields = DRAWERS[vtype](doc, rng)
         if kind == "reused":
             fields = reuse(kept[source[i]], vtype, h)
