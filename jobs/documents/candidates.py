@@ -16,6 +16,7 @@ import statistics
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from jobs.documents.layout import Line
 from jobs.documents.values import Found, amounts, dates
@@ -54,12 +55,13 @@ def bucket(name: str) -> int:
     return zlib.crc32(name.encode()) % HASH_BUCKETS
 
 
-def context_hashes(prefix: str, text: str, keep: int, from_end: bool = True) -> list[int]:
+@lru_cache(maxsize=2**16)  # the candidates of a line share the line above and the section
+def context_hashes(prefix: str, text: str, keep: int, from_end: bool = True) -> tuple[int, ...]:
     """Hashed words (the last `keep`, or the first) and their character 4-grams, tagged with `prefix`."""
     words = [w for w in tokens(text) if w.isalpha() or w in ":#%"]
     words = words[-keep:] if from_end else words[:keep]
     grams = [w[i : i + 4] for w in words if len(w) > 4 for i in range(len(w) - 3)]
-    return [bucket(f"{prefix}:{w}") for w in words] + [bucket(f"{prefix}4:{g}") for g in grams]
+    return tuple([bucket(f"{prefix}:{w}") for w in words] + [bucket(f"{prefix}4:{g}") for g in grams])
 
 
 def place(c: Candidate, lines: list[Line], heights: dict[int, float]) -> None:

@@ -5,6 +5,7 @@ pieces set close together: a wide gap parts a letterhead from the address beside
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from jobs.documents.pages import Page, Word
 
@@ -18,11 +19,11 @@ class Line:
     width: float  # the page's, to place the line on it
     height: float
 
-    @property
+    @cached_property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
-    @property
+    @cached_property
     def cells(self) -> list[tuple[Word, ...]]:
         """The line's blocks, each as its words."""
         cells: list[list[Word]] = []
@@ -33,7 +34,7 @@ class Line:
             cells[-1].append(word)
         return [tuple(cell) for cell in cells]
 
-    @property
+    @cached_property
     def blocks(self) -> list[tuple[int, int]]:
         """The character spans of the line's blocks in its text."""
         spans, start = [], 0
@@ -43,7 +44,7 @@ class Line:
             start = end + 1
         return spans
 
-    @property
+    @cached_property
     def box(self) -> tuple[float, float, float, float]:
         return (
             min(w.box[0] for w in self.words),
