@@ -428,6 +428,17 @@ def test_a_document_is_judged_against_the_sales_of_its_period_or_of_the_days_bef
     assert monthly_revenue([], None, dt.date(2025, 2, 20), applied) is None
 
 
+def test_a_document_in_another_currency_is_judged_against_the_sales_in_its_currency():
+    from jobs.silver.vouchers import Rates
+
+    day = dt.date(2025, 3, 31)
+    rates = Rates("CNY", {("EUR", day): 8.0})  # a euro buys 8 yuan
+    assert rates.revenue_in(8000.0, "EUR", day) == 1000.0
+    assert rates.revenue_in(8000.0, "CNY", day) == rates.revenue_in(8000.0, None, day) == 8000.0
+    assert rates.revenue_in(8000.0, "EUR", day + dt.timedelta(days=1)) is None  # no rate: not judged
+    assert rates.revenue_in(None, "EUR", day) is None
+
+
 def test_the_sales_a_document_may_be_judged_against_come_from_payments_and_orders(spark):
     from jobs.silver.vouchers import SALES_HISTORY_DAYS, recent_sales
 

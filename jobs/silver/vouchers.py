@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -33,6 +34,7 @@ from jobs.documents.verify import (
     reuse_key,
     verify_voucher,
 )
+from jobs.ingest.currency import daily_rates
 from jobs.settings import Settings
 
 REVENUE_DAYS = 90  # a document without a period of its own is judged against the sales of these days before it
@@ -94,9 +96,26 @@ def monthly_revenue(sales: list[tuple[dt.date, float]], first_sale: dt.date | No
     return sum(amount for day, amount in sales if seen_from <= day <= end) * 30 / seen
 
 
-def read_document(doc: dict, key: bytes) -> dict:
+@dataclass(frozen=True)
+class Rates:
+    """The units of the reporting currency one unit of a currency buys, per (currency, day) (`daily_rates`)."""
+
+    reporting: str
+    by_day: dict
+
+    def revenue_in(self, revenue: float | None, currency: str | None, day: dt.date) -> float | None:
+        """A revenue in the reporting currency, in `currency` at its rate of `day` (a document without a currency
+        is taken to be in the reporting one); None without a rate."""
+        if revenue is None or currency in (None, self.reporting):
+            return revenue
+        rate = self.by_day.get((currency, day))
+        return None if rate is None else revenue / rate
+
+
+def read_document(doc: dict, key: bytes, rates: Rates) -> dict:
     """One silver.vouchers row (without extracted_at) from a voucher_documents row with the entity's `sales`
-    (day, sales) of the SALES_HISTORY_DAYS before the submission, its `first_sale` and its `registered` date."""
+    (day, sales) of the SALES_HISTORY_DAYS before the submission, its `first_sale` and its `registered` date. The
+    document's amounts are judged against the sales in its own currency, at the rate of the last day judged."""
     doc = {k: known(v) for k, v in doc.items()}
     for day in ("submitted_date", "arrived_date", "registered", "first_sale"):
         doc[day] = None if doc.get(day) is None else as_date(doc[day])
@@ -108,7 +127,8 @@ def read_document(doc: dict, key: bytes) -> dict:
         status, reasons = UNREADABLE, [reading.problem]
     else:
         window = revenue_window(fields, doc["submitted_date"], judged_over_its_period(vtype))
-        revenue = monthly_revenue(sales, doc["first_sale"], *window)
+        sold = monthly_revenue(sales, doc["first_sale"], *window)
+        revenue = rates.revenue_in(sold, value_of(fields, "currency"), window[1])
         verdict = verify_voucher(vtype, fields, doc["submitted_date"], revenue, doc["registered"])
         status, reasons = verdict.status, list(verdict.reasons)
     number, party = value_of(fields, "document_number"), value_of(fields, counterparty_field(vtype))
@@ -179,7 +199,7 @@ def with_context(docs: DataFrame, entities: DataFrame, daily: DataFrame, trade: 
     return docs.join(recent_sales(docs, daily, trade), "voucher_id", "left").join(registered, "entity_id", "left")
 
 
-def read_on_executors(docs: DataFrame, key: bytes) -> DataFrame:
+def read_on_executors(docs: DataFrame, key: bytes, rates: Rates) -> DataFrame:
     """Every document read and verified where it sits (mapInPandas over the rows; the files are read by path)."""
     schema = contract(TABLE).struct_type()
     out = type(schema)([f for f in schema.fields if f.name != "extracted_at"])
@@ -189,7 +209,7 @@ def read_on_executors(docs: DataFrame, key: bytes) -> DataFrame:
         import pandas as pd
 
         for batch in batches:
-            rows = [read_document(doc, key) for doc in batch.to_dict("records")]
+            rows = [read_document(doc, key, rates) for doc in batch.to_dict("records")]
             yield pd.DataFrame({n: pd.Series([r[n] for r in rows], dtype=object) for n in names})
 
     parts = max(1, docs.sparkSession.sparkContext.defaultParallelism * 2)
@@ -222,6 +242,16 @@ def flag_reuse(batch: DataFrame, stored: DataFrame) -> DataFrame:
     )
 
 
+def rates_for(spark, settings: Settings, docs: DataFrame) -> Rates:
+    """The daily rates of silver.fx_rates over the days the documents' sales are judged on."""
+    first = docs.agg(F.min("submitted_date")).first()[0]
+    fx_rates = tables.read(spark, settings, "silver.fx_rates")
+    rates = daily_rates(fx_rates, settings.reporting_currency, settings.fx_max_age_days)
+    if first is not None:
+        rates = rates.where(F.col("on_date") > F.date_sub(F.lit(first), SALES_HISTORY_DAYS))
+    return Rates(settings.reporting_currency, {(r.currency, r.on_date): float(r.fx_rate) for r in rates.collect()})
+
+
 def run(spark, settings: Settings, as_of: dt.date | None = None) -> int:
     """Read, verify and MERGE every document not read yet, or changed since it was read, whatever the night
     (`as_of`) is; returns the rows written. Rows failing a row-level expectation are left out (logged, and tried again
@@ -238,7 +268,7 @@ def run(spark, settings: Settings, as_of: dt.date | None = None) -> int:
         tables.read(spark, settings, "silver.trade_records"),
     )
     # materialised once: the files are read once, and the MERGE below cannot change what was read or compared
-    batch = read_on_executors(context, token_key(settings)).localCheckpoint()
+    batch = read_on_executors(context, token_key(settings), rates_for(spark, settings, docs)).localCheckpoint()
     if batch.isEmpty():
         return 0
     result = flag_reuse(batch, tables.read(spark, settings, TABLE)).localCheckpoint()
