@@ -10,7 +10,8 @@ The few real documents together weigh as much as the many drawn ones (REAL_SHARE
 
 Each candidate of a field's kind is labelled by whether its value agrees with the known one
 (`evaluation.document_sets.agrees`); a document whose known value no candidate holds teaches nothing for that field.
-Writes `jobs/documents/models/<field>.json`.
+Writes `jobs/documents/models/<field>.json`, and the document type model (`jobs.documents.classify`), learnt from
+every voucher of another simulated world and the development documents whose type is known.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from evaluation.document_sets import SETS, Document, agrees, documents
 
 SIMULATED_ENTITIES = 400
 SIMULATED_DAYS = 400
+TYPES_SEED = 13  # the world the type model learns from (the benchmark's is another)
 SIMULATED_DOCUMENTS = 200  # of the world's ~1,400 text vouchers, evenly spaced: more drowned the real layouts on dev
 KEY_OF_TAXONOMY = {  # the simulator's taxonomy names -> the reader's key fields (a type's headline amount is its total)
     "issuer": "issuer",
@@ -70,6 +72,40 @@ def simulated_documents(out: Path, seed: int = 3) -> list[Document]:
                 labels[k] = Decimal(str(v))
         docs.append(Document("simulated", row.voucher_id, out / row.path, {k: v for k, v in labels.items() if v}))
     return docs
+
+
+def world_texts(out: Path, seed: int) -> list[tuple[str, str]]:
+    """(text, type) of every voucher of a simulated world, read as the night reads it: a text layer, or a photo's
+    upstream reading."""
+    import pyarrow.parquet as pq
+
+    from jobs.documents import layout
+    from jobs.documents.read import document_pages
+    from simulator.world import WorldSpec, simulate
+
+    simulate(WorldSpec(SIMULATED_ENTITIES, SIMULATED_DAYS, dt.date(2025, 1, 1), seed, 0.0), out)
+    truth = pq.read_table(out / "truth" / "vouchers.parquet").to_pandas()
+    texts = []
+    for row in truth.itertuples():
+        path = out / row.path
+        upstream = path.with_suffix(".ocr.json") if row.image else None
+        lines = layout.lines(document_pages(path, upstream, own_ocr=upstream is None))
+        texts.append(("\n".join(line.text for line in lines), row.voucher_type))
+    return texts
+
+
+REAL_TYPES = {"invoices": "purchase_invoice", "einvoices_zugferd": "purchase_invoice"}  # sets whose type is known
+
+
+def real_texts(docs: list[Document]) -> list[tuple[str, str]]:
+    """(text, type) of the real documents whose type is known, read through their text layer."""
+    from jobs.documents import layout
+
+    return [
+        ("\n".join(line.text for line in layout.lines(cached_pages(d, own_ocr=True))), REAL_TYPES[d.set_name])
+        for d in docs
+        if d.set_name in REAL_TYPES
+    ]
 
 
 CACHE = Path(tempfile.gettempdir()) / "helicopter-reader-pages"
@@ -164,12 +200,15 @@ def field_models(real: dict[str, list], drawn: dict[str, list]) -> dict[str, dic
 
 
 def main(data: Path) -> None:
-    from jobs.documents import ranker
+    from jobs.documents import classify, ranker
 
     with tempfile.TemporaryDirectory(prefix="helicopter-reader-") as work:
         drawn = simulated_documents(Path(work) / "world") + generated_documents(Path(work) / "generated")
         real = [d for set_name in SETS for d in documents(data, set_name, "dev")]
         learnt_real, learnt_drawn = examples(real), examples(drawn)
+        typed = world_texts(Path(work) / "types-world", seed=TYPES_SEED) + real_texts(real)
+    classify.fit(*zip(*typed)).save_model(classify.MODEL)
+    print(f"document types: {len(typed)} documents -> {classify.MODEL}")
     summary = {}
     for field, model in field_models(learnt_real, learnt_drawn).items():
         path = ranker.save(model)

@@ -220,3 +220,16 @@ def test_the_issuer_and_the_recipient_are_never_the_same_name():
     models = {"issuer": ([], Fixed([0.6, 0.03])), "recipient": ([], Fixed([0.95, 0.9]))}
     chosen = ranker.choose(found, models)
     assert (chosen["issuer"][0].value, chosen["recipient"][0].value) == ("Seller AG", "Buyer AG")
+
+
+def test_a_type_model_learns_a_type_from_its_words_and_one_form_stands_for_two_types():
+    from jobs.documents.classify import classify, fit
+
+    bills = [f"ELECTRICITY BILL\nAccount No. {i}\nUsage kWh {i * 7}\nAmount Due {i}.50" for i in range(20)]
+    payrolls = [f"PAYROLL SUMMARY\nEmployees {i}\nGross Pay {i}00.00\nNet Pay {i}0.00" for i in range(20)]
+    sales = [f"VAT INVOICE\nInvoice No. {i}\nSeller Wang Trading\nAmount {i}.00" for i in range(20)]
+    types = ["utility_bill"] * 20 + ["payroll"] * 20 + ["sales_invoice"] * 20
+    model = fit(bills + payrolls + sales, types)
+    assert classify("Power bill\nUsage kWh 310\nAmount Due 88.20", model)[0] == "utility_bill"
+    assert classify("PAYROLL SUMMARY\nGross Pay 9100.00", model)[0] == "payroll"
+    assert classify("VAT INVOICE\nInvoice No. 77", model)[0] == "purchase_invoice"  # a sale's form is a purchase's

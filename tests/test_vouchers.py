@@ -294,6 +294,19 @@ def test_tampered_documents_are_found(world):
     assert (status[text_clean] == VERIFIED).mean() > 0.98  # a clean text document reads and verifies
 
 
+def test_a_document_declared_as_another_type_is_flagged_and_its_verdict_stands(world):
+    from jobs.silver.vouchers import disagreement
+
+    out, _, truth = world
+    bills = truth[(truth["voucher_type"] == "utility_bill") & ~truth["image"] & ~truth["tampered"]]
+    bill = read_document(out / bills["path"].iat[0], voucher_type="payroll")
+    assert bill.reads_as[0] == "utility_bill" and bill.reads_as[1] > 0.9
+    assert disagreement("payroll", bill.reads_as) == ["declared payroll, reads as utility_bill"]
+    assert disagreement("utility_bill", bill.reads_as) == []
+    assert disagreement("sales_invoice", ("purchase_invoice", 0.99)) == []  # one form: a sale is a purchase
+    assert disagreement("payroll", ("utility_bill", 0.6)) == []  # not sure enough to flag
+
+
 def test_every_printed_field_of_a_text_document_is_read(world):
     out, _, truth = world
     wrong = []

@@ -2,8 +2,8 @@
 candidates -> the key fields, each with its confidence and its evidence (the page, line and box it was read from).
 
 With the type the owner declared, the key fields take the type's names (`key_fields` in the taxonomy: a bill's
-total is its amount_due) and the type's own fields are read after their labels (`jobs.documents.labelled`), which
-win where the document prints them.
+total is its amount_due), the type's own fields are read after their labels (`jobs.documents.labelled`), which
+win where the document prints them, and the type the content reads as is given beside (`jobs.documents.classify`).
 
 Pure Python, no Spark: the night runs it on the executors for each new document (`jobs.silver.vouchers`), and the
 same function reads one document for an on-demand decision.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from jobs.documents import layout, pages, ranker
 from jobs.documents.candidates import Candidate, document_candidates
+from jobs.documents.classify import classify
 from jobs.documents.labelled import labelled_fields
 from jobs.documents.taxonomy import field_specs, key_fields
 from jobs.documents.values import currencies
@@ -35,6 +36,7 @@ class Reading:
     pages: int = 0
     text: str = ""
     problem: str | None = None
+    reads_as: tuple[str, float] | None = None  # with a declared type: the form its content reads as, and how surely
 
 
 def document_pages(path: Path, upstream: Path | None = None, own_ocr: bool = True) -> list[pages.Page]:
@@ -69,7 +71,9 @@ def read_document(
     if not lines:
         return Reading(source=source, pages=len(found_pages), problem="no text found on any page")
     fields = read_lines(lines)
-    return Reading(as_type(fields, lines, voucher_type) if voucher_type else fields, source, len(found_pages), text)
+    if voucher_type is None:
+        return Reading(fields, source, len(found_pages), text)
+    return Reading(as_type(fields, lines, voucher_type), source, len(found_pages), text, reads_as=classify(text))
 
 
 def read_lines(lines: list, models: dict | None = None) -> dict:

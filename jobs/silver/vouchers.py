@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from jobs import quality, tables
 from jobs.catalog import contract
 from jobs.documents import read as reader
+from jobs.documents.classify import form_of
 from jobs.documents.taxonomy import field_specs, headline_field, judged_over_its_period
 from jobs.documents.verify import (
     SUSPICIOUS,
@@ -39,6 +40,7 @@ from jobs.settings import Settings
 
 REVENUE_DAYS = 90  # a document without a period of its own is judged against the sales of these days before it
 MIN_REVENUE_DAYS = 30  # fewer days of a window seen (and not the whole of a shorter one), and its revenue is unknown
+SURELY = 0.9  # a document whose content reads as another type with this probability is flagged
 SALES_HISTORY_DAYS = 366  # the sales a document can be judged against: these days before its submission
 TABLE = "silver.vouchers"
 log = logging.getLogger(__name__)
@@ -112,6 +114,13 @@ class Rates:
         return None if rate is None else revenue / rate
 
 
+def disagreement(voucher_type: str, reads_as: tuple[str, float] | None) -> list[str]:
+    """A flag when the content surely reads as another type than the declared one (the verdict stands)."""
+    if reads_as is None or reads_as[1] < SURELY or reads_as[0] == form_of(voucher_type):
+        return []
+    return [f"declared {voucher_type}, reads as {reads_as[0]}"]
+
+
 def read_document(doc: dict, key: bytes, rates: Rates) -> dict:
     """One silver.vouchers row (without extracted_at) from a voucher_documents row with the entity's `sales`
     (day, sales) of the SALES_HISTORY_DAYS before the submission, its `first_sale` and its `registered` date. The
@@ -130,7 +139,7 @@ def read_document(doc: dict, key: bytes, rates: Rates) -> dict:
         sold = monthly_revenue(sales, doc["first_sale"], *window)
         revenue = rates.revenue_in(sold, value_of(fields, "currency"), window[1])
         verdict = verify_voucher(vtype, fields, doc["submitted_date"], revenue, doc["registered"])
-        status, reasons = verdict.status, list(verdict.reasons)
+        status, reasons = verdict.status, list(verdict.reasons) + disagreement(vtype, reading.reads_as)
     number, party = value_of(fields, "document_number"), value_of(fields, counterparty_field(vtype))
     amount = value_of(fields, headline_field(vtype))
     key_parts = reuse_key(vtype, number, party, amount)
