@@ -55,7 +55,7 @@ def parse(text: str, kind: str, name: str, order: str):
         found.sort(key=lambda f: (f.start, f.form != order))
         return found[0].value if found else None
     if kind == "amount":
-        found = amounts(re.sub(r"\d+(?:[.,]\d+)?\s?%", " ", text))
+        found = amounts(text)  # a rate (followed by %) is no amount there
         return float(max(found, key=lambda f: (f.end, f.end - f.start)).value) if found else None
     if kind == "integer":
         m = re.search(r"-?\d[\d,]*", text)

@@ -6,8 +6,8 @@ The entity's behaviour is what the lakehouse saw it sell: payments (silver.txn_d
 (silver.trade_records) for distributors and stores; and its registration date (silver.entities). A document that
 reports the business's flows over a period (a statement's month, a tax return's quarter: the taxonomy's `over:
 period`) is judged against the sales of that period; any other against those of the REVENUE_DAYS before its
-submission. Reuse is decided over the batch and the vouchers
-stored before: the first entity to hand over a document keeps it, a later copy from another entity is suspicious.
+submission. Reuse is decided over the batch and the vouchers stored before: the first entity to hand over a document
+keeps it, a later copy from another entity is suspicious.
 """
 
 from __future__ import annotations
