@@ -80,8 +80,10 @@ def contract_file(folder: Path, fqn: str, suffix: str) -> Path:
     return path
 
 
+@cache
 def _read(fqn: str) -> dict:
-    return yaml.safe_load(contract_file(SCHEMAS_DIR, fqn, ".yaml").read_text())
+    """A contract file as written (parsed once a process: every step asks for its contracts many times)."""
+    return yaml.load(contract_file(SCHEMAS_DIR, fqn, ".yaml").read_text(), Loader=yaml.CSafeLoader)
 
 
 @cache
@@ -126,7 +128,7 @@ def all_contracts(layers: tuple[str, ...] = LAYERS) -> list[Contract]:
     found = []
     for layer in layers:
         for path in sorted((SCHEMAS_DIR / layer).glob("*.yaml")):
-            if not yaml.safe_load(path.read_text()).get("fragment"):
+            if not _read(f"{layer}.{path.stem}").get("fragment"):
                 found.append(contract(f"{layer}.{path.stem}"))
     return found
 

@@ -107,6 +107,13 @@ def merge(spark, settings: Settings, fqn: str, df, prune: str | None = None) -> 
     )
 
 
+def insert_new(spark, settings: Settings, fqn: str, df) -> None:
+    """Insert the rows of `df` whose keys the table lacks; a row whose key it holds is left as it is. For tables whose
+    rows are written once (a ledger): cheaper than `merge`, which rewrites the files of the keys it matches."""
+    source = conform(df, fqn)
+    committed(fqn, lambda: _merge_on_keys(spark, settings, fqn, source, None).whenNotMatchedInsertAll().execute())
+
+
 def sync(spark, settings: Settings, fqn: str, rows, scope, prune: str | None = None) -> None:
     """Make the table's rows that fall in `scope` (a frame of values for some of its columns) exactly `rows`, in one
     commit: matches are updated, new rows inserted, and rows in scope that `rows` no longer has are deleted."""

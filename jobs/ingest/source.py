@@ -350,15 +350,19 @@ def ingest(
         if source.after_merge:
             source.after_merge(spark, settings, accepted)
     batch_files = F.broadcast(file_keys(spark, [f for f, _ in todo]).select("_source_file"))
-    tables.replace_rows_of(spark, settings, source.quarantine, rejects, batch_files)  # a corrected file's old ones too
+
+    def quarantine_of_batch():  # its files' rows, a corrected file's earlier ones too: the table as it is now
+        return tables.read(spark, settings, source.quarantine).join(batch_files, "_source_file", "left_semi")
+
+    quarantined, top_reasons = 0, ()
+    if not (rejects.isEmpty() and quarantine_of_batch().isEmpty()):  # else nothing to replace: no commit
+        tables.replace_rows_of(spark, settings, source.quarantine, rejects, batch_files)
+        quarantined, top_reasons = quarantine_summary(quarantine_of_batch())
 
     per_file = {
         (r["_source_file"], r["_file_checksum"]): r["count"]
         for r in bronze.groupBy("_source_file", "_file_checksum").count().collect()
     }
-    quarantined, top_reasons = quarantine_summary(
-        tables.read(spark, settings, source.quarantine).join(batch_files, "_source_file", "left_semi")
-    )
     counts = BatchCounts(
         source=source.name,
         files=len(todo),
@@ -425,4 +429,4 @@ def _record_files(spark, settings: Settings, run_id: str, source: str, todo, per
         ],
         contract("bronze.file_ledger").struct_type(),
     )
-    tables.merge(spark, settings, "bronze.file_ledger", ledger)
+    tables.insert_new(spark, settings, "bronze.file_ledger", ledger)  # a file (name, checksum) is loaded once
