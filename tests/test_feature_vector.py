@@ -100,3 +100,40 @@ def test_month_end():
     assert month_end(dt.date(2026, 3, 15)) == dt.date(2026, 2, 28)
     assert month_end(dt.date(2026, 3, 31)) == dt.date(2026, 3, 31)
     assert month_end(dt.date(2026, 1, 1)) == dt.date(2025, 12, 31)
+
+
+def test_chosen_snapshots_are_those_businesses_alone(spark, vectors):
+    entities = spark.createDataFrame(
+        [("A", "online_merchant", dt.date(2025, 1, 1)), ("LATE", "store", AS_OF + dt.timedelta(days=1))],
+        "entity_id string, segment string, registered_date date",
+    )
+    family = family_rows(spark, "gold.feat_txn", [{"entity_id": "A", "as_of_date": AS_OF, "gmv_90d": 9000.0}])
+    wanted = spark.createDataFrame([("A", AS_OF), ("LATE", AS_OF)], "entity_id string, as_of_date date")
+    chosen = feature_vectors(entities, {"transactions": family}, wanted).collect()
+    assert [(r.entity_id, r.gmv_90d, r.has_transactions) for r in chosen] == [("A", 9000.0, 1)]  # LATE: not yet
+    assert vectors["A"].gmv_90d == 9000.0
+
+
+def test_chosen_snapshots_add_to_their_date_and_a_night_replaces_it(spark, settings):
+    from jobs import tables
+    from jobs.features.snapshots import of_dates, write
+
+    day, fqn = AS_OF - dt.timedelta(days=40), "gold.feat_txn"
+
+    def written(rows, wanted):
+        return write(spark, settings, fqn, family_rows(spark, fqn, rows), wanted)
+
+    def held():
+        frame = tables.read(spark, settings, fqn).where(f"as_of_date = '{day}'")
+        return sorted((r.entity_id, r.gmv_90d) for r in frame.collect())
+
+    def pairs(*entities):
+        return spark.createDataFrame([(e, day) for e in entities], "entity_id string, as_of_date date")
+
+    assert written([{"entity_id": "A", "as_of_date": day, "gmv_90d": 1.0}], pairs("A")) == 1
+    assert written([{"entity_id": "B", "as_of_date": day, "gmv_90d": 2.0}], pairs("B")) == 1
+    assert held() == [("A", 1.0), ("B", 2.0)]  # B's snapshot kept A's
+    assert written([{"entity_id": "B", "as_of_date": day, "gmv_90d": 3.0}], pairs("B")) == 1
+    assert held() == [("A", 1.0), ("B", 3.0)]  # B's again: replaced, A's kept
+    assert written([{"entity_id": "C", "as_of_date": day, "gmv_90d": 4.0}], of_dates(spark, [day])) == 1
+    assert held() == [("C", 4.0)]  # every business as of that day: the date's rows are the night's

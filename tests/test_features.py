@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from jobs.catalog import contract
 from jobs.features.feat_txn import LOOKBACK_DAYS, WINDOWS, txn_features
+from jobs.features.snapshots import of_dates
 from jobs.ingest.transactions import daily_aggregates
 
 AS_OF = dt.date(2026, 3, 31)
@@ -219,3 +220,17 @@ def test_a_backfill_equals_each_date_computed_alone(spark, random_world):
     assert together.select(columns).exceptAll(alone.select(columns)).isEmpty()
     assert alone.select(columns).exceptAll(together.select(columns)).isEmpty()
     assert together.count() == alone.count() == 4 * len(dates)
+
+
+@pytest.mark.integration
+def test_a_chosen_business_snapshot_equals_its_row_among_every_business(spark, random_world):
+    _, daily = random_world
+    every = txn_features(daily, of_dates(spark, [day(a) for a in (0, 17, 200)]))
+    keys = ["entity_id", "as_of_date"]
+    pairs = sorted((r.entity_id, r.as_of_date) for r in every.select(*keys).collect())[::3]  # some, on every date
+    wanted = spark.createDataFrame(pairs, "entity_id string, as_of_date date")
+    chosen = txn_features(daily, wanted)
+    columns = [c for c in contract("gold.feat_txn").column_names if c != "computed_at"]
+    theirs = every.join(wanted, keys, "left_semi").select(columns)
+    assert sorted((r.entity_id, r.as_of_date) for r in chosen.select(*keys).collect()) == pairs
+    assert chosen.select(columns).exceptAll(theirs).isEmpty() and theirs.exceptAll(chosen.select(columns)).isEmpty()

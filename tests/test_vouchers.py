@@ -359,6 +359,7 @@ def voucher_documents(out: Path, truth: pd.DataFrame) -> pd.DataFrame:
 def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     from jobs import tables
     from jobs.features import feat_voucher
+    from jobs.features.snapshots import of_dates
     from jobs.silver import vouchers as silver_vouchers
 
     truth, _ = write_vouchers(population(12, seed=3), START, 200, 0.0, np.random.default_rng(2), tmp_path)
@@ -384,7 +385,7 @@ def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     assert (silver.loc[clean_text, "status"] == VERIFIED).all()
 
     as_of = sorted(truth["submitted_date"])[len(truth) // 2]
-    feat_voucher.snapshots(spark, settings, [as_of, copy_day])
+    feat_voucher.snapshots(spark, settings, of_dates(spark, [as_of, copy_day]))
     gold = tables.read(spark, settings, "gold.feat_voucher").toPandas()
     early = gold[gold["as_of_date"] == as_of].set_index("entity_id")
     seen = truth[truth["submitted_date"] <= as_of]

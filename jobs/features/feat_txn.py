@@ -14,8 +14,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
+from jobs.features.snapshots import dates_of, of_dates, pair, write
 from jobs.settings import Settings
-from jobs.tables import in_list
 
 WINDOWS = (7, 30, 90, 180, 365)
 SEASON_DAYS = 30  # the seasonal index compares these days with the same days a year earlier
@@ -25,13 +25,13 @@ YEAR_DAYS = WINDOWS[-1]  # the trend over the history up to a year, and the nigh
 
 
 def seen_by(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """Pair each snapshot (as_of_date) with the daily rows it may see; `age` = days before it (0 = the day itself)."""
+    """Pair each snapshot with the daily rows it may see; `age` = days before it (0 = the day itself)."""
     seen = (
         (F.col("txn_date") <= F.col("as_of_date"))
         & (F.col("txn_date") > F.date_sub(F.col("as_of_date"), LOOKBACK_DAYS))
         & (F.col("arrived_date") <= F.col("as_of_date"))
     )
-    return daily.join(F.broadcast(snapshots), seen).withColumn("age", F.datediff("as_of_date", "txn_date"))
+    return pair(daily, snapshots, seen).withColumn("age", F.datediff("as_of_date", "txn_date"))
 
 
 def window_sums(seen: DataFrame) -> DataFrame:
@@ -160,9 +160,9 @@ def days_before(daily: DataFrame, dates: list[dt.date], days: int) -> DataFrame:
 
 
 def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """silver.txn_daily rows x snapshot dates -> gold.feat_txn rows. Sales per payer, the bulk of a daily row, are
-    read for the TREND_DAYS only."""
-    dates = [r.as_of_date for r in snapshots.collect()]
+    """silver.txn_daily rows x snapshots (`jobs.features.snapshots`) -> gold.feat_txn rows. Sales per payer, the bulk
+    of a daily row, are read for the TREND_DAYS only."""
+    dates = dates_of(snapshots)
     seen = seen_by(days_before(daily, dates, LOOKBACK_DAYS).drop("payer_sales"), snapshots)
     concentration = payer_concentration(seen_by(days_before(daily, dates, TREND_DAYS), snapshots))
     return (
@@ -173,16 +173,12 @@ def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
     )
 
 
-def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
-    """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
-    dates = sorted(set(as_of_dates))
-    snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
-    features = txn_features(tables.read(spark, settings, "silver.txn_daily"), snapshots)
-    where = in_list("as_of_date", [d.isoformat() for d in dates])
-    tables.replace_where(spark, settings, "gold.feat_txn", features, where)
-    return tables.read(spark, settings, "gold.feat_txn").where(where).count()
+def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:
+    """Compute and write the `wanted` snapshots (`jobs.features.snapshots`); returns rows written."""
+    features = txn_features(tables.read(spark, settings, "silver.txn_daily"), wanted)
+    return write(spark, settings, "gold.feat_txn", features, wanted)
 
 
 def run(spark, settings: Settings, as_of: dt.date) -> int:
-    """The night's snapshots: `snapshots` as of `as_of` alone."""
-    return snapshots(spark, settings, [as_of])
+    """The night's snapshot: every business as of `as_of`."""
+    return snapshots(spark, settings, of_dates(spark, [as_of]))

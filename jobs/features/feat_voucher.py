@@ -17,9 +17,9 @@ from pyspark.sql import functions as F
 from jobs import tables
 from jobs.documents.taxonomy import load_taxonomy
 from jobs.documents.verify import SUSPICIOUS, UNREADABLE, VERIFIED
+from jobs.features.snapshots import of_dates, pair, write
 from jobs.ingest.currency import daily_rates, with_fx_rate
 from jobs.settings import Settings
-from jobs.tables import in_list
 
 DECLARED_DAYS = 365
 RENT_PER_MONTH = {"shop_lease": 1.0, "land_lease": 1 / 12}  # headline amount -> per month
@@ -27,9 +27,9 @@ REVENUE_PER_MONTH = {"platform_settlement": 1.0, "bank_statement": 1.0, "tax_ret
 
 
 def seen_by(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """Pair each snapshot (as_of_date) with the vouchers it may see; `age` = days from submission to it."""
+    """Pair each snapshot with the vouchers it may see; `age` = days from submission to it."""
     seen = (F.col("submitted_date") <= F.col("as_of_date")) & (F.col("arrived_date") <= F.col("as_of_date"))
-    return vouchers.join(F.broadcast(snapshots), seen).withColumn("age", F.datediff("as_of_date", "submitted_date"))
+    return pair(vouchers, snapshots, seen).withColumn("age", F.datediff("as_of_date", "submitted_date"))
 
 
 def per_month(scale: dict[str, float]):
@@ -98,26 +98,20 @@ def in_reporting(vouchers: DataFrame, rates: DataFrame, reporting: str) -> DataF
 
 
 def voucher_features(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """silver.vouchers rows x snapshot dates -> gold.feat_voucher rows."""
+    """silver.vouchers rows x snapshots (`jobs.features.snapshots`) -> gold.feat_voucher rows."""
     registered = F.get_json_object("fields", "$.registered_date.value").cast("date")
     seen = seen_by(vouchers.withColumn("registered_date", registered), snapshots)
     return counts(seen).join(declared_amounts(seen), ["entity_id", "as_of_date"]).transform(derived)
 
 
-def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
-    """Compute and write the snapshots for `as_of_dates` (each replaces its own partition); returns rows written."""
-    dates = sorted(set(as_of_dates))
-    snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
+def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:
+    """Compute and write the `wanted` snapshots (`jobs.features.snapshots`); returns rows written."""
     reporting = settings.reporting_currency
     rates = daily_rates(tables.read(spark, settings, "silver.fx_rates"), reporting, settings.fx_max_age_days)
-    features = voucher_features(
-        in_reporting(tables.read(spark, settings, "silver.vouchers"), rates, reporting), snapshots
-    )
-    where = in_list("as_of_date", [d.isoformat() for d in dates])
-    tables.replace_where(spark, settings, "gold.feat_voucher", features, where)
-    return tables.read(spark, settings, "gold.feat_voucher").where(where).count()
+    vouchers = in_reporting(tables.read(spark, settings, "silver.vouchers"), rates, reporting)
+    return write(spark, settings, "gold.feat_voucher", voucher_features(vouchers, wanted), wanted)
 
 
 def run(spark, settings: Settings, as_of: dt.date) -> int:
-    """The night's snapshots: `snapshots` as of `as_of` alone."""
-    return snapshots(spark, settings, [as_of])
+    """The night's snapshot: every business as of `as_of`."""
+    return snapshots(spark, settings, of_dates(spark, [as_of]))

@@ -1,4 +1,5 @@
-"""gold.feature_vector: what the PD model sees, every borrower x snapshot date, one column set per data family.
+"""gold.feature_vector: what the PD model sees, one column set per data family: every borrower as of each night, and
+each borrower that took a loan as of the day it did (training's snapshots, `backfill`).
 
 Each family (the contract's `families`: name -> feature table) is joined point in time: the family's latest snapshot
 dated at or before the as-of date and at most MAX_AGE_DAYS older. A business the family knows nothing about keeps
@@ -14,8 +15,8 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
+from jobs.features.snapshots import dates_of, missing, of_dates, pair, write
 from jobs.settings import Settings
-from jobs.tables import in_list
 
 TABLE = "gold.feature_vector"
 MAX_AGE_DAYS = 31  # a month: the graph is snapshotted at month ends for training
@@ -27,12 +28,11 @@ def families() -> dict[str, str]:
 
 
 def borrowers(entities: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """Every borrower (not the brands) registered by each snapshot date: (entity_id, as_of_date, segment,
-    days_registered)."""
+    """Every borrower (not the brands) registered by each snapshot's date, or the chosen ones (`jobs.features.
+    snapshots`): (entity_id, as_of_date, segment, days_registered)."""
     known = entities.where(F.col("segment") != "brand").select("entity_id", "segment", "registered_date")
     return (
-        known.crossJoin(F.broadcast(snapshots))
-        .where(F.col("registered_date") <= F.col("as_of_date"))
+        pair(known, snapshots, F.col("registered_date") <= F.col("as_of_date"))
         .withColumn("days_registered", F.datediff("as_of_date", "registered_date").cast("double"))
         .drop("registered_date")
     )
@@ -64,10 +64,11 @@ def with_family(vectors: DataFrame, name: str, family: DataFrame, snapshots: Dat
 
 
 def feature_vectors(entities: DataFrame, family_tables: dict[str, DataFrame], snapshots: DataFrame) -> DataFrame:
-    """silver.entities and each family's feature table x snapshot dates -> gold.feature_vector rows."""
+    """silver.entities and each family's feature table x snapshots -> gold.feature_vector rows."""
     vectors = borrowers(entities, snapshots)
+    dates = snapshots.select("as_of_date").distinct()
     for name, family in family_tables.items():
-        vectors = with_family(vectors, name, family, snapshots)
+        vectors = with_family(vectors, name, family, dates)
     return vectors.withColumn("computed_at", F.current_timestamp())
 
 
@@ -80,41 +81,41 @@ def snapshot_dates(spark, settings: Settings, fqn: str) -> set[dt.date]:
     return {r.as_of_date for r in tables.read(spark, settings, fqn).select("as_of_date").distinct().collect()}
 
 
-def backfill(spark, settings: Settings, as_of_dates: list[dt.date]) -> list[dt.date]:
-    """Vectors for past dates (training snapshots) that have none yet; returns those dates. Missing family snapshots
-    are computed first (the graph's and the farm's at month ends); one that exists is never recomputed from data that
-    arrived later, nor is a vector that exists."""
+def backfill(spark, settings: Settings, wanted: DataFrame) -> int:
+    """Vectors for the (entity_id, as_of_date) pairs of `wanted` (training loans) that have none yet; returns how many
+    pairs that was. The family snapshots they need are computed first: the payments' and the documents' for those
+    pairs alone, the graph's and the farm's for every business at month ends. A row that exists, a family's or a
+    vector's, is never recomputed from data that arrived later."""
     from jobs.features import feat_farm, feat_graph, feat_txn, feat_voucher
 
-    todo = sorted(set(as_of_dates) - snapshot_dates(spark, settings, TABLE))
-    if not todo:
-        return []
+    todo = missing(spark, settings, TABLE, wanted).localCheckpoint()
+    dates = dates_of(todo)
+    if not dates:
+        return 0
     for family, fqn in ((feat_txn, "gold.feat_txn"), (feat_voucher, "gold.feat_voucher")):
-        if missing := sorted(set(todo) - snapshot_dates(spark, settings, fqn)):
-            family.snapshots(spark, settings, missing)
-    month_ends = {month_end(d) for d in todo}
+        gap = missing(spark, settings, fqn, todo).localCheckpoint()
+        if not gap.isEmpty():
+            family.snapshots(spark, settings, gap)
+    month_ends = {month_end(d) for d in dates}
     for day in sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_graph")):
         feat_graph.run(spark, settings, day)
     if farm_missing := sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_farm")):
         feat_farm.snapshots(spark, settings, farm_missing)
     snapshots(spark, settings, todo)
-    return todo
+    return todo.count()
 
 
-def snapshots(spark, settings: Settings, as_of_dates: list[dt.date]) -> int:
-    """Assemble and write the vectors for `as_of_dates` (each replaces its own partition); returns rows written."""
-    dates = sorted(set(as_of_dates))
-    snapshots = spark.createDataFrame([(d,) for d in dates], "as_of_date date")
+def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:
+    """Assemble and write the `wanted` vectors (`jobs.features.snapshots`); returns rows written."""
+    dates = dates_of(wanted)
     window = (F.col("as_of_date") >= F.lit(dates[0] - dt.timedelta(days=MAX_AGE_DAYS))) & (
         F.col("as_of_date") <= F.lit(dates[-1])
     )
     family_tables = {name: tables.read(spark, settings, fqn).where(window) for name, fqn in families().items()}
-    vectors = feature_vectors(tables.read(spark, settings, "silver.entities"), family_tables, snapshots)
-    where = in_list("as_of_date", [d.isoformat() for d in dates])
-    tables.replace_where(spark, settings, TABLE, vectors, where)
-    return tables.read(spark, settings, TABLE).where(where).count()
+    vectors = feature_vectors(tables.read(spark, settings, "silver.entities"), family_tables, wanted)
+    return write(spark, settings, TABLE, vectors, wanted)
 
 
 def run(spark, settings: Settings, as_of: dt.date) -> int:
-    """The night's vectors: `snapshots` as of `as_of` alone."""
-    return snapshots(spark, settings, [as_of])
+    """The night's vectors: every borrower as of `as_of`."""
+    return snapshots(spark, settings, of_dates(spark, [as_of]))

@@ -40,7 +40,9 @@ def run(spark, settings: Settings, label_as_of: dt.date) -> int:
     written = tables.read(spark, settings, "gold.training_set").where(F.col("label_as_of") == F.lit(label_as_of))
     # vectors already assembled (by an earlier night or training) are kept as they were: never recomputed from data
     # that arrived later, and never overwriting the features tonight's limits were scored on
-    feature_vector.backfill(spark, settings, [r.obs_date for r in written.select("obs_date").distinct().collect()])
+    feature_vector.backfill(
+        spark, settings, written.select("entity_id", F.col("obs_date").alias("as_of_date")).distinct()
+    )
     return written.count()
 
 
