@@ -190,15 +190,21 @@ def scene_parcel_pairs(scenes: DataFrame, parcels: DataFrame) -> DataFrame:
     return s.join(p, meet).select("*", arrived).drop("s_box", "p_box", "scene_arrived_date", "parcel_arrived_date")
 
 
-def candidate_pairs(scenes: DataFrame, parcels: DataFrame, observed: DataFrame) -> DataFrame:
-    """The pairs a night has to look at: new or re-delivered scenes x every parcel, and every scene x new or
-    re-drawn plots, so the footprint join grows with the night's deliveries, not with the archive."""
+def new_deliveries(scenes: DataFrame, parcels: DataFrame, observed: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """The scenes and the plots (with `geometry_checksum`) that were never observed as they are now: new or
+    re-delivered scene files, new or re-drawn plots."""
     seen_scenes = observed.select("scene_id", "tif_checksum").distinct()
     seen_plots = observed.select("parcel_id", "geometry_checksum").distinct()
     new_scenes = scenes.join(seen_scenes, ["scene_id", "tif_checksum"], "left_anti")
     new_plots = parcels.withColumn("geometry_checksum", F.sha2("geometry", 256)).join(
         seen_plots, ["parcel_id", "geometry_checksum"], "left_anti"
     )
+    return new_scenes, new_plots
+
+
+def candidate_pairs(scenes: DataFrame, parcels: DataFrame, new_scenes: DataFrame, new_plots: DataFrame) -> DataFrame:
+    """The pairs a night has to look at: new scenes x every parcel, and every scene x new plots, so the footprint join
+    grows with the night's deliveries, not with the archive."""
     pairs = scene_parcel_pairs(new_scenes, parcels).unionByName(
         scene_parcel_pairs(scenes, new_plots.drop("geometry_checksum"))
     )
@@ -248,8 +254,10 @@ def run(spark, settings: Settings, as_of: dt.date | None = None) -> int:
     scenes = tables.read(spark, settings, "silver.scenes")
     parcels = tables.read(spark, settings, "silver.parcels")
     observed = tables.read(spark, settings, TABLE)
-    todo = not_observed(candidate_pairs(scenes, parcels, observed), observed)
-    todo = todo.localCheckpoint()
+    new_scenes, new_plots = new_deliveries(scenes, parcels, observed)
+    if new_scenes.isEmpty() and new_plots.isEmpty():  # nothing delivered since: no footprint join, no Python worker
+        return 0
+    todo = not_observed(candidate_pairs(scenes, parcels, new_scenes, new_plots), observed).localCheckpoint()
     rows = todo.count()
     if rows:
         tables.merge(spark, settings, TABLE, observe(todo).localCheckpoint())
