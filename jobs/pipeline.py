@@ -43,6 +43,7 @@ def ingest(
     INGEST_MAX_QUARANTINED_SHARE is refused: the other sources still load, then BatchRefused names each refused one."""
 
     from jobs.ingest.source import ingest as ingest_source
+    from jobs.ingest.source import loaded_files
     from jobs.ingest.sources import SOURCES
 
     settings = settings or load_settings()
@@ -52,9 +53,12 @@ def ingest(
     run_id = run_id or new_run_id("ingest")
     spark = _spark(settings)
     batches, refused = [], []
-    for name in sources or SOURCES:
+    names = list(sources or SOURCES)
+    ledger = loaded_files(spark, settings, names)  # one Spark job: a source with nothing new then runs none
+    for name in names:
         try:
-            batches.append(asdict(ingest_source(spark, settings, landing, SOURCES[name], run_id, through)))
+            counts = ingest_source(spark, settings, landing, SOURCES[name], run_id, through, ledger[name])
+            batches.append(asdict(counts))
         except BatchRefused as e:
             batches += e.batches
             refused.append(str(e))

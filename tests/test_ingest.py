@@ -132,8 +132,22 @@ def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, i
         t: tables.read(spark, settings, t).count()
         for t in ("bronze.transactions", "silver.transactions", "quarantine.transactions", "silver.txn_daily")
     }
-    again = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)
-    assert again[0]["files"] == 0
+
+    runs = []
+
+    def spark_jobs(sources: list[str] | None) -> int:  # of an ingest that finds nothing new
+        runs.append(sources)
+        group = f"again {len(runs)}"
+        spark.sparkContext.setJobGroup(group, "an ingest with nothing new")
+        again = pipeline.ingest(str(landing.root), sources, settings=settings)
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+        assert [b["files"] for b in again] == [0] * len(again)
+        return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+
+    # every source (two have landed) costs what one does: the ledger's one read, and no Spark job per source (after
+    # a first run, which also reads the ledger's log)
+    spark_jobs(["transactions"])
+    assert spark_jobs(None) == spark_jobs(["transactions"]) > 0
     # a run that died after writing the tables but before the ledger: the rerun replaces, never appends twice
     spark.sql(f"DELETE FROM delta.`{settings.table_path('bronze', 'file_ledger')}`")
     redo = pipeline.ingest(str(landing.root), ["transactions"], settings=settings)

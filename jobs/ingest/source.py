@@ -270,20 +270,34 @@ def month_partitions(column: str) -> Callable[[DataFrame], str | None]:
     return months_of
 
 
+def loaded_files(spark, settings: Settings, sources: list[str]) -> dict[str, list]:
+    """The ledger's rows of each of `sources` (files loaded before), read in one Spark job."""
+    rows = (
+        tables.read(spark, settings, "bronze.file_ledger")
+        .where(F.col("source").isin(sources))
+        .select("source", "file_name", "checksum", "size_bytes", "modified_ns", "ingested_at")
+        .collect()
+    )
+    return {name: [r for r in rows if r.source == name] for name in sources}
+
+
 def ingest(
-    spark, settings: Settings, landing_root: str, source: Source, run_id: str, through: dt.date | None = None
+    spark,
+    settings: Settings,
+    landing_root: str,
+    source: Source,
+    run_id: str,
+    through: dt.date | None = None,
+    ledger: list | None = None,
 ) -> BatchCounts:
-    """Load every landing file of `source` (in `dt=` folders up to `through`, when given) not yet in the ledger;
-    returns the batch's reconciliation."""
+    """Load every landing file of `source` (in `dt=` folders up to `through`, when given) not yet in the ledger
+    (`ledger`: its rows, when the caller has read them for several sources at once); returns the batch's
+    reconciliation."""
     if not has_landed(landing_root, source.name):  # no file ever landed for it: no Spark job
         log.info("%s: no landing folder", source.name)
         return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
-    ledger = (
-        tables.read(spark, settings, "bronze.file_ledger")
-        .where(F.col("source") == source.name)
-        .select("file_name", "checksum", "size_bytes", "modified_ns", "ingested_at")
-        .collect()
-    )
+    if ledger is None:
+        ledger = loaded_files(spark, settings, [source.name])[source.name]
     oldest_first = sorted(ledger, key=lambda r: r.ingested_at)  # a name loaded twice: its last load wins below
     known = {r.file_name: (r.size_bytes, r.modified_ns, r.checksum) for r in oldest_first}
     todo = unloaded(discover(landing_root, source.name, known, through), {(r.file_name, r.checksum) for r in ledger})
