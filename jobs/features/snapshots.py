@@ -52,6 +52,9 @@ def write(spark, settings: Settings, fqn: str, features: DataFrame, snapshots: D
     """Replace the snapshots' rows of `fqn` with `features`: a date's partition, or a chosen business's rows of it (the
     other businesses' rows that date are kept). Returns the rows written."""
     where = in_list("as_of_date", [d.isoformat() for d in dates_of(snapshots)])
-    tables.replace_rows_of(spark, settings, fqn, features, snapshots, where)
+    if chosen(snapshots):
+        tables.replace_rows_of(spark, settings, fqn, features, snapshots, where)
+    else:  # whole dates: nothing of them is kept, so nothing is read back
+        tables.replace_where(spark, settings, fqn, features, where)
     written = tables.read(spark, settings, fqn).where(where)
     return written.join(F.broadcast(snapshots), snapshots.columns, "left_semi").count()
