@@ -310,6 +310,7 @@ def one_size(target: int, repeats: int) -> dict:
     from jobs.features import feat_graph, graph_algorithms
     from jobs.settings import load_settings
     from jobs.silver import trade_edges
+    from jobs.snapshots import of_dates
     from jobs.spark_session import get_spark
 
     iterations = Iterations()
@@ -346,11 +347,13 @@ def one_size(target: int, repeats: int) -> dict:
     graph_iterations = dict(iterations.seen)
     steps = graph_feature_steps(spark, records, settings, repeats)
 
-    # the relationships that feat_graph hands the algorithms, kept on disk so each repeat starts from a scan
-    daily = trade_edges.seen_as_of(records, AS_OF).transform(trade_edges.classify).transform(trade_edges.daily_edges)
+    # the relationships that feat_graph hands the algorithms (one graph: AS_OF's), kept on disk so each repeat starts
+    # from a scan
+    seen = trade_edges.seen_as_of(records, of_dates(spark, [AS_OF]))
+    daily = seen.transform(trade_edges.classify).transform(trade_edges.daily_edges)
     links_path = str(work / "links")
-    feat_graph.relationships(feat_graph.trade_sides(daily, AS_OF), settings.graph_window_days).write.parquet(links_path)
-    links = spark.read.parquet(links_path)
+    feat_graph.relationships(feat_graph.trade_sides(daily), settings.graph_window_days).write.parquet(links_path)
+    links = spark.read.parquet(links_path).drop("as_of_date")
     links_n = links.count()
     stage("pagerank", lambda: noop(graph_algorithms.pagerank(links)), repeats, links_n)
     stage(
@@ -362,7 +365,7 @@ def one_size(target: int, repeats: int) -> dict:
     components = graph_algorithms.connected_components(links)
     sizes = components.groupBy("component").count()
     edges_table = tables.read(spark, settings, "silver.trade_edges")
-    kinds = {r["kind"]: r["count"] for r in records.transform(trade_edges.classify).groupBy("kind").count().collect()}
+    kinds = {r["kind"]: r["count"] for r in seen.transform(trade_edges.classify).groupBy("kind").count().collect()}
     graph = {
         "records": records_n,
         "records_by_kind": kinds,
@@ -397,17 +400,18 @@ def graph_feature_steps(spark, records, settings, repeats: int) -> dict:
     write)."""
     from jobs import tables
     from jobs.features import feat_graph as fg
-    from jobs.ingest.outcomes import delinquent_entities
+    from jobs.ingest.outcomes import delinquent_as_of
     from jobs.silver import trade_edges as te
+    from jobs.snapshots import of_dates
 
-    window = settings.graph_window_days
+    window, dates = settings.graph_window_days, of_dates(spark, [AS_OF])
 
     def noop(df):
         df.write.format("noop").mode("overwrite").save()
 
     def sides():
-        daily = te.seen_as_of(records, AS_OF).transform(te.classify).transform(te.daily_edges)
-        return fg.trade_sides(daily, AS_OF).localCheckpoint()
+        daily = te.seen_as_of(records, dates).transform(te.classify).transform(te.daily_edges)
+        return fg.trade_sides(daily).localCheckpoint()
 
     times = {}
     times["classify + daily edges + sides"], materialised = timed(sides, repeats)
@@ -415,10 +419,10 @@ def graph_feature_steps(spark, records, settings, repeats: int) -> dict:
     entities = tables.read(spark, settings, "silver.entities")
     loans = tables.read(spark, settings, "silver.loan_events")
     for name, fn in (
-        ("degrees_and_volumes", lambda: noop(fg.degrees_and_volumes(materialised, AS_OF))),
-        ("supplier_mix", lambda: noop(fg.supplier_mix(materialised, entities, AS_OF, window))),
+        ("degrees_and_volumes", lambda: noop(fg.degrees_and_volumes(materialised))),
+        ("supplier_mix", lambda: noop(fg.supplier_mix(materialised, entities, window))),
         ("graph_positions (PageRank, components, 2-hop reach)", lambda: noop(fg.graph_positions(links))),
-        ("exposure", lambda: noop(fg.exposure(materialised, delinquent_entities(loans, AS_OF), window))),
+        ("exposure", lambda: noop(fg.exposure(materialised, delinquent_as_of(loans, dates), window))),
     ):
         times[name], _ = timed(fn, repeats)
     return times

@@ -116,7 +116,7 @@ def test_chosen_snapshots_are_those_businesses_alone(spark, vectors):
 
 def test_chosen_snapshots_add_to_their_date_and_a_night_replaces_it(spark, settings):
     from jobs import tables
-    from jobs.features.snapshots import of_dates, write
+    from jobs.snapshots import of_dates, write
 
     day, fqn = AS_OF - dt.timedelta(days=40), "gold.feat_txn"
 

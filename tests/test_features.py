@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 
 from jobs.catalog import contract
 from jobs.features.feat_txn import LOOKBACK_DAYS, WINDOWS, txn_features
-from jobs.features.snapshots import of_dates
 from jobs.ingest.transactions import daily_aggregates
+from jobs.snapshots import of_dates
 
 AS_OF = dt.date(2026, 3, 31)
 TXN_SCHEMA = (

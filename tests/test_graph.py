@@ -20,6 +20,7 @@ from jobs.features.feat_graph import graph_features
 from jobs.quality import validate
 from jobs.settings import Settings, load_settings
 from jobs.silver.trade_edges import classify, seen_as_of, trade_edges
+from jobs.snapshots import of_dates
 
 AS_OF = dt.date(2026, 6, 30)
 WINDOW = Settings.graph_window_days  # the default graph window, 365 days
@@ -86,12 +87,13 @@ def chain_inputs(spark):
 @pytest.fixture(scope="module")
 def chain_features(spark, chain_inputs):
     entities, loans = chain_inputs
-    out = graph_features(records_frame(spark, CHAIN), entities, loans, AS_OF, WINDOW)
+    out = graph_features(records_frame(spark, CHAIN), entities, loans, of_dates(spark, [AS_OF]), WINDOW)
     return {r.entity_id: r.asDict() for r in out.collect()}
 
 
 def test_orders_their_payments_and_recurring_transfers_are_trade_one_offs_are_not(spark):
-    kinds = {r.record_id: r.kind for r in classify(records_frame(spark, CHAIN)).collect()}
+    seen = seen_as_of(records_frame(spark, CHAIN), of_dates(spark, [AS_OF]))
+    kinds = {r.record_id: r.kind for r in classify(seen).collect()}
     assert kinds == {
         "O1": "order", "O2": "order", "O4": "order", "T1": "order_payment",
         "G1": "recurring_transfer", "G2": "recurring_transfer", "G3": "recurring_transfer",
@@ -166,7 +168,7 @@ def test_the_graph_window_is_a_setting_and_moves_only_the_graph_window_features(
     with pytest.raises(SettingsError, match="GRAPH_WINDOW_DAYS"):
         load_settings({"GRAPH_WINDOW_DAYS": "0"})
     entities, loans = chain_inputs
-    out = graph_features(records_frame(spark, CHAIN), entities, loans, AS_OF, 120)  # from 2026-03-03
+    out = graph_features(records_frame(spark, CHAIN), entities, loans, of_dates(spark, [AS_OF]), 120)  # from 2026-03-03
     f = {r.entity_id: r.asDict() for r in out.collect()}
     assert {r["graph_window_days"] for r in f.values()} == {120} and chain_features["B"]["graph_window_days"] == 365
     # D2's one order (2025-09) and S1's first goods to D2 (2026-02) fall out of the graph
@@ -180,10 +182,35 @@ def test_the_graph_window_is_a_setting_and_moves_only_the_graph_window_features(
 
 def test_records_dated_or_arrived_after_the_snapshot_change_nothing(spark, chain_inputs, chain_features):
     entities, loans = chain_inputs
-    later = graph_features(records_frame(spark, CHAIN + LATER, LATE_ARRIVAL), entities, loans, AS_OF, WINDOW)
+    later = graph_features(
+        records_frame(spark, CHAIN + LATER, LATE_ARRIVAL), entities, loans, of_dates(spark, [AS_OF]), WINDOW
+    )
     seen = {r.entity_id: {k: v for k, v in r.asDict().items() if k != "computed_at"} for r in later.collect()}
     assert seen == {e: {k: v for k, v in row.items() if k != "computed_at"} for e, row in chain_features.items()}
     assert set(contract("gold.feat_graph").column_names) <= set(later.columns)
+
+
+def test_many_snapshot_dates_at_once_are_each_date_alone(spark, chain_inputs):
+    entities, loans = chain_inputs
+    records = records_frame(spark, CHAIN + LATER, LATE_ARRIVAL)  # what AS_OF must not see, a later date may
+    days = [dt.date(2026, 3, 31), dt.date(2026, 5, 31), AS_OF, dt.date(2026, 7, 31)]
+
+    def rows(features):
+        return sorted(({k: v for k, v in r.asDict().items() if k != "computed_at"} for r in features.collect()),
+                      key=lambda r: (r["as_of_date"], r["entity_id"]))  # fmt: skip
+
+    together = rows(graph_features(records, entities, loans, of_dates(spark, days), WINDOW))
+    alone = [r for day in days for r in rows(graph_features(records, entities, loans, of_dates(spark, [day]), WINDOW))]
+    assert {r["as_of_date"] for r in together} == set(days) and len(together) == len(alone)
+
+    def measures(rows):
+        return [v for r in rows for v in r.values() if isinstance(v, float)]
+
+    def the_rest(rows):
+        return [{k: v for k, v in r.items() if not isinstance(v, float)} for r in rows]
+
+    assert the_rest(together) == the_rest(alone)
+    assert measures(together) == pytest.approx(measures(alone), rel=1e-12)
 
 
 def test_order_payment_habits_and_order_trend_by_hand(spark, chain_inputs):
@@ -201,7 +228,9 @@ def test_order_payment_habits_and_order_trend_by_hand(spark, chain_inputs):
         record("Q5", "transfer", "2026-06-25", "D3", "B", "4000.00", reference="P4"),
     ]
     entities, loans = chain_inputs
-    out = graph_features(records_frame(spark, CHAIN + orders, {"Q4": "2026-07-02"}), entities, loans, AS_OF, WINDOW)
+    out = graph_features(
+        records_frame(spark, CHAIN + orders, {"Q4": "2026-07-02"}), entities, loans, of_dates(spark, [AS_OF]), WINDOW
+    )
     f = {r.entity_id: r.asDict() for r in out.collect()}
     assert f["D3"]["order_days_to_pay"] == pytest.approx((35 + 40 + 112) / 3)  # P3 unpaid: 112 days so far
     assert f["D3"]["order_part_paid_share"] == pytest.approx(1 / 2)  # of P1, P2 (P4 is too young)
@@ -247,6 +276,24 @@ def test_pagerank_and_component_sizes_match_networkx(spark):
     assert sizes == expected_size and len(set(expected_size.values())) >= 3
 
 
+def test_many_graphs_at_once_are_each_graph_alone(spark):
+    """The sample graph, and a chain whose PageRank stops after fewer iterations: each ranked and split as alone."""
+    graphs = {"sample": sample_graph(), "chain": pd.DataFrame({"src": ["c1", "c2", "c3"], "dst": ["c2", "c3", "c4"]})}
+    frame = spark.createDataFrame(pd.concat([g.assign(graph=name) for name, g in graphs.items()]))
+    ranks = {(r.graph, r.id): r.pagerank for r in graph_algorithms.pagerank(frame, by=["graph"]).collect()}
+    components = graph_algorithms.connected_components(frame, by=["graph"])
+    sizes = {
+        (r.graph, r.id): r.component_size for r in graph_algorithms.component_sizes(components, ["graph"]).collect()
+    }
+    for name, edges in graphs.items():
+        alone = spark.createDataFrame(edges)
+        assert {v: ranks[name, v] for v in edges.stack().unique()} == pytest.approx(
+            {r.id: r.pagerank for r in graph_algorithms.pagerank(alone).collect()}, rel=1e-12
+        )
+        alone_sizes = graph_algorithms.component_sizes(graph_algorithms.connected_components(alone)).collect()
+        assert {v: sizes[name, v] for v in edges.stack().unique()} == {r.id: r.component_size for r in alone_sizes}
+
+
 def text(value) -> str:
     return value if isinstance(value, str) else ""
 
@@ -277,7 +324,9 @@ def simulated_trade(spark, entities: int = 300, days: int = 365, seed: int = 3):
 def precision_recall(records, as_of: dt.date) -> tuple[float, float, dict]:
     """The rule's precision and recall on the records seen by `as_of`, the simulator's memos being the truth."""
     truth = F.col("memo").isin("purchase order", "order payment", "goods")
-    seen = classify(seen_as_of(records, as_of).drop("memo")).join(records.select("record_id", "memo"), "record_id")
+    seen = classify(seen_as_of(records, of_dates(records.sparkSession, [as_of])).drop("memo")).join(
+        records.select("record_id", "memo"), "record_id"
+    )
     n = {(r.truth, r.is_trade): r["count"] for r in seen.groupBy(truth.alias("truth"), "is_trade").count().collect()}
     hits = n.get((True, True), 0)
     return hits / (hits + n.get((False, True), 0)), hits / (hits + n.get((True, False), 0)), n

@@ -359,8 +359,8 @@ def voucher_documents(out: Path, truth: pd.DataFrame) -> pd.DataFrame:
 def test_silver_vouchers_and_features_as_of(spark, settings, tmp_path):
     from jobs import tables
     from jobs.features import feat_voucher
-    from jobs.features.snapshots import of_dates
     from jobs.silver import vouchers as silver_vouchers
+    from jobs.snapshots import of_dates
 
     truth, _ = write_vouchers(population(12, seed=3), START, 200, 0.0, np.random.default_rng(2), tmp_path)
     truth = truth.to_pandas()

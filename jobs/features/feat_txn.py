@@ -14,8 +14,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.features.snapshots import dates_of, of_dates, pair, write
 from jobs.settings import Settings
+from jobs.snapshots import dates_of, of_dates, pair, write
 
 WINDOWS = (7, 30, 90, 180, 365)
 SEASON_DAYS = 30  # the seasonal index compares these days with the same days a year earlier
@@ -160,7 +160,7 @@ def days_before(daily: DataFrame, dates: list[dt.date], days: int) -> DataFrame:
 
 
 def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """silver.txn_daily rows x snapshots (`jobs.features.snapshots`) -> gold.feat_txn rows. Sales per payer, the bulk
+    """silver.txn_daily rows x snapshots (`jobs.snapshots`) -> gold.feat_txn rows. Sales per payer, the bulk
     of a daily row, are read for the TREND_DAYS only."""
     dates = dates_of(snapshots)
     seen = seen_by(days_before(daily, dates, LOOKBACK_DAYS).drop("payer_sales"), snapshots)
@@ -174,7 +174,7 @@ def txn_features(daily: DataFrame, snapshots: DataFrame) -> DataFrame:
 
 
 def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:
-    """Compute and write the `wanted` snapshots (`jobs.features.snapshots`); returns rows written."""
+    """Compute and write the `wanted` snapshots (`jobs.snapshots`); returns rows written."""
     features = txn_features(tables.read(spark, settings, "silver.txn_daily"), wanted)
     return write(spark, settings, "gold.feat_txn", features, wanted)
 

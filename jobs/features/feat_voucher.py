@@ -17,9 +17,9 @@ from pyspark.sql import functions as F
 from jobs import tables
 from jobs.documents.taxonomy import load_taxonomy
 from jobs.documents.verify import SUSPICIOUS, UNREADABLE, VERIFIED
-from jobs.features.snapshots import of_dates, pair, write
 from jobs.ingest.currency import daily_rates, with_fx_rate
 from jobs.settings import Settings
+from jobs.snapshots import of_dates, pair, write
 
 DECLARED_DAYS = 365
 RENT_PER_MONTH = {"shop_lease": 1.0, "land_lease": 1 / 12}  # headline amount -> per month
@@ -98,14 +98,14 @@ def in_reporting(vouchers: DataFrame, rates: DataFrame, reporting: str) -> DataF
 
 
 def voucher_features(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """silver.vouchers rows x snapshots (`jobs.features.snapshots`) -> gold.feat_voucher rows."""
+    """silver.vouchers rows x snapshots (`jobs.snapshots`) -> gold.feat_voucher rows."""
     registered = F.get_json_object("fields", "$.registered_date.value").cast("date")
     seen = seen_by(vouchers.withColumn("registered_date", registered), snapshots)
     return counts(seen).join(declared_amounts(seen), ["entity_id", "as_of_date"]).transform(derived)
 
 
 def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:
-    """Compute and write the `wanted` snapshots (`jobs.features.snapshots`); returns rows written."""
+    """Compute and write the `wanted` snapshots (`jobs.snapshots`); returns rows written."""
     reporting = settings.reporting_currency
     rates = daily_rates(tables.read(spark, settings, "silver.fx_rates"), reporting, settings.fx_max_age_days)
     vouchers = in_reporting(tables.read(spark, settings, "silver.vouchers"), rates, reporting)

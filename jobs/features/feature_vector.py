@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.features.snapshots import dates_of, missing, of_dates, pair, write
 from jobs.settings import Settings
+from jobs.snapshots import dates_of, missing, of_dates, pair, write
 
 TABLE = "gold.feature_vector"
 MAX_AGE_DAYS = 31  # a month: the graph is snapshotted at month ends for training
@@ -97,8 +97,8 @@ def backfill(spark, settings: Settings, wanted: DataFrame) -> int:
         if not gap.isEmpty():
             family.snapshots(spark, settings, gap)
     month_ends = {month_end(d) for d in dates}
-    for day in sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_graph")):
-        feat_graph.run(spark, settings, day)
+    if graph_missing := sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_graph")):
+        feat_graph.snapshots(spark, settings, graph_missing)
     if farm_missing := sorted(month_ends - snapshot_dates(spark, settings, "gold.feat_farm")):
         feat_farm.snapshots(spark, settings, farm_missing)
     snapshots(spark, settings, todo)
@@ -106,7 +106,7 @@ def backfill(spark, settings: Settings, wanted: DataFrame) -> int:
 
 
 def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:
-    """Assemble and write the `wanted` vectors (`jobs.features.snapshots`); returns rows written."""
+    """Assemble and write the `wanted` vectors (`jobs.snapshots`); returns rows written."""
     dates = dates_of(wanted)
     window = (F.col("as_of_date") >= F.lit(dates[0] - dt.timedelta(days=MAX_AGE_DAYS))) & (
         F.col("as_of_date") <= F.lit(dates[-1])

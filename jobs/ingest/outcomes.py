@@ -8,6 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.ingest.source import Source, blank, reject_reasons
+from jobs.snapshots import of_dates
 
 DELINQUENT_EVENTS = ("dpd30", "dpd60", "dpd90")
 RESOLVING_EVENTS = ("cured", "closed")
@@ -30,16 +31,21 @@ def typed_loan_events(bronze: DataFrame) -> DataFrame:
     )
 
 
-def delinquent_entities(loan_events: DataFrame, as_of: dt.date) -> DataFrame:
-    """(entity_id): borrowers with a loan past due (dpd30, dpd60, dpd90) on or before as_of, not cured or closed on or
-    after that event by as_of."""
-    events = loan_events.where(F.col("event_date") <= F.lit(as_of))
-    per_loan = events.groupBy("loan_id", "entity_id").agg(
+def delinquent_as_of(loan_events: DataFrame, dates: DataFrame) -> DataFrame:
+    """(as_of_date, entity_id): for each of `dates` (a frame of `as_of_date`), the borrowers with a loan past due
+    (dpd30, dpd60, dpd90) on or before it, not cured or closed on or after that event by it."""
+    events = loan_events.join(F.broadcast(dates), F.col("event_date") <= F.col("as_of_date"))
+    per_loan = events.groupBy("as_of_date", "loan_id", "entity_id").agg(
         F.max(F.when(F.col("event_type").isin(*DELINQUENT_EVENTS), F.col("event_date"))).alias("late"),
         F.max(F.when(F.col("event_type").isin(*RESOLVING_EVENTS), F.col("event_date"))).alias("resolved"),
     )
     late = F.col("late").isNotNull() & (F.col("resolved").isNull() | (F.col("resolved") < F.col("late")))
-    return per_loan.where(late).select("entity_id").distinct()
+    return per_loan.where(late).select("as_of_date", "entity_id").distinct()
+
+
+def delinquent_entities(loan_events: DataFrame, as_of: dt.date) -> DataFrame:
+    """(entity_id): the borrowers past due as of `as_of` (`delinquent_as_of`)."""
+    return delinquent_as_of(loan_events, of_dates(loan_events.sparkSession, [as_of])).drop("as_of_date")
 
 
 SOURCE = Source(name="outcomes", silver="silver.loan_events", typed=typed_loan_events, entity_columns=("entity_id",))

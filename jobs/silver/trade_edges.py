@@ -25,26 +25,30 @@ from jobs import tables
 from jobs.errors import QualityGateError
 from jobs.quality import validate
 from jobs.settings import Settings
+from jobs.snapshots import of_dates, pair
 
 RECURRING_MONTHS = 3
 TRADE_KINDS = ("order", "order_payment", "recurring_transfer")
 PURCHASE_KINDS = ("order", "recurring_transfer")
 
 
-def seen_as_of(records: DataFrame, as_of: dt.date) -> DataFrame:
-    """The records dated at or before `as_of` that had arrived by it."""
-    day = F.lit(as_of)
-    return records.where((F.col("trade_date") <= day) & (F.col("arrived_date") <= day))
+def seen_as_of(records: DataFrame, dates: DataFrame) -> DataFrame:
+    """The records each snapshot of `dates` (a frame of `as_of_date`) sees: dated at or before it and arrived by it,
+    each with its `as_of_date`."""
+    day = F.col("as_of_date")
+    return pair(records, dates, (F.col("trade_date") <= day) & (F.col("arrived_date") <= day))
 
 
 def classify(records: DataFrame) -> DataFrame:
-    """Add `kind` (order, order_payment, recurring_transfer or other) and `is_trade` to each record."""
+    """Add `kind` (order, order_payment, recurring_transfer or other) and `is_trade` to each record, as the records seen
+    on its `as_of_date` tell (`seen_as_of`)."""
     orders = records.where(F.col("record_type") == "order")
-    order_ids = orders.select(F.col("record_id").alias("reference"), F.lit(True).alias("_pays_order")).distinct()
-    ordering_pairs = orders.select("payer_id", "payee_id").distinct().withColumn("_pair_orders", F.lit(True))
+    order_ids = orders.select("as_of_date", F.col("record_id").alias("reference"), F.lit(True).alias("_pays_order"))
+    pair = ["as_of_date", "payer_id", "payee_id"]
+    ordering_pairs = orders.select(*pair).distinct().withColumn("_pair_orders", F.lit(True))
     transfer_months = (
         records.where(F.col("record_type") == "transfer")
-        .groupBy("payer_id", "payee_id")
+        .groupBy(*pair)
         .agg(F.countDistinct("trade_month").alias("_pair_months"))
     )
     flag = lambda name: F.coalesce(F.col(name), F.lit(False))  # noqa: E731
@@ -55,9 +59,9 @@ def classify(records: DataFrame) -> DataFrame:
         .otherwise("other")
     )
     return (
-        records.join(order_ids, "reference", "left")
-        .join(ordering_pairs, ["payer_id", "payee_id"], "left")
-        .join(transfer_months, ["payer_id", "payee_id"], "left")
+        records.join(order_ids.distinct(), ["as_of_date", "reference"], "left")
+        .join(ordering_pairs, pair, "left")
+        .join(transfer_months, pair, "left")
         .withColumn("kind", kind)
         .withColumn("is_trade", F.col("kind") != "other")
         .drop("_pays_order", "_pair_orders", "_pair_months")
@@ -68,7 +72,8 @@ def daily_edges(classified: DataFrame) -> DataFrame:
     """One row per (payer_id, payee_id, trade_date, kind): amount, records; `purchase_amount` is the amount when the
     kind counts as a purchase (0 otherwise)."""
     purchase = F.when(F.col("kind").isin(*PURCHASE_KINDS), F.col("amount")).otherwise(F.lit(0))
-    return classified.groupBy("payer_id", "payee_id", "trade_date", "trade_month", "kind", "is_trade").agg(
+    edge = ["as_of_date", "payer_id", "payee_id", "trade_date", "trade_month", "kind", "is_trade"]
+    return classified.groupBy(*edge).agg(
         F.sum("amount").alias("amount"),
         F.sum(purchase).alias("purchase_amount"),
         F.count(F.lit(1)).alias("records"),
@@ -78,7 +83,8 @@ def daily_edges(classified: DataFrame) -> DataFrame:
 
 def monthly_edges(daily: DataFrame) -> DataFrame:
     """Daily edges -> silver.trade_edges rows: one per (payer_id, payee_id, month, kind)."""
-    return daily.groupBy("payer_id", "payee_id", F.col("trade_month").alias("month"), "kind", "is_trade").agg(
+    edge = ["as_of_date", "payer_id", "payee_id", F.col("trade_month").alias("month"), "kind", "is_trade"]
+    return daily.groupBy(*edge).agg(
         F.sum("amount").alias("amount"),
         F.sum("records").alias("records"),
         F.min("trade_date").alias("first_date"),
@@ -89,13 +95,8 @@ def monthly_edges(daily: DataFrame) -> DataFrame:
 
 def trade_edges(records: DataFrame, as_of: dt.date) -> DataFrame:
     """silver.trade_records -> silver.trade_edges as seen on `as_of`."""
-    return (
-        seen_as_of(records, as_of)
-        .transform(classify)
-        .transform(daily_edges)
-        .transform(monthly_edges)
-        .withColumn("as_of_date", F.lit(as_of))
-    )
+    dates = of_dates(records.sparkSession, [as_of])
+    return seen_as_of(records, dates).transform(classify).transform(daily_edges).transform(monthly_edges)
 
 
 def run(spark, settings: Settings, as_of: dt.date) -> int:
