@@ -16,6 +16,8 @@ Then, timed (median of the repeats, each in the same process on the same tables)
     pagerank            `graph_algorithms.pagerank` on the relationships (distinct buyer -> seller pairs of the
                         graph window, GRAPH_WINDOW_DAYS) that gold.feat_graph feeds it
     components          `graph_algorithms.connected_components` + `component_sizes` on the same relationships
+    month_ends_*        gold.feat_graph for the 12 month ends before AS_OF, as training's history needs them:
+                        `feat_graph.snapshots` of all at once, and `feat_graph.run` for each in turn (one run each)
 
 and each step of graph_features alone (classification and sides, degrees, supplier mix, graph positions, exposure).
 
@@ -41,6 +43,7 @@ from pathlib import Path
 from bench.common import machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
+MONTH_ENDS = 12  # the month ends before AS_OF a training history snapshots the graph at
 MONTHS = 13
 RECORDS_PER_STORE = 37  # a store's purchases + its share of the orders, their payments, other transfers
 SIZES = "100000,1000000"
@@ -345,6 +348,11 @@ def one_size(target: int, repeats: int) -> dict:
     stage("trade_edges_run", lambda: trade_edges.run(spark, settings, AS_OF), repeats, records_n)
     stage("graph_features", lambda: feat_graph.run(spark, settings, AS_OF), repeats, records_n)
     graph_iterations = dict(iterations.seen)
+    month_ends = [dt.date(AS_OF.year, AS_OF.month, 1) - dt.timedelta(days=1)]
+    while len(month_ends) < MONTH_ENDS:
+        month_ends.append(month_ends[-1].replace(day=1) - dt.timedelta(days=1))
+    stage("month_ends_at_once", lambda: feat_graph.snapshots(spark, settings, month_ends), 1, records_n)
+    stage("month_ends_one_by_one", lambda: [feat_graph.run(spark, settings, d) for d in month_ends], 1, records_n)
     steps = graph_feature_steps(spark, records, settings, repeats)
 
     # the relationships that feat_graph hands the algorithms (one graph: AS_OF's), kept on disk so each repeat starts
@@ -474,6 +482,8 @@ def markdown(r: dict) -> str:
         "graph_features": "records",
         "pagerank": "relationships",
         "components": "relationships",
+        "month_ends_at_once": "records",
+        "month_ends_one_by_one": "records",
     }
     for name in large["stages"]:
         row = [s["stages"][name] for s in r["sizes"]]
@@ -489,7 +499,9 @@ def markdown(r: dict) -> str:
         "the same with its quality gate and the Delta write; graph_features: `feat_graph.run` for one as_of (with "
         "its own PageRank and components) and the Delta write. An edges/s ratio near "
         f"{large['graph']['records'] / small['graph']['records']:.0f} means the fixed cost per job dominates the "
-        "small size; near 1, the cost grows in proportion to the edges.",
+        "small size; near 1, the cost grows in proportion to the edges. month_ends_at_once and month_ends_one_by_one: "
+        f"gold.feat_graph for the {MONTH_ENDS} month ends before {AS_OF} (a training history's snapshots), all in the "
+        "same Spark jobs (`feat_graph.snapshots`) and one `feat_graph.run` after another (one run each).",
         "",
         "## Where graph_features' time goes (each step alone, median seconds)",
         "",
