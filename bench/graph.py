@@ -248,6 +248,9 @@ def generate(spark, stores: int, seed: int = 7) -> dict:
                 ),
                 "trade_month": F.trunc("trade_date", "month"),
                 "currency": F.lit("CNY"),
+                "original_amount": F.col("amount"),  # landed in the reporting currency: converted at 1
+                "original_currency": F.lit("CNY"),
+                "fx_rate": F.lit(1).cast("decimal(18,8)"),
                 "arrived_date": F.date_add("trade_date", (rand() < 0.03).cast("int")),  # a few a day late
                 "_ingested_at": F.current_timestamp(),
             }

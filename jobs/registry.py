@@ -44,11 +44,10 @@ class RegisteredModel:
         return cls(**(values | {k: json.loads(values[k]) for k in JSON_FIELDS}))
 
 
-def register(spark, settings: Settings, fqn: str, model: RegisteredModel) -> RegisteredModel:
-    """Write the record (a rerun of the same version replaces it)."""
+def register(spark, settings: Settings, fqn: str, *models: RegisteredModel) -> None:
+    """Write the records, in one commit (a rerun of the same version replaces it)."""
     c = contract(fqn)
-    tables.merge(spark, settings, fqn, spark.createDataFrame([model.row()], c.struct_type()))
-    return model
+    tables.merge(spark, settings, fqn, spark.createDataFrame([m.row() for m in models], c.struct_type()))
 
 
 def records(spark, settings: Settings, fqn: str, status: str | None = None, as_of: dt.date | None = None):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from jobs import registry
 from jobs.features import crop_templates
 from jobs.features.parcel_season import CURVE_DOYS
 from jobs.settings import Settings
@@ -122,16 +123,17 @@ def fit_and_detect(
     return detections, scores, model, templates
 
 
-def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores: dict, model, templates):
-    """Save the model (its crop templates beside it) and register it (one per snapshot date: a rerun replaces it)."""
-    from jobs import registry
-
+def saved(settings: Settings, as_of: dt.date, season_year: int, scores: dict, model, templates):
+    """Save the model (its crop templates beside it); returns its registry record (one per snapshot date: a rerun
+    replaces it)."""
     version = f"crop-{as_of.isoformat()}"
     artifact = Path(settings.model_dir) / "crop" / f"{version}.json"
     artifact.parent.mkdir(parents=True, exist_ok=True)
     model.save_model(artifact)
     templates.save(artifact.with_suffix(".templates.json"))
-    record = registry.RegisteredModel(
+    log.info("crop model %s: accuracy %.3f, kappa %.3f on %d parcels", version, scores["accuracy"], scores["kappa"],
+             scores["parcels"])  # fmt: skip
+    return registry.RegisteredModel(
         model_version=version,
         trained_as_of=as_of,
         algorithm=f"xgboost hist multi:softprob, crops named by {FOLDS}-fold held-out predictions",
@@ -142,22 +144,17 @@ def register(spark, settings: Settings, as_of: dt.date, season_year: int, scores
         artifact_path=str(artifact),
         decision="the night's crop model: trained on that night's season curves",
     )
-    registry.register(spark, settings, REGISTRY, record)
-    log.info("crop model %s: accuracy %.3f, kappa %.3f on %d parcels", version, scores["accuracy"], scores["kappa"],
-             scores["parcels"])  # fmt: skip
-    return record
 
 
-def detect(spark, settings: Settings, seasons: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Detected crop per parcel of one snapshot (`seasons` with declared_crop): trains and registers the night's
-    model; without enough labelled parcels every detection is null."""
+def detect(settings: Settings, seasons: pd.DataFrame, as_of: dt.date):
+    """(detected crop per parcel of one snapshot (`seasons` with declared_crop), the registry record of the model
+    trained and saved for it, to register); without enough labelled parcels every detection is null, and no model."""
     found = fit_and_detect(seasons)
     if found is None:
         log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
         return pd.DataFrame(
             {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None,
              "declared_in_model": False}
-        )  # fmt: skip
+        ), None  # fmt: skip
     detections, scores, model, templates = found
-    register(spark, settings, as_of, int(seasons["season_year"].iloc[0]), scores, model, templates)
-    return detections
+    return detections, saved(settings, as_of, int(seasons["season_year"].iloc[0]), scores, model, templates)

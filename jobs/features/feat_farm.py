@@ -22,7 +22,7 @@ import yaml
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs import tables
+from jobs import registry, tables
 from jobs.features import crop_model, parcel_season
 from jobs.settings import Settings
 from jobs.tables import in_list
@@ -125,15 +125,18 @@ def per_farmer(parcels: DataFrame) -> DataFrame:
 
 
 def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
-    """The night's crop model for each snapshot date (trained on the driver: one row per parcel). The seasons are
-    collected once, with the columns the model reads."""
+    """The night's crop model for each snapshot date (trained on the driver: one row per parcel; each registered). The
+    seasons are collected once, with the columns the model reads."""
     needed = ["parcel_id", "as_of_date", "season_year", "declared_crop", "clear_observations", "clear_doys",
               "clear_ndvi", "ndvi_curve",
               *crop_model.PHENOLOGY]  # fmt: skip
-    frames = [
-        crop_model.detect(spark, settings, night.reset_index(drop=True), day).assign(as_of_date=day)
+    found = [
+        crop_model.detect(settings, night.reset_index(drop=True), day) + (day,)
         for day, night in seasons.select(*needed).toPandas().groupby("as_of_date")
     ]
+    if models := [model for _, model, _ in found if model is not None]:
+        registry.register(spark, settings, crop_model.REGISTRY, *models)  # every snapshot's, in one commit
+    frames = [detected.assign(as_of_date=day) for detected, _, day in found]
     columns = ["parcel_id", "detected_crop", "detected_crop_probability", "declared_in_model", "as_of_date"]
     schema = "parcel_id string, detected_crop string, detected_crop_probability double, declared_in_model boolean"
     schema += ", as_of_date date"

@@ -83,7 +83,7 @@ def pagerank(
         step = step.join(step.groupBy(*keys).agg(done), keys).drop("previous").localCheckpoint()
         settled.append(step.where("_done" if iterations < max_iterations else "true"))
         active = step.where("NOT _done").drop("_done")
-    log.info("pagerank: %d iterations", iterations)
+    log.info("%s: %d iterations", "pagerank", iterations)
     x = reduce(DataFrame.unionByName, settled or [active])
     ranks = x.select(*keys, "id", (F.col("x") / F.sum("x").over(Window.partitionBy(*keys))).alias("pagerank"))
     return ranks if by else ranks.drop(ONE_GRAPH)
@@ -118,7 +118,7 @@ def connected_components(edges: DataFrame, max_iterations: int = MAX_ITERATIONS,
         labels = step.drop("changed")
         if step.where("changed").isEmpty():
             break
-    log.info("connected_components: %d iterations", iterations)
+    log.info("%s: %d iterations", "connected_components", iterations)
     return labels if by else labels.drop(ONE_GRAPH)
 
 
