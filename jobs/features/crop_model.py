@@ -146,9 +146,9 @@ def saved(settings: Settings, as_of: dt.date, season_year: int, scores: dict, mo
     )
 
 
-def detect(settings: Settings, seasons: pd.DataFrame, as_of: dt.date):
-    """(detected crop per parcel of one snapshot (`seasons` with declared_crop), the registry record of the model
-    trained and saved for it, to register); without enough labelled parcels every detection is null, and no model."""
+def detect(seasons: pd.DataFrame, as_of: dt.date):
+    """(detected crop per parcel of one snapshot (`seasons` with declared_crop), the model fitted for it: the arguments
+    of `saved` after the settings, or None without enough labelled parcels, when every detection is null)."""
     found = fit_and_detect(seasons)
     if found is None:
         log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
@@ -157,4 +157,4 @@ def detect(settings: Settings, seasons: pd.DataFrame, as_of: dt.date):
              "declared_in_model": False}
         ), None  # fmt: skip
     detections, scores, model, templates = found
-    return detections, saved(settings, as_of, int(seasons["season_year"].iloc[0]), scores, model, templates)
+    return detections, (as_of, int(seasons["season_year"].iloc[0]), scores, model, templates)

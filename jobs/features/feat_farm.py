@@ -131,10 +131,10 @@ def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
               "clear_ndvi", "ndvi_curve",
               *crop_model.PHENOLOGY]  # fmt: skip
     found = [
-        crop_model.detect(settings, night.reset_index(drop=True), day) + (day,)
+        crop_model.detect(night.reset_index(drop=True), day) + (day,)
         for day, night in seasons.select(*needed).toPandas().groupby("as_of_date")
-    ]
-    if models := [model for _, model, _ in found if model is not None]:
+    ]  # every date's model fitted before any is saved: a failure leaves the saved models and their records as they were
+    if models := [crop_model.saved(settings, *fitted) for _, fitted, _ in found if fitted is not None]:
         registry.register(spark, settings, crop_model.REGISTRY, *models)  # every snapshot's, in one commit
     frames = [detected.assign(as_of_date=day) for detected, _, day in found]
     columns = ["parcel_id", "detected_crop", "detected_crop_probability", "declared_in_model", "as_of_date"]
