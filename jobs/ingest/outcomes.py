@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.ingest.source import Source, blank, reject_reasons
-from jobs.snapshots import of_dates
+from jobs.snapshots import of_dates, pair
 
 DELINQUENT_EVENTS = ("dpd30", "dpd60", "dpd90")
 RESOLVING_EVENTS = ("cured", "closed")
@@ -34,7 +34,7 @@ def typed_loan_events(bronze: DataFrame) -> DataFrame:
 def delinquent_as_of(loan_events: DataFrame, dates: DataFrame) -> DataFrame:
     """(as_of_date, entity_id): for each of `dates` (a frame of `as_of_date`), the borrowers with a loan past due
     (dpd30, dpd60, dpd90) on or before it, not cured or closed on or after that event by it."""
-    events = loan_events.join(F.broadcast(dates), F.col("event_date") <= F.col("as_of_date"))
+    events = pair(loan_events, dates, F.col("event_date") <= F.col("as_of_date"))
     per_loan = events.groupBy("as_of_date", "loan_id", "entity_id").agg(
         F.max(F.when(F.col("event_type").isin(*DELINQUENT_EVENTS), F.col("event_date"))).alias("late"),
         F.max(F.when(F.col("event_type").isin(*RESOLVING_EVENTS), F.col("event_date"))).alias("resolved"),
