@@ -11,11 +11,19 @@ import numpy as np
 import pandas as pd
 
 from simulator.vouchers.names import (
+    BANKS,
+    BRAND_WORDS,
     BRANDS,
+    CREDIT_REASONS,
+    CUSTOMS,
     EQUIPMENT,
     FOOD_ITEMS,
     GOODS,
+    INSURERS,
+    LENDERS,
+    PAYMENT_TERMS,
     PLATFORMS,
+    RETAILERS,
     SERVICES,
     STREETS,
     Holder,
@@ -370,6 +378,209 @@ def distribution_agreement(doc: Doc, rng: np.random.Generator) -> dict:
     return fields
 
 
+def pick(options: tuple, rng: np.random.Generator):
+    return options[int(rng.integers(0, len(options)))]
+
+
+def months_after(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months later (the month's last day where it is shorter)."""
+    y, m = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return dt.date(y, m + 1, min(day.day, calendar.monthrange(y, m + 1)[1]))
+
+
+def retail_receipt(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    shop = f"{h.city} {pick(BRAND_WORDS, rng)} {pick(RETAILERS, rng)}"
+    rate = 9 if h.segment == "farmer" else 13
+    drawn = invoice(doc, GOODS["buys"][h.segment], doc.revenue * uniform(rng, 0.02, 0.08), shop, h.name, rng, rate)
+    fields = {k: v for k, v in drawn.items() if k not in ("recipient", "invoice_code")}
+    fields["document_number"] = f"{number(doc.row, 4, 1_001)}-{number(doc.row, 6, 270_001)}"
+    if rng.random() < 0.7:
+        fields["payment_method"] = pick(("Cash", "Bank card", "Mobile payment", "WeChat Pay", "Alipay"), rng)
+    return fields
+
+
+def pos_slip(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    sales = money(doc.revenue / 30 * uniform(rng, 0.4, 1.3))
+    refunds = money(sales * uniform(rng, 0.0, 0.03))
+    return {
+        "document_number": f"{number(doc.row, 6, 600_007)}",
+        "issuer": f"{BANKS[h.index % len(BANKS)]} Merchant Acquiring Services",
+        "recipient": h.name,
+        "merchant_id": number(h.index, 15, 898_310_000_000_001),
+        "terminal_id": number(h.index, 8, 10_000_019),
+        "transaction_count": max(1, int(round(sales / uniform(rng, 30, 150)))),
+        "sales_amount": sales,
+        "refund_amount": refunds,
+        "amount_total": money(sales - refunds),
+        "currency": "CNY",
+        "issue_date": doc.submitted - dt.timedelta(days=int(rng.integers(1, 31))),
+    }
+
+
+def e_invoice(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    rate = 3 if rng.random() < 0.25 else 13
+    seller = company(h, rng)
+    fields = invoice(doc, GOODS["buys"][h.segment], doc.revenue * uniform(rng, 0.3, 0.6), seller, h.name, rng, rate)
+    fields.pop("invoice_code", None)
+    return fields | {
+        "document_number": f"{fields['issue_date']:%y}{number(doc.row, 18, 442_000_000_000_000_011)}",
+        "check_code": number(doc.row, 20, 12_345_678_901_234_567_891),
+        "issuer_tax_id": f"91{number(doc.row, 15, 310_115_000_000_017)}X",
+    }
+
+
+def credit_note(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    fields = invoice(doc, GOODS["buys"][h.segment], doc.revenue * uniform(rng, 0.02, 0.1), company(h, rng), h.name, rng)
+    fields.pop("invoice_code", None)
+    return fields | {
+        "document_number": f"CN{fields['issue_date']:%Y}{number(doc.row, 6, 880_001)}",
+        "original_invoice": number(doc.row, 8, 41_000_003),
+        "reason": pick(CREDIT_REASONS, rng),
+    }
+
+
+def purchase_order(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    order = invoice(doc, GOODS["sells"][h.segment], doc.revenue * uniform(rng, 0.1, 0.4), company(h, rng), h.name, rng)
+    issue = doc.submitted - dt.timedelta(days=int(rng.integers(0, 46)))
+    fields = {
+        "document_number": f"PO-{issue:%y%m}-{number(doc.row, 5, 30_011)}",
+        "issuer": order["recipient"],
+        "recipient": h.name,
+        "issue_date": issue,
+        "delivery_date": issue + dt.timedelta(days=int(rng.integers(3, 31))),
+        "amount_total": order["amount_untaxed"],
+        "currency": "CNY",
+        "lines": order["lines"],
+    }
+    if rng.random() < 0.7:
+        fields["payment_terms"] = pick(PAYMENT_TERMS, rng)
+    return fields
+
+
+def delivery_note(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    name, lo, hi = pick(GOODS["buys"][h.segment], rng)
+    issue = doc.submitted - dt.timedelta(days=int(rng.integers(1, 61)))
+    return {
+        "document_number": f"DN{issue:%Y%m%d}{number(doc.row, 4, 5_003)}",
+        "order_number": f"PO-{issue:%y%m}-{number(doc.row, 5, 70_001)}",
+        "issuer": company(h, rng),
+        "recipient": h.name,
+        "goods": name,
+        "quantity": max(1, int(round(doc.revenue * uniform(rng, 0.05, 0.3) / uniform(rng, lo, hi)))),
+        "issue_date": issue,
+        "delivery_date": issue + dt.timedelta(days=int(rng.integers(0, 6))),
+    }
+
+
+def insurance_policy(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    start = doc.submitted - dt.timedelta(days=int(rng.integers(15, 351)))
+    insured = money(round(doc.revenue * uniform(rng, 2, 10), -3))
+    cover = "Crops and farm buildings" if h.segment == "farmer" else "Premises, fixtures and stock"
+    return {
+        "document_number": f"P{number(doc.row, 3, 101)}{start:%Y}{number(doc.row, 12, 310_000_000_001)}",
+        "issuer": f"{pick(INSURERS, rng)}, {h.city} Branch",
+        "recipient": h.name,
+        "insured_object": f"{cover} at {h.address}",
+        "sum_insured": insured,
+        "premium": money(insured * uniform(rng, 0.002, 0.008)),
+        "currency": "CNY",
+        "period_start": start,
+        "period_end": add_years(start, 1) - dt.timedelta(days=1),
+        "issue_date": start - dt.timedelta(days=int(rng.integers(0, 21))),
+    }
+
+
+def loan_contract(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    term = int(pick((6, 12, 24, 36), rng))
+    start = doc.submitted - dt.timedelta(days=int(rng.integers(10, term * 30 - 10)))
+    return {
+        "document_number": f"LN{start:%Y}{number(doc.row, 10, 2_000_000_011)}",
+        "issuer": f"{h.city} {pick(LENDERS, rng)}",
+        "recipient": h.name,
+        "principal": money(round(doc.revenue * uniform(rng, 1, 6), -3) + 10_000),
+        "term_months": term,
+        "currency": "CNY",
+        "period_start": start,
+        "period_end": months_after(start, term),
+        "issue_date": start - dt.timedelta(days=int(rng.integers(0, 11))),
+    }
+
+
+def customs_declaration(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    name, lo, hi = pick(GOODS["sells"][h.segment], rng)
+    value = money(doc.revenue * uniform(rng, 0.2, 1.0))
+    return {
+        "document_number": f"{number(doc.row, 4, 2_201)}{doc.submitted:%Y}{number(doc.row, 10, 1_000_000_007)}",
+        "issuer": pick(CUSTOMS, rng),
+        "recipient": h.name,
+        "goods": name,
+        "hs_code": f"{number(doc.row, 4, 1_901)}.{number(doc.row, 2, 10)}.{number(doc.row, 4, 9)}",
+        "quantity": max(1, int(round(value / uniform(rng, lo, hi)))),
+        "declared_value": value,
+        "currency": "CNY",
+        "issue_date": doc.submitted - dt.timedelta(days=int(rng.integers(5, 121))),
+    }
+
+
+def supply_contract(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    return {
+        "document_number": f"SC-{doc.submitted.year}-{number(doc.row, 6, 404_011)}",
+        "issuer": company(h, rng),
+        "recipient": h.name,
+        "goods": pick(GOODS["sells"][h.segment], rng)[0],
+        "contract_value": money(round(12 * doc.revenue * uniform(rng, 0.3, 0.5), -2)),
+        "currency": "CNY",
+        **lease_period(doc, (1, 2), rng),
+    }
+
+
+def warehouse_receipt(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    name, lo, hi = pick(GOODS["sells" if h.segment == "farmer" else "buys"][h.segment], rng)
+    value = money(doc.revenue * uniform(rng, 0.5, 3.0))
+    start = doc.submitted - dt.timedelta(days=int(rng.integers(5, 121)))
+    fields = {
+        "document_number": f"WR{start:%Y}{number(doc.row, 7, 6_000_001)}",
+        "issuer": f"{h.city} {pick(BRAND_WORDS, rng)} Cold Chain and Storage Co., Ltd.",
+        "recipient": h.name,
+        "goods": name,
+        "quantity": max(1, int(round(value / uniform(rng, lo, hi)))),
+        "goods_value": value,
+        "currency": "CNY",
+        "period_start": start,
+        "period_end": doc.submitted + dt.timedelta(days=int(rng.integers(15, 241))),
+        "issue_date": start,
+    }
+    if rng.random() < 0.6:
+        fields["storage_fee"] = money(value * uniform(rng, 0.005, 0.02))
+    return fields
+
+
+def agricultural_subsidy_notice(doc: Doc, rng: np.random.Generator) -> dict:
+    h = doc.h
+    area = max(1, int(round(doc.revenue / uniform(rng, 600, 1200))))
+    issue = doc.submitted - dt.timedelta(days=int(rng.integers(10, 201)))
+    return {
+        "document_number": f"{h.district[:2].upper()}NY{issue:%Y}{number(doc.row, 5, 10_007)}",
+        "issuer": f"{h.district} County Bureau of Agriculture and Rural Affairs",
+        "recipient": h.owner if h.name == h.owner else h.name,
+        "area_mu": area,
+        "subsidy_amount": money(area * uniform(rng, 90, 160)),
+        "currency": "CNY",
+        "issue_date": issue,
+    }
+
+
 DRAWERS = {
     "business_licence": business_licence,
     "food_permit": food_permit,
@@ -385,4 +596,16 @@ DRAWERS = {
     "equipment_purchase": equipment_purchase,
     "platform_settlement": platform_settlement,
     "distribution_agreement": distribution_agreement,
+    "retail_receipt": retail_receipt,
+    "pos_slip": pos_slip,
+    "e_invoice": e_invoice,
+    "credit_note": credit_note,
+    "purchase_order": purchase_order,
+    "delivery_note": delivery_note,
+    "insurance_policy": insurance_policy,
+    "loan_contract": loan_contract,
+    "customs_declaration": customs_declaration,
+    "supply_contract": supply_contract,
+    "warehouse_receipt": warehouse_receipt,
+    "agricultural_subsidy_notice": agricultural_subsidy_notice,
 }

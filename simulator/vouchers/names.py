@@ -31,6 +31,23 @@ PLATFORMS = ("Zhejiang Tmall Network Co., Ltd.", "JD.com Trade Co., Ltd.", "Pind
 
 BRANDS = ("Greenfield Dairy Co., Ltd.", "Sunrise Beverage Group", "Golden Grain Foods Co., Ltd.", "Clearwater Drinks")
 
+INSURERS = (
+    "PICC Property and Casualty Co., Ltd.",
+    "Ping An Property & Casualty Insurance",
+    "China Pacific Property Insurance",
+    "China United Property Insurance",
+)
+
+LENDERS = ("Rural Commercial Bank", "Village and Township Bank", "Microcredit Co., Ltd.", "Consumer Finance Co., Ltd.")
+
+CUSTOMS = ("Shanghai Customs", "Ningbo Customs", "Shenzhen Customs", "Qingdao Customs", "Xiamen Customs")
+
+CREDIT_REASONS = ("Goods returned", "Price adjustment", "Damaged in transit", "Volume rebate", "Short delivery")
+
+PAYMENT_TERMS = ("30 days net", "60 days net", "Cash on delivery", "50% advance, balance on delivery")
+
+RETAILERS = ("Wholesale Market", "Cash and Carry", "Hypermarket", "Building Supplies", "Farm Supplies Store")
+
 SHOP_NAMES = {
     "online_merchant": ("E-commerce Studio", "Online Shop", "Trading Studio"),
     "offline_merchant": ("Noodle House", "Fruit Shop", "Convenience Store", "Bakery", "Tea House"),
