@@ -94,11 +94,15 @@ def world_texts(out: Path, seed: int) -> list[tuple[str, str]]:
     return texts
 
 
-REAL_TYPES = {"invoices": "purchase_invoice", "einvoices_zugferd": "purchase_invoice"}  # sets whose type is known
+REAL_TYPES = {  # sets whose type is known
+    "invoices": "purchase_invoice",
+    "einvoices_zugferd": "purchase_invoice",
+    "receipts_de": "retail_receipt",
+}
 
 
 def real_texts(docs: list[Document]) -> list[tuple[str, str]]:
-    """(text, type) of the real documents whose type is known, read through their text layer."""
+    """(text, type) of the real documents whose type is known, read as the night reads them (a photo through our OCR)."""
     from jobs.documents import layout
 
     return [
