@@ -414,7 +414,7 @@ def test_a_document_declared_with_a_type_outside_the_taxonomy_is_rejected_with_i
         return json.dumps(sidecar), f"/landing/vouchers/dt=2025-03-01/{voucher_id}.pdf", None, dt.date(2025, 3, 1)
 
     bronze = spark.createDataFrame(
-        [landed("V1", "utility_bill"), landed("V2", "retail_receipt")],
+        [landed("V1", "utility_bill"), landed("V2", "lottery_ticket")],
         "sidecar string, pdf_path string, ocr_path string, _dt date",
     )
     reasons = {r.voucher_id: r._reject_reason for r in typed_voucher_documents(bronze).collect()}

@@ -485,7 +485,7 @@ def insurance_policy(doc: Doc, rng: np.random.Generator) -> dict:
     cover = "Crops and farm buildings" if h.segment == "farmer" else "Premises, fixtures and stock"
     return {
         "document_number": f"P{number(doc.row, 3, 101)}{start:%Y}{number(doc.row, 12, 310_000_000_001)}",
-        "issuer": f"{pick(INSURERS, rng)}, {h.city} Branch",
+        "issuer": f"{pick(INSURERS, rng)} {h.city} Branch",
         "recipient": h.name,
         "insured_object": f"{cover} at {h.address}",
         "sum_insured": insured,
