@@ -102,7 +102,7 @@ REAL_TYPES = {  # sets whose type is known
 
 
 def real_texts(docs: list[Document]) -> list[tuple[str, str]]:
-    """(text, type) of the real documents whose type is known, read as the night reads them (a photo through our OCR)."""
+    """(text, type) of the real documents whose type is known, read as the night reads them (photos by our OCR)."""
     from jobs.documents import layout
 
     return [
