@@ -7,7 +7,7 @@ field is missing, or a broken rule rests on a field read with low confidence: a 
 strings, e.g. `broken rule sum:amount_total`, `missing field issue_date`, `reused: same document as V00000012 of
 another entity`. Checks beyond the taxonomy's rules read `broken rule plausible:vat_rate` (a VAT rate no tax uses, a
 date before 1980) and `broken rule behaviour:amount_total` (an invoice or payroll beyond what the entity's monthly
-revenue can carry; rent, bills and statements are the taxonomy's in_line rules).
+revenue can carry; rent, bills, statements and supply contracts are the taxonomy's in_line rules).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ EARLIEST_DATE = dt.date(1980, 1, 1)
 BEYOND_THE_BUSINESS = {  # type: (amount field, most months of the entity's revenue one document may plausibly hold)
     "purchase_invoice": ("amount_total", 12.0),  # a farmer sells a harvest on one invoice: a year, not a month
     "sales_invoice": ("amount_total", 12.0),
+    "e_invoice": ("amount_total", 12.0),
     "equipment_purchase": ("amount_total", 36.0),  # a tractor is bought once in years
     "payroll": ("gross_pay", 15.0),  # generous: a payroll is set by headcount, not sales
 }
@@ -145,7 +146,8 @@ def implausible(values: dict) -> list[str]:
 
 def beyond_the_business(voucher_type: str, values: dict, revenue: float | None) -> list[str]:
     """Amounts the entity's behaviour cannot carry (invoice totals, payroll against its monthly revenue), beyond the
-    taxonomy's in_line rules (rent, bills, statements, returns); nothing when the revenue is unknown."""
+    taxonomy's in_line rules (rent, bills, statements, returns, supply contracts); nothing when the revenue is
+    unknown."""
     name, months = BEYOND_THE_BUSINESS.get(voucher_type, (None, None))
     if name is None or not revenue or values.get(name) is None:
         return []

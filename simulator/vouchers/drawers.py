@@ -29,6 +29,7 @@ from simulator.vouchers.names import (
     Holder,
     bank,
     company,
+    pick,
 )
 from simulator.vouchers.taxonomy import add_years
 
@@ -42,10 +43,16 @@ def money(x: float) -> float:
     return round(float(x), 2)
 
 
+def months_after(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months later (earlier when negative; the month's last day where it is shorter)."""
+    y, m = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return dt.date(y, m + 1, min(day.day, calendar.monthrange(y, m + 1)[1]))
+
+
 def month_back(submitted: dt.date, k: int) -> tuple[dt.date, dt.date]:
     """First and last day of the k-th full calendar month before the submission's month."""
-    y, m = divmod(submitted.year * 12 + submitted.month - 1 - k, 12)
-    return dt.date(y, m + 1, 1), dt.date(y, m + 1, calendar.monthrange(y, m + 1)[1])
+    first = months_after(submitted.replace(day=1), -k)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def last_quarter(submitted: dt.date) -> tuple[dt.date, dt.date]:
@@ -378,16 +385,6 @@ def distribution_agreement(doc: Doc, rng: np.random.Generator) -> dict:
     return fields
 
 
-def pick(options: tuple, rng: np.random.Generator):
-    return options[int(rng.integers(0, len(options)))]
-
-
-def months_after(day: dt.date, months: int) -> dt.date:
-    """The same day `months` calendar months later (the month's last day where it is shorter)."""
-    y, m = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return dt.date(y, m + 1, min(day.day, calendar.monthrange(y, m + 1)[1]))
-
-
 def retail_receipt(doc: Doc, rng: np.random.Generator) -> dict:
     h = doc.h
     shop = f"{h.city} {pick(BRAND_WORDS, rng)} {pick(RETAILERS, rng)}"
@@ -445,11 +442,12 @@ def credit_note(doc: Doc, rng: np.random.Generator) -> dict:
 
 def purchase_order(doc: Doc, rng: np.random.Generator) -> dict:
     h = doc.h
-    order = invoice(doc, GOODS["sells"][h.segment], doc.revenue * uniform(rng, 0.1, 0.4), company(h, rng), h.name, rng)
+    customer = company(h, rng)
+    order = invoice(doc, GOODS["sells"][h.segment], doc.revenue * uniform(rng, 0.1, 0.4), customer, h.name, rng)
     issue = doc.submitted - dt.timedelta(days=int(rng.integers(0, 46)))
     fields = {
         "document_number": f"PO-{issue:%y%m}-{number(doc.row, 5, 30_011)}",
-        "issuer": order["recipient"],
+        "issuer": order["issuer"],
         "recipient": h.name,
         "issue_date": issue,
         "delivery_date": issue + dt.timedelta(days=int(rng.integers(3, 31))),
@@ -474,33 +472,32 @@ def delivery_note(doc: Doc, rng: np.random.Generator) -> dict:
         "goods": name,
         "quantity": max(1, int(round(doc.revenue * uniform(rng, 0.05, 0.3) / uniform(rng, lo, hi)))),
         "issue_date": issue,
-        "delivery_date": issue + dt.timedelta(days=int(rng.integers(0, 6))),
+        "delivery_date": after(issue, 0, 5, doc.submitted, rng),
     }
 
 
 def insurance_policy(doc: Doc, rng: np.random.Generator) -> dict:
     h = doc.h
-    start = doc.submitted - dt.timedelta(days=int(rng.integers(15, 351)))
     insured = money(round(doc.revenue * uniform(rng, 2, 10), -3))
     cover = "Crops and farm buildings" if h.segment == "farmer" else "Premises, fixtures and stock"
+    period = lease_period(doc, (1,), rng)
+    year = period["period_start"].year
     return {
-        "document_number": f"P{number(doc.row, 3, 101)}{start:%Y}{number(doc.row, 12, 310_000_000_001)}",
+        "document_number": f"P{number(doc.row, 3, 101)}{year}{number(doc.row, 12, 310_000_000_001)}",
         "issuer": f"{pick(INSURERS, rng)} {h.city} Branch",
         "recipient": h.name,
         "insured_object": f"{cover} at {h.address}",
         "sum_insured": insured,
         "premium": money(insured * uniform(rng, 0.002, 0.008)),
         "currency": "CNY",
-        "period_start": start,
-        "period_end": add_years(start, 1) - dt.timedelta(days=1),
-        "issue_date": start - dt.timedelta(days=int(rng.integers(0, 21))),
+        **period,
     }
 
 
 def loan_contract(doc: Doc, rng: np.random.Generator) -> dict:
     h = doc.h
     term = int(pick((6, 12, 24, 36), rng))
-    start = doc.submitted - dt.timedelta(days=int(rng.integers(10, term * 30 - 10)))
+    start = max(doc.submitted - dt.timedelta(days=int(rng.integers(10, term * 30 - 10))), h.registered)
     return {
         "document_number": f"LN{start:%Y}{number(doc.row, 10, 2_000_000_011)}",
         "issuer": f"{h.city} {pick(LENDERS, rng)}",
@@ -510,7 +507,7 @@ def loan_contract(doc: Doc, rng: np.random.Generator) -> dict:
         "currency": "CNY",
         "period_start": start,
         "period_end": months_after(start, term),
-        "issue_date": start - dt.timedelta(days=int(rng.integers(0, 11))),
+        "issue_date": max(start - dt.timedelta(days=int(rng.integers(0, 11))), h.registered),
     }
 
 
@@ -518,8 +515,9 @@ def customs_declaration(doc: Doc, rng: np.random.Generator) -> dict:
     h = doc.h
     name, lo, hi = pick(GOODS["sells"][h.segment], rng)
     value = money(doc.revenue * uniform(rng, 0.2, 1.0))
+    declared = doc.submitted - dt.timedelta(days=int(rng.integers(5, 121)))
     return {
-        "document_number": f"{number(doc.row, 4, 2_201)}{doc.submitted:%Y}{number(doc.row, 10, 1_000_000_007)}",
+        "document_number": f"{number(doc.row, 4, 2_201)}{declared:%Y}{number(doc.row, 10, 1_000_000_007)}",
         "issuer": pick(CUSTOMS, rng),
         "recipient": h.name,
         "goods": name,
@@ -527,7 +525,7 @@ def customs_declaration(doc: Doc, rng: np.random.Generator) -> dict:
         "quantity": max(1, int(round(value / uniform(rng, lo, hi)))),
         "declared_value": value,
         "currency": "CNY",
-        "issue_date": doc.submitted - dt.timedelta(days=int(rng.integers(5, 121))),
+        "issue_date": declared,
     }
 
 
@@ -569,7 +567,7 @@ def warehouse_receipt(doc: Doc, rng: np.random.Generator) -> dict:
 def agricultural_subsidy_notice(doc: Doc, rng: np.random.Generator) -> dict:
     h = doc.h
     area = max(1, int(round(doc.revenue / uniform(rng, 600, 1200))))
-    issue = doc.submitted - dt.timedelta(days=int(rng.integers(10, 201)))
+    issue = max(doc.submitted - dt.timedelta(days=int(rng.integers(10, 201))), h.registered)
     return {
         "document_number": f"{h.district[:2].upper()}NY{issue:%Y}{number(doc.row, 5, 10_007)}",
         "issuer": f"{h.district} County Bureau of Agriculture and Rural Affairs",

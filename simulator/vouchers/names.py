@@ -180,8 +180,13 @@ def holders(entities: pd.DataFrame, rng: np.random.Generator) -> list[Holder]:
     ]
 
 
+def pick(options: tuple, rng: np.random.Generator):
+    """One of `options`, uniformly."""
+    return options[int(rng.integers(0, len(options)))]
+
+
 def company(h: Holder, rng: np.random.Generator) -> str:
-    return f"{h.city} {BRAND_WORDS[rng.integers(0, len(BRAND_WORDS))]} {TRADES[rng.integers(0, len(TRADES))]} Co., Ltd."
+    return f"{h.city} {pick(BRAND_WORDS, rng)} {pick(TRADES, rng)} Co., Ltd."
 
 
 def bank(h: Holder) -> str:
