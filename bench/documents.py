@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench.common import machine, record
 from evaluation.document_sets import KEY_FIELDS, SETS, Document, agrees, documents
-from evaluation.reader_training import real_texts, world_texts
+from evaluation.reader_training import typed_texts, world_texts
 
 TODAY = "194613b"  # the commit before the reader was rebuilt
 TYPES_SEED = 43  # never used in development
@@ -162,7 +162,7 @@ def evaluate(data: Path) -> dict:
                 ways.setdefault("baseline, upstream OCR", []).append((doc, baseline(upstream.text)))
         results[set_name] = {"documents": len(docs), **{way: score(r) for way, r in ways.items()}}
     speed = {k: {"pages": len(v), "median_seconds_per_page": statistics.median(v)} for k, v in timings.items() if v}
-    real = real_texts([d for set_name in SETS for d in documents(data, set_name, "test")])
+    real = typed_texts([d for set_name in SETS for d in documents(data, set_name, "test")])
     return {"sets": results, "speed": speed, "types": types_read(real)}
 
 

@@ -24,6 +24,7 @@ class Document:
     labels: dict  # key field -> known value
     upstream: Path | None = None  # an upstream OCR's reading, when the set ships one
     issuer_is_brand: bool = False  # the issuer label is a brand slug (`aldi`), not the printed legal name
+    voucher_type: str | None = None  # the taxonomy's type, when the document's own record says it
 
 
 def split_of(set_name: str) -> dict[str, str]:

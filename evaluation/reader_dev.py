@@ -6,8 +6,8 @@ Each fold's field models learn from the other groups' development documents (and
 from the file alone and from the upstream OCR reading where the set has one.
 
 With `--types`, the document type instead: each fold's type model learns from every voucher of a simulated world
-(the training's) and the other groups' development documents whose type is known; prints per set the share of the
-held-out documents read as their type's form, and what each miss read as.
+and the generated receipts and invoices (the training's), and the other groups' development documents whose type is
+known; prints per set the share of the held-out documents read as their type's form, and what each miss read as.
 """
 
 from __future__ import annotations
@@ -37,14 +37,15 @@ def folds(docs: list) -> dict[str, int]:
 def types(data: Path) -> None:
     import tempfile
 
-    from evaluation.reader_training import REAL_TYPES, TYPES_SEED, real_texts, world_texts
+    from evaluation.reader_training import REAL_TYPES, TYPES_SEED, generated_documents, typed_texts, world_texts
     from jobs.documents import classify
 
     docs = [d for s in REAL_TYPES for d in documents(data, s, "dev")]
     fold = folds(docs)
-    texts = dict(zip([d.doc_id for d in docs], real_texts(docs), strict=True))
+    texts = dict(zip([d.doc_id for d in docs], typed_texts(docs), strict=True))
     with tempfile.TemporaryDirectory(prefix="helicopter-reader-dev-") as work:
         simulated = world_texts(Path(work) / "types-world", seed=TYPES_SEED)
+        simulated += typed_texts(generated_documents(Path(work) / "generated"))
     tally: dict = {}
     for k in range(FOLDS):
         learnt = simulated + [texts[d.doc_id] for d in docs if fold[d.doc_id] != k]

@@ -101,14 +101,15 @@ REAL_TYPES = {  # sets whose type is known
 }
 
 
-def real_texts(docs: list[Document]) -> list[tuple[str, str]]:
-    """(text, type) of the real documents whose type is known, read as the night reads them (photos by our OCR)."""
+def typed_texts(docs: list[Document]) -> list[tuple[str, str]]:
+    """(text, type) of the documents whose type is known (their own, or their set's), read as the night reads them
+    (photos by our OCR)."""
     from jobs.documents import layout
 
     return [
-        ("\n".join(line.text for line in layout.lines(cached_pages(d, own_ocr=True))), REAL_TYPES[d.set_name])
+        ("\n".join(line.text for line in layout.lines(cached_pages(d, own_ocr=True))), vtype)
         for d in docs
-        if d.set_name in REAL_TYPES
+        if (vtype := d.voucher_type or REAL_TYPES.get(d.set_name))
     ]
 
 
@@ -135,6 +136,7 @@ def cached_pages(doc: Document, own_ocr: bool) -> list:
 
 
 GENERATED = 600  # documents drawn by simulator.vouchers.documents; a third of them photographed
+GENERATED_TYPES = {"receipt": "retail_receipt", "invoice": "purchase_invoice"}  # what each kind drawn is
 PHOTO_SHARE = 1 / 3
 
 
@@ -151,7 +153,7 @@ def generated_documents(out: Path, n: int = GENERATED, seed: int = 5) -> list[Do
         is_photo = rng.random() < PHOTO_SHARE
         path = out / f"G{i:05d}.{'jpg' if is_photo else 'pdf'}"
         path.write_bytes(photo(drawn, rng) if is_photo else text_pdf(drawn, rng))
-        docs.append(Document("generated", path.stem, path, drawn.truth))
+        docs.append(Document("generated", path.stem, path, drawn.truth, voucher_type=GENERATED_TYPES[drawn.kind]))
     return docs
 
 
@@ -207,10 +209,11 @@ def main(data: Path) -> None:
     from jobs.documents import classify, ranker
 
     with tempfile.TemporaryDirectory(prefix="helicopter-reader-") as work:
-        drawn = simulated_documents(Path(work) / "world") + generated_documents(Path(work) / "generated")
+        generated = generated_documents(Path(work) / "generated")
+        drawn = simulated_documents(Path(work) / "world") + generated
         real = [d for set_name in SETS for d in documents(data, set_name, "dev")]
         learnt_real, learnt_drawn = examples(real), examples(drawn)
-        typed = world_texts(Path(work) / "types-world", seed=TYPES_SEED) + real_texts(real)
+        typed = world_texts(Path(work) / "types-world", seed=TYPES_SEED) + typed_texts(generated + real)
     classify.fit(*zip(*typed)).save_model(classify.MODEL)
     print(f"document types: {len(typed)} documents -> {classify.MODEL}")
     summary = {}
