@@ -176,6 +176,11 @@ def draw_letterhead(pdf: FPDF, rows: list, lines: list | None, style: Style) -> 
         pdf.cell(0, 6, text, align="R", new_x="LMARGIN", new_y="NEXT")
 
 
+def label_width(pdf: FPDF, label: str) -> float:
+    """A grid's label cell: 35 mm, wider for a label that would run into its value."""
+    return max(35.0, pdf.get_string_width(label) + 3)
+
+
 def draw_grid(pdf: FPDF, rows: list, lines: list | None, style: Style) -> None:
     """Layout 2: a bordered grid, two label/value pairs per row, line items below."""
     pdf.set_font("Helvetica", "B", 14)
@@ -186,14 +191,14 @@ def draw_grid(pdf: FPDF, rows: list, lines: list | None, style: Style) -> None:
     for row in rows + [None]:
         if row is None or len(row[3]) > 30 or len(pending) == 2:
             for _, _, label, text in pending:
-                pdf.cell(35, 7, label, border=1)
-                pdf.cell(60, 7, text, border=1)
+                pdf.cell(label_width(pdf, label), 7, label, border=1)
+                pdf.cell(95 - label_width(pdf, label), 7, text, border=1)
             if pending:
                 pdf.ln()
             pending = []
         if row is not None and len(row[3]) > 30:
-            pdf.cell(35, 7, row[2], border=1)
-            pdf.cell(155, 7, row[3], border=1, new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(label_width(pdf, row[2]), 7, row[2], border=1)
+            pdf.cell(190 - label_width(pdf, row[2]), 7, row[3], border=1, new_x="LMARGIN", new_y="NEXT")
         elif row is not None:
             pending.append(row)
     if lines:
