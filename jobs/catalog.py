@@ -138,10 +138,14 @@ def tables_of(step: str) -> list[str]:
     return [c.fqn for c in all_contracts() if c.step == step]
 
 
+# each step's own record of its runs, written by the module that runs the step: not one of the step's producers
+STEP_RECORDERS = {"ingest": "jobs.ingest.source", "features": "jobs.features.step"}
+
+
 def producers(step: str) -> list[str]:
     """The modules that write the tables of `step`, each once, ordered so that a table is written after the tables
-    it reads (a module reading its own earlier snapshots is no dependency)."""
-    written = [c for c in all_contracts() if c.step == step]
+    it reads (a module reading its own earlier snapshots is no dependency); the step's recorder is not one."""
+    written = [c for c in all_contracts() if c.step == step and c.module != STEP_RECORDERS.get(step)]
     module_of = {c.fqn: c.module for c in written}
     graph: dict[str, set[str]] = {m: set() for m in sorted({c.module for c in written})}
     for c in written:
@@ -153,7 +157,7 @@ def ingest_sources() -> list[str]:
     """The landing sources, in the order a night loads them (a source whose rows name businesses after the registry):
     the `jobs.ingest.<source>` modules that produce tables."""
     prefix = "jobs.ingest."
-    return [m.removeprefix(prefix) for m in producers("ingest") if m.startswith(prefix) and m != f"{prefix}source"]
+    return [m.removeprefix(prefix) for m in producers("ingest") if m.startswith(prefix)]
 
 
 def source_tables(source: str, layer: str = "silver") -> list[str]:

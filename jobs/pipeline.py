@@ -7,13 +7,10 @@ ingest (every source) -> features as of D (every family, then the feature vector
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
-import time
 import uuid
 from dataclasses import asdict
 
-from jobs.catalog import contract
 from jobs.errors import BatchRefused, LandingError, ModelError
 from jobs.settings import Settings, load_settings
 
@@ -72,19 +69,12 @@ def ingest(
 def features(as_of: dt.date, settings: Settings | None = None) -> dict[str, int]:
     """Compute the features as of the date. Tonight's documents read, scenes observed, trade edges, each family's
     features and the feature vectors the model reads: the `run` of every module that writes a table of the features
-    step (their contracts' `produced_by`), each after the modules whose tables it reads. Returns the rows each wrote,
-    by its tables."""
-    from jobs.catalog import producers, tables_of
+    step, each after the modules whose tables it reads, each one's rows and seconds kept in `silver.feature_runs`.
+    Returns the rows each wrote, by its tables."""
+    from jobs.features import step
 
     settings = settings or load_settings()
-    spark = _spark(settings)
-    written = {}
-    for module in producers("features"):
-        names = " and ".join(t for t in tables_of("features") if contract(t).module == module)
-        start = time.perf_counter()
-        written[names] = importlib.import_module(module).run(spark, settings, as_of)
-        log.info("%s as of %s: %s rows in %.1f s", names, as_of, written[names], time.perf_counter() - start)
-    return written
+    return step.run(_spark(settings), settings, as_of)
 
 
 def train(as_of: dt.date, settings: Settings | None = None) -> dict:

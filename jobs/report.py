@@ -1,4 +1,5 @@
-"""The run summary: what tonight's limits look like, the model behind them, and what the gates let through."""
+"""The run summary: what tonight's limits look like, the model behind them, what the gates let through and what each
+feature producer cost."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def summary(as_of: dt.date) -> dict:
     batches = tables.read(spark, settings, "silver.ingest_batches")
     latest = batches.groupBy("source").agg(F.max("ingested_at").alias("ingested_at"))
     gates = batches.join(latest, ["source", "ingested_at"]).orderBy("source").collect()
+    costs = tables.read(spark, settings, "silver.feature_runs").where(F.col("as_of_date") == F.lit(as_of))
     return {
         "as_of": as_of.isoformat(),
         "scored": totals["scored"],
@@ -59,6 +61,7 @@ def summary(as_of: dt.date) -> dict:
         "model": model,
         "top_reasons": [(r["reason"], r["count"]) for r in reasons],
         "last_batches": [r.asDict() for r in gates],
+        "feature_runs": [r.asDict() for r in costs.orderBy("started_at").collect()],
     }
 
 
@@ -96,6 +99,10 @@ def render(s: dict, result: dict | None = None) -> str:
             for b in s["last_batches"]
         )
     )
+    runs = s.get("feature_runs") or []
+    if runs:
+        lines.append(f"  features          {len(runs)} producers in {sum(r['seconds'] for r in runs):,.1f} s")
+        lines += [f"    {', '.join(r['tables']):<60} {r['seconds']:7.1f} s, {r['rows']:,} rows" for r in runs]
     if result and result.get("publish"):
         p = result["publish"]
         lines.append(f"  published         {p['rows']:,} limits to the serving store (checksum {p['checksum'][:12]})")

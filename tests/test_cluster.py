@@ -153,6 +153,7 @@ def test_the_cluster_run_equals_the_local_run(spark, settings, standalone_cluste
         timeout=1200,
     )
     assert run.returncode == 0, run.stderr[-2000:]
+    assert "  features          " in run.stdout and "gold.feature_vector" in run.stdout  # each producer's cost
 
     apps = master_state(standalone_cluster["ui_port"])
     assert [a["name"] for a in apps["completedapps"] + apps["activeapps"]] == ["helicopter"]

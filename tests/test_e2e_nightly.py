@@ -108,6 +108,13 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
     assert {t: tables.read(spark, settings, t).count() for t in tables_now} == before
     assert store.current(eng).as_of_date == as_of.isoformat()
+    # each producer of the features step, once a night (the rerun replaced its rows), with what it wrote and cost
+    from jobs.catalog import producers
+
+    runs = tables.read(spark, settings, "silver.feature_runs").where(f"as_of_date = DATE'{as_of}'").collect()
+    assert sorted(r.module for r in runs) == sorted(producers("features"))
+    assert all(r.seconds > 0 and r.rows >= 0 for r in runs)
+    assert next(r.rows for r in runs if r.tables == ["gold.feature_vector"]) == borrowers
 
     # the operator's view: status (no Spark) and SQL over the registered tables
     from jobs import cli, status
