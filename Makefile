@@ -89,7 +89,6 @@ bench: setup fonts
 	$(BIN)/python -m bench.vouchers
 	$(BIN)/python -m bench.documents ../shared/data
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
-	$(BIN)/python -m bench.documents ../shared/data
 	$(BIN)/python -m bench.demo
 
 # every transitive pin, with hashes, from setup.cfg's requirements and extras (pins already locked are kept)
