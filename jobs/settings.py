@@ -36,6 +36,7 @@ class Settings:
     fx_max_age_days: int = 7  # the oldest rate, in days before an amount's date, that may convert it
     max_quarantined_share: float = 0.5  # a source's batch quarantining more of its rows fails the ingest
     graph_window_days: int = 365  # gold.feat_graph's graph-wide features see the trade of this many days to as_of
+    crop_model_every_days: int = 7  # the crop model is trained again after this many days (or a new season or crop mix)
 
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.lakehouse_root.rstrip('/')}/{layer}/{name}"
@@ -107,4 +108,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fx_max_age_days=_number(env, "FX_MAX_AGE_DAYS", "7", 0, 366, int),
         max_quarantined_share=_number(env, "INGEST_MAX_QUARANTINED_SHARE", "0.5", 0, 1),
         graph_window_days=_number(env, "GRAPH_WINDOW_DAYS", "365", 1, 3660, int),
+        crop_model_every_days=_number(env, "CROP_MODEL_EVERY_DAYS", "7", 1, 366, int),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -169,6 +170,67 @@ def test_crop_model_names_the_crop_a_farmer_declared_wrongly():
 def test_too_few_labelled_parcels_train_no_model():
     seasons = synthetic_seasons(per_crop=3)
     assert crop_model.fit_and_detect(seasons) is None
+
+
+def test_the_crop_model_is_trained_again_after_its_days_for_a_new_season_or_a_new_crop_mix():
+    seasons = synthetic_seasons(per_crop=6)
+    day = dt.date(2025, 8, 1)
+    served = crop_model.CropModel("crop-2025-08-01", day, 2025, ["corn", "rice", "spring_wheat"], None, None, None)
+    assert crop_model.retrain_reason(None, seasons, day, 7) == "no crop model yet"
+    assert crop_model.retrain_reason(served, seasons, day + dt.timedelta(days=6), 7) is None
+    assert crop_model.retrain_reason(served, seasons, day + dt.timedelta(days=7), 7).startswith("7 days since crop-")
+    assert crop_model.retrain_reason(served, seasons, day + dt.timedelta(days=1), 1) is not None  # every night
+    assert crop_model.retrain_reason(served, seasons.assign(season_year=2026), day, 7) == "a new season"
+    fewer_rice = seasons.drop(seasons.index[seasons["parcel_id"].isin(["rice-0", "rice-1"])])  # 4 labelled: too few
+    assert crop_model.retrain_reason(served, fewer_rice, day, 7).startswith("the crop mix changed: corn, spring_wheat")
+
+
+def test_the_nights_between_trainings_keep_held_out_readings_and_name_new_parcels(tmp_path):
+    from jobs.settings import load_settings
+
+    seasons = synthetic_seasons()
+    seasons.loc[seasons["parcel_id"] == "corn-1", "declared_crop"] = "rice"  # a typical corn curve
+    day = dt.date(2025, 8, 1)
+    first, fitted, (scores, reason) = crop_model.detect(seasons, day, None, 7)
+    assert reason == "no crop model yet" and fitted.version == "crop-2025-08-01"
+    record = crop_model.saved(load_settings({"LAKEHOUSE_ROOT": str(tmp_path)}), fitted, scores, reason)
+    assert record.decision.endswith("no crop model yet") and record.training["classes"] == fitted.classes
+    loaded = crop_model.load(record)
+
+    newcomer = seasons[seasons["parcel_id"] == "rice-2"].assign(parcel_id="new-rice", declared_crop=None)
+    tonight = pd.concat([seasons, newcomer], ignore_index=True)
+    later, serving, trained = crop_model.detect(tonight, day + dt.timedelta(days=3), loaded, 7)
+    assert serving is loaded and trained is None  # no training between the scheduled ones
+    found = later.set_index("parcel_id")
+    assert found.loc["corn-1", "detected_crop"] == "corn"  # its held-out reading: the model learnt its wrong label
+    assert found.loc["new-rice", "detected_crop"] == "rice" and not found.loc["new-rice", "declared_in_model"]
+    before = first.set_index("parcel_id")
+    assert (found.loc[before.index, "detected_crop"] == before["detected_crop"]).all()
+    probability = found.loc[before.index, "detected_crop_probability"].astype(float)
+    assert np.allclose(probability, before["detected_crop_probability"].astype(float))
+
+    _, again, (_, why) = crop_model.detect(tonight, day + dt.timedelta(days=7), loaded, 7)
+    assert again.version == "crop-2025-08-08" and why.startswith("7 days since crop-2025-08-01")
+    (Path(record.artifact_path).with_suffix(".held_out.json")).unlink()
+    assert crop_model.load(record) is None  # its files gone: trained again, not a crash
+
+
+def test_a_backfill_of_snapshot_dates_trains_only_the_models_due(spark, settings):
+    seasons = synthetic_seasons()
+    days = [dt.date(2025, 8, 1), dt.date(2025, 8, 4), dt.date(2025, 8, 9)]
+    nights = pd.concat([seasons.assign(as_of_date=d) for d in days], ignore_index=True)
+    columns = ["parcel_id", "as_of_date", "season_year", "declared_crop", "clear_observations", "clear_doys",
+               "clear_ndvi", "ndvi_curve", *crop_model.PHENOLOGY]  # fmt: skip
+    frame = spark.createDataFrame(nights[columns].astype(object).where(nights[columns].notna(), None))
+    found = feat_farm.detections(spark, settings, frame).toPandas()
+    assert len(found) == 3 * 75 and found["detected_crop"].notna().all()
+    models = tables.read(spark, settings, crop_model.REGISTRY).orderBy("trained_as_of").collect()
+    assert [m.model_version for m in models] == ["crop-2025-08-01", "crop-2025-08-09"]  # 8 August: the one of 1st
+    assert "8 days since crop-2025-08-01" in models[1].decision
+    rerun = feat_farm.detections(spark, settings, frame.where("as_of_date = DATE'2025-08-04'")).toPandas()
+    assert tables.read(spark, settings, crop_model.REGISTRY).count() == 2  # served by the registered model
+    by_parcel = found[found["as_of_date"] == dt.date(2025, 8, 4)].set_index("parcel_id")["detected_crop"]
+    assert (rerun.set_index("parcel_id")["detected_crop"] == by_parcel).all()
 
 
 def test_crop_templates_tell_apart_curves_one_day_of_season_length_apart(tmp_path):

@@ -2,10 +2,13 @@
 declared a crop the model knows. It reads the filled curve, the phenology and how closely the parcel's clear
 observations follow each crop's template curve (`crop_templates`, learnt from the same labelled parcels).
 
-Trained each night on that night's season features (every parcel then at the same stage of the season), so a July
-snapshot is judged by a model of July curves. A parcel's detected crop comes from 5-fold cross-validation: the model
-that names it never saw its own declaration, so a wrong declaration shows as a mismatch instead of being learnt.
-Accuracy, per-class F1, Cohen's kappa and the confusion matrix of those held-out predictions (against the declared
+Trained on a night's season features (every parcel then at the same stage of the season), so a July snapshot is judged
+by a model of July curves; retrained on a schedule (`CROP_MODEL_EVERY_DAYS`), and at once when the season or the crop
+mix (the crops with enough labelled parcels) changes. The nights between use the registered model.
+A labelled parcel's detected crop comes from 5-fold cross-validation: the model that names it never saw its own
+declaration, so a wrong declaration shows as a mismatch instead of being learnt; on the nights between, it keeps that
+held-out reading (saved with the model), and a parcel the model never learnt from is named by the model.
+Accuracy, per-class F1, Cohen's kappa and the confusion matrix of the held-out predictions (against the declared
 crops) are recorded with the model in gold.crop_model_registry; the model and templates fitted on every labelled
 parcel are saved beside them and name the parcels whose crop nobody declared.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +39,19 @@ MIN_PER_CLASS = 5  # a crop with fewer labelled parcels is left out of the model
 FOLDS = 5
 PARAMS = {"n_estimators": 200, "max_depth": 4, "learning_rate": 0.08, "tree_method": "hist", "n_jobs": 2}
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CropModel:
+    """A fitted crop model, as the nights after its training use it."""
+
+    version: str
+    trained_as_of: dt.date
+    season_year: int
+    classes: list[str]
+    model: object  # xgboost.XGBClassifier
+    templates: crop_templates.Templates
+    held_out: pd.DataFrame  # its labelled parcels' held-out readings: parcel_id, detected_crop, its probability
 
 
 def series(seasons: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -66,6 +83,58 @@ def labelled(seasons: pd.DataFrame) -> pd.DataFrame:
     ok = seasons[seasons["declared_crop"].isin(KNOWN_CROPS) & (seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS)]
     counts = ok["declared_crop"].value_counts()
     return ok[ok["declared_crop"].isin(counts[counts >= MIN_PER_CLASS].index)]
+
+
+def crop_mix(seasons: pd.DataFrame) -> list[str]:
+    """The crops a model trained on these seasons would know."""
+    return sorted(labelled(seasons)["declared_crop"].unique())
+
+
+def retrain_reason(current: CropModel | None, seasons: pd.DataFrame, as_of: dt.date, every_days: int) -> str | None:
+    """Why the night needs a new crop model, or None when `current` (the newest trained at or before `as_of`) still
+    serves."""
+    if current is None:
+        return "no crop model yet"
+    if current.season_year != int(seasons["season_year"].iloc[0]):
+        return "a new season"
+    if (as_of - current.trained_as_of).days >= every_days:
+        return (
+            f"{(as_of - current.trained_as_of).days} days since {current.version} (CROP_MODEL_EVERY_DAYS={every_days})"
+        )
+    if current.classes != crop_mix(seasons):
+        return f"the crop mix changed: {', '.join(crop_mix(seasons)) or 'none'} (was {', '.join(current.classes)})"
+    return None
+
+
+def named(seasons: pd.DataFrame, proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """Each parcel's detected crop and its probability (none for a parcel with too few clear scenes), and whether its
+    declared crop is one the model knows (a mismatch is only told for these)."""
+    names = np.array(classes)
+    observed = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS
+    return pd.DataFrame(
+        {
+            "parcel_id": seasons["parcel_id"],
+            "detected_crop": pd.Series(names[proba.argmax(axis=1)], index=seasons.index).where(observed),
+            "detected_crop_probability": pd.Series(proba.max(axis=1), index=seasons.index)
+            .astype(object)
+            .where(observed, None),
+            "declared_in_model": seasons["declared_crop"].isin(classes),
+        }
+    )
+
+
+def detect_with(current: CropModel, seasons: pd.DataFrame) -> pd.DataFrame:
+    """The detections of a night between trainings: the parcels `current` learnt from keep their held-out readings,
+    every other parcel is named by it."""
+    x = design(seasons, current.templates)
+    detections = named(
+        seasons, current.model.predict_proba(x[current.model.get_booster().feature_names]), current.classes
+    )
+    kept = detections[["parcel_id"]].merge(current.held_out, on="parcel_id", how="left").set_index(detections.index)
+    learnt = kept["detected_crop"].notna()
+    for column in ("detected_crop", "detected_crop_probability"):
+        detections.loc[learnt, column] = kept.loc[learnt, column]
+    return detections
 
 
 def metrics(declared: np.ndarray, detected: np.ndarray, classes: list[str]) -> dict:
@@ -105,56 +174,82 @@ def fit_and_detect(
     model = xgb.XGBClassifier(**PARAMS, random_state=seed).fit(x.loc[train.index], y)
     proba = pd.DataFrame(model.predict_proba(x), index=seasons.index)
     proba.loc[train.index] = held_out
+    detections = named(seasons, proba.to_numpy(), classes)
     names = np.array(classes)
-    observed = seasons["clear_observations"] >= MIN_CLEAR_OBSERVATIONS
-    detections = pd.DataFrame(
-        {
-            "parcel_id": seasons["parcel_id"],
-            "detected_crop": pd.Series(names[proba.to_numpy().argmax(axis=1)], index=seasons.index).where(observed),
-            "detected_crop_probability": proba.max(axis=1).astype(object).where(observed, None),
-            "declared_in_model": seasons["declared_crop"].isin(classes),  # a mismatch is only told for these
-        }
-    )
     scores = metrics(train["declared_crop"].to_numpy(), names[held_out.argmax(axis=1)], classes) | {
         "parcels": len(train),
         "classes": classes,
         "features": list(model.get_booster().feature_names),
+        "held_out": detections.loc[train.index, ["parcel_id", "detected_crop", "detected_crop_probability"]],
     }
     return detections, scores, model, templates
 
 
-def saved(settings: Settings, as_of: dt.date, season_year: int, scores: dict, model, templates):
-    """Save the model (its crop templates beside it); returns its registry record (one per snapshot date: a rerun
-    replaces it)."""
-    version = f"crop-{as_of.isoformat()}"
-    artifact = Path(settings.model_dir) / "crop" / f"{version}.json"
+def saved(settings: Settings, fitted: CropModel, scores: dict, reason: str) -> registry.RegisteredModel:
+    """Save the model (its crop templates and held-out readings beside it); returns its registry record (one per
+    snapshot date: a rerun replaces it)."""
+    artifact = Path(settings.model_dir) / "crop" / f"{fitted.version}.json"
     artifact.parent.mkdir(parents=True, exist_ok=True)
-    model.save_model(artifact)
-    templates.save(artifact.with_suffix(".templates.json"))
-    log.info("crop model %s: accuracy %.3f, kappa %.3f on %d parcels", version, scores["accuracy"], scores["kappa"],
-             scores["parcels"])  # fmt: skip
+    fitted.model.save_model(artifact)
+    fitted.templates.save(artifact.with_suffix(".templates.json"))
+    fitted.held_out.to_json(artifact.with_suffix(".held_out.json"), orient="records")
+    log.info("crop model %s: accuracy %.3f, kappa %.3f on %d parcels", fitted.version, scores["accuracy"],
+             scores["kappa"], scores["parcels"])  # fmt: skip
     return registry.RegisteredModel(
-        model_version=version,
-        trained_as_of=as_of,
+        model_version=fitted.version,
+        trained_as_of=fitted.trained_as_of,
         algorithm=f"xgboost hist multi:softprob, crops named by {FOLDS}-fold held-out predictions",
         features=scores["features"],
         params=PARAMS,
-        training={"season_year": season_year, "parcels": scores["parcels"], "classes": scores["classes"]},
+        training={"season_year": fitted.season_year, "parcels": scores["parcels"], "classes": fitted.classes},
         metrics={k: scores[k] for k in ("accuracy", "kappa", "f1", "confusion")},
         artifact_path=str(artifact),
-        decision="the night's crop model: trained on that night's season curves",
+        decision=f"trained on the night's season curves: {reason}",
     )
 
 
-def detect(seasons: pd.DataFrame, as_of: dt.date):
-    """(detected crop per parcel of one snapshot (`seasons` with declared_crop), the model fitted for it: the arguments
-    of `saved` after the settings, or None without enough labelled parcels, when every detection is null)."""
+def load(record: registry.RegisteredModel) -> CropModel | None:
+    """A registered crop model as the nights after its training use it; None when its files are gone (it is then
+    trained again)."""
+    import xgboost as xgb
+
+    artifact = Path(record.artifact_path)
+    files = (artifact, artifact.with_suffix(".templates.json"), artifact.with_suffix(".held_out.json"))
+    if not all(f.exists() for f in files):
+        log.warning(
+            "crop model %s: its files are gone from %s; training a new one", record.model_version, artifact.parent
+        )
+        return None
+    model = xgb.XGBClassifier()
+    model.load_model(artifact)
+    held_out = pd.read_json(files[2], orient="records", dtype={"parcel_id": str})
+    trained = record.training
+    return CropModel(
+        record.model_version, record.trained_as_of, int(trained["season_year"]), list(trained["classes"]), model,
+        crop_templates.Templates.load(files[1]),
+        held_out.reindex(columns=["parcel_id", "detected_crop", "detected_crop_probability"]),
+    )  # fmt: skip
+
+
+def detect(
+    seasons: pd.DataFrame, as_of: dt.date, current: CropModel | None, every_days: int
+) -> tuple[pd.DataFrame, CropModel | None, tuple[dict, str] | None]:
+    """(detected crop per parcel of one snapshot (`seasons` with declared_crop); the model that serves the nights after
+    it; when one was trained for it, its scores and why). `current` is the newest model trained at or before `as_of`;
+    without enough labelled parcels for a new one, every detection is null."""
+    reason = retrain_reason(current, seasons, as_of, every_days)
+    if reason is None:
+        return detect_with(current, seasons), current, None
     found = fit_and_detect(seasons)
     if found is None:
         log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
         return pd.DataFrame(
             {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None,
              "declared_in_model": False}
-        ), None  # fmt: skip
+        ), current, None  # fmt: skip
     detections, scores, model, templates = found
-    return detections, (as_of, int(seasons["season_year"].iloc[0]), scores, model, templates)
+    season_year = int(seasons["season_year"].iloc[0])
+    fitted = CropModel(f"crop-{as_of.isoformat()}", as_of, season_year, scores["classes"], model, templates,
+                       scores["held_out"])  # fmt: skip
+    log.info("crop model as of %s: training, %s", as_of, reason)
+    return detections, fitted, (scores, reason)

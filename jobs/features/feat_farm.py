@@ -125,18 +125,26 @@ def per_farmer(parcels: DataFrame) -> DataFrame:
 
 
 def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
-    """The night's crop model for each snapshot date (trained on the driver: one row per parcel; each registered). The
-    seasons are collected once, with the columns the model reads."""
+    """The crop detected on each parcel of each snapshot date (one row per parcel), by the newest crop model trained
+    at or before the date, or by one trained for it (on the driver) when that one is due (`crop_model.retrain_reason`;
+    each registered). The seasons are collected once, with the columns the model reads."""
     needed = ["parcel_id", "as_of_date", "season_year", "declared_crop", "clear_observations", "clear_doys",
               "clear_ndvi", "ndvi_curve",
               *crop_model.PHENOLOGY]  # fmt: skip
-    found = [
-        crop_model.detect(night.reset_index(drop=True), day) + (day,)
-        for day, night in seasons.select(*needed).toPandas().groupby("as_of_date")
-    ]  # every date's model fitted before any is saved: a failure leaves the saved models and their records as they were
-    if models := [crop_model.saved(settings, *fitted) for _, fitted, _ in found if fitted is not None]:
-        registry.register(spark, settings, crop_model.REGISTRY, *models)  # every snapshot's, in one commit
-    frames = [detected.assign(as_of_date=day) for detected, _, day in found]
+    registered = registry.records(spark, settings, crop_model.REGISTRY, registry.CHAMPION)  # newest first
+    current, frames, trained = None, [], []
+    for day, night in seasons.select(*needed).toPandas().groupby("as_of_date"):  # oldest first
+        newest = next((r for r in registered if r.trained_as_of <= day), None)
+        if newest is not None and (current is None or newest.trained_as_of > current.trained_as_of):
+            current = crop_model.load(newest)
+        detected, current, scores = crop_model.detect(
+            night.reset_index(drop=True), day, current, settings.crop_model_every_days
+        )
+        frames.append(detected.assign(as_of_date=day))
+        if scores is not None:
+            trained.append(crop_model.saved(settings, current, *scores))
+    if trained:  # every date's model fitted and saved before any is registered, in one commit
+        registry.register(spark, settings, crop_model.REGISTRY, *trained)
     columns = ["parcel_id", "detected_crop", "detected_crop_probability", "declared_in_model", "as_of_date"]
     schema = "parcel_id string, detected_crop string, detected_crop_probability double, declared_in_model boolean"
     schema += ", as_of_date date"
