@@ -176,13 +176,15 @@ def test_the_crop_model_is_trained_again_after_its_days_for_a_new_season_or_a_ne
     seasons = synthetic_seasons(per_crop=6)
     day = dt.date(2025, 8, 1)
     served = crop_model.CropModel("crop-2025-08-01", day, 2025, ["corn", "rice", "spring_wheat"], None, None, None)
-    assert crop_model.retrain_reason(None, seasons, day, 7) == "no crop model yet"
+    assert crop_model.retrain_reason(None, seasons, day, 7) == "no crop model to serve"
+    assert crop_model.retrain_reason(served, seasons, day, 7) == "a rerun of crop-2025-08-01's night"
     assert crop_model.retrain_reason(served, seasons, day + dt.timedelta(days=6), 7) is None
     assert crop_model.retrain_reason(served, seasons, day + dt.timedelta(days=7), 7).startswith("7 days since crop-")
     assert crop_model.retrain_reason(served, seasons, day + dt.timedelta(days=1), 1) is not None  # every night
     assert crop_model.retrain_reason(served, seasons.assign(season_year=2026), day, 7) == "a new season"
     fewer_rice = seasons.drop(seasons.index[seasons["parcel_id"].isin(["rice-0", "rice-1"])])  # 4 labelled: too few
-    assert crop_model.retrain_reason(served, fewer_rice, day, 7).startswith("the crop mix changed: corn, spring_wheat")
+    changed = crop_model.retrain_reason(served, fewer_rice, day + dt.timedelta(days=1), 7)
+    assert changed.startswith("the crop mix changed: corn, spring_wheat")
 
 
 def test_the_nights_between_trainings_keep_held_out_readings_and_name_new_parcels(tmp_path):
@@ -192,9 +194,9 @@ def test_the_nights_between_trainings_keep_held_out_readings_and_name_new_parcel
     seasons.loc[seasons["parcel_id"] == "corn-1", "declared_crop"] = "rice"  # a typical corn curve
     day = dt.date(2025, 8, 1)
     first, fitted, (scores, reason) = crop_model.detect(seasons, day, None, 7)
-    assert reason == "no crop model yet" and fitted.version == "crop-2025-08-01"
+    assert reason == "no crop model to serve" and fitted.version == "crop-2025-08-01"
     record = crop_model.saved(load_settings({"LAKEHOUSE_ROOT": str(tmp_path)}), fitted, scores, reason)
-    assert record.decision.endswith("no crop model yet") and record.training["classes"] == fitted.classes
+    assert record.decision.endswith("no crop model to serve") and record.training["classes"] == fitted.classes
     loaded = crop_model.load(record)
 
     newcomer = seasons[seasons["parcel_id"] == "rice-2"].assign(parcel_id="new-rice", declared_crop=None)
@@ -207,11 +209,11 @@ def test_the_nights_between_trainings_keep_held_out_readings_and_name_new_parcel
     before = first.set_index("parcel_id")
     assert (found.loc[before.index, "detected_crop"] == before["detected_crop"]).all()
     probability = found.loc[before.index, "detected_crop_probability"].astype(float)
-    assert np.allclose(probability, before["detected_crop_probability"].astype(float))
+    assert np.array_equal(probability, before["detected_crop_probability"].astype(float))  # saved exactly
 
     _, again, (_, why) = crop_model.detect(tonight, day + dt.timedelta(days=7), loaded, 7)
     assert again.version == "crop-2025-08-08" and why.startswith("7 days since crop-2025-08-01")
-    (Path(record.artifact_path).with_suffix(".held_out.json")).unlink()
+    (Path(record.artifact_path).with_suffix(".held_out.parquet")).unlink()
     assert crop_model.load(record) is None  # its files gone: trained again, not a crash
 
 
@@ -231,6 +233,9 @@ def test_a_backfill_of_snapshot_dates_trains_only_the_models_due(spark, settings
     assert tables.read(spark, settings, crop_model.REGISTRY).count() == 2  # served by the registered model
     by_parcel = found[found["as_of_date"] == dt.date(2025, 8, 4)].set_index("parcel_id")["detected_crop"]
     assert (rerun.set_index("parcel_id")["detected_crop"] == by_parcel).all()
+    feat_farm.detections(spark, settings, frame.where("as_of_date = DATE'2025-08-01'"))  # a training night again
+    models = tables.read(spark, settings, crop_model.REGISTRY).orderBy("trained_as_of").collect()
+    assert len(models) == 2 and models[0].decision.endswith("a rerun of crop-2025-08-01's night")
 
 
 def test_crop_templates_tell_apart_curves_one_day_of_season_length_apart(tmp_path):

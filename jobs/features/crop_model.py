@@ -7,7 +7,8 @@ by a model of July curves; retrained on a schedule (`CROP_MODEL_EVERY_DAYS`), an
 mix (the crops with enough labelled parcels) changes. The nights between use the registered model.
 A labelled parcel's detected crop comes from 5-fold cross-validation: the model that names it never saw its own
 declaration, so a wrong declaration shows as a mismatch instead of being learnt; on the nights between, it keeps that
-held-out reading (saved with the model), and a parcel the model never learnt from is named by the model.
+held-out reading (saved with the model), and a parcel the model never learnt from is named by the model. A rerun of a
+training night trains again; a night whose new model cannot be trained (too few labelled parcels) keeps the season's.
 Accuracy, per-class F1, Cohen's kappa and the confusion matrix of the held-out predictions (against the declared
 crops) are recorded with the model in gold.crop_model_registry; the model and templates fitted on every labelled
 parcel are saved beside them and name the parcels whose crop nobody declared.
@@ -94,9 +95,11 @@ def retrain_reason(current: CropModel | None, seasons: pd.DataFrame, as_of: dt.d
     """Why the night needs a new crop model, or None when `current` (the newest trained at or before `as_of`) still
     serves."""
     if current is None:
-        return "no crop model yet"
+        return "no crop model to serve"
     if current.season_year != int(seasons["season_year"].iloc[0]):
         return "a new season"
+    if current.trained_as_of == as_of:  # a rerun of its own night learns from the night's data as it is now
+        return f"a rerun of {current.version}'s night"
     if (as_of - current.trained_as_of).days >= every_days:
         return (
             f"{(as_of - current.trained_as_of).days} days since {current.version} (CROP_MODEL_EVERY_DAYS={every_days})"
@@ -131,7 +134,7 @@ def detect_with(current: CropModel, seasons: pd.DataFrame) -> pd.DataFrame:
         seasons, current.model.predict_proba(x[current.model.get_booster().feature_names]), current.classes
     )
     kept = detections[["parcel_id"]].merge(current.held_out, on="parcel_id", how="left").set_index(detections.index)
-    learnt = kept["detected_crop"].notna()
+    learnt = kept["detected_crop"].notna() & detections["detected_crop"].notna()  # observed enough tonight too
     for column in ("detected_crop", "detected_crop_probability"):
         detections.loc[learnt, column] = kept.loc[learnt, column]
     return detections
@@ -192,7 +195,7 @@ def saved(settings: Settings, fitted: CropModel, scores: dict, reason: str) -> r
     artifact.parent.mkdir(parents=True, exist_ok=True)
     fitted.model.save_model(artifact)
     fitted.templates.save(artifact.with_suffix(".templates.json"))
-    fitted.held_out.to_json(artifact.with_suffix(".held_out.json"), orient="records")
+    fitted.held_out.to_parquet(artifact.with_suffix(".held_out.parquet"), index=False)
     log.info("crop model %s: accuracy %.3f, kappa %.3f on %d parcels", fitted.version, scores["accuracy"],
              scores["kappa"], scores["parcels"])  # fmt: skip
     return registry.RegisteredModel(
@@ -209,20 +212,19 @@ def saved(settings: Settings, fitted: CropModel, scores: dict, reason: str) -> r
 
 
 def load(record: registry.RegisteredModel) -> CropModel | None:
-    """A registered crop model as the nights after its training use it; None when its files are gone (it is then
-    trained again)."""
+    """A registered crop model as the nights after its training use it; None when one of its files is missing (it
+    is then trained again)."""
     import xgboost as xgb
 
     artifact = Path(record.artifact_path)
-    files = (artifact, artifact.with_suffix(".templates.json"), artifact.with_suffix(".held_out.json"))
+    files = (artifact, artifact.with_suffix(".templates.json"), artifact.with_suffix(".held_out.parquet"))
     if not all(f.exists() for f in files):
-        log.warning(
-            "crop model %s: its files are gone from %s; training a new one", record.model_version, artifact.parent
-        )
+        missing = ", ".join(f.name for f in files if not f.exists())
+        log.warning("crop model %s: %s not in %s; training a new one", record.model_version, missing, artifact.parent)
         return None
     model = xgb.XGBClassifier()
     model.load_model(artifact)
-    held_out = pd.read_json(files[2], orient="records", dtype={"parcel_id": str})
+    held_out = pd.read_parquet(files[2])
     trained = record.training
     return CropModel(
         record.model_version, record.trained_as_of, int(trained["season_year"]), list(trained["classes"]), model,
@@ -243,6 +245,8 @@ def detect(
     found = fit_and_detect(seasons)
     if found is None:
         log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
+        if current is not None and current.season_year == int(seasons["season_year"].iloc[0]):
+            return detect_with(current, seasons), current, None  # the season's last model serves on
         return pd.DataFrame(
             {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None,
              "declared_in_model": False}

@@ -33,7 +33,8 @@ class Templates:
     residual_var: float  # the labelled parcels' median residual variance against their own crop
 
     def save(self, path: Path) -> None:
-        doc = {"crops": self.crops, "curves": np.round(self.curves, 5).tolist(), "shift_sd": self.shift_sd.tolist(),
+        # exact (no rounding): the nights after its model's training read the templates back
+        doc = {"crops": self.crops, "curves": self.curves.tolist(), "shift_sd": self.shift_sd.tolist(),
                "residual_var": self.residual_var}  # fmt: skip
         path.write_text(json.dumps(doc))
 

@@ -142,9 +142,9 @@ def detections(spark, settings: Settings, seasons: DataFrame) -> DataFrame:
         )
         frames.append(detected.assign(as_of_date=day))
         if scores is not None:
-            trained.append(crop_model.saved(settings, current, *scores))
-    if trained:  # every date's model fitted and saved before any is registered, in one commit
-        registry.register(spark, settings, crop_model.REGISTRY, *trained)
+            trained.append((current, *scores))
+    if trained:  # every date's model fitted before any is saved; all registered in one commit
+        registry.register(spark, settings, crop_model.REGISTRY, *[crop_model.saved(settings, *t) for t in trained])
     columns = ["parcel_id", "detected_crop", "detected_crop_probability", "declared_in_model", "as_of_date"]
     schema = "parcel_id string, detected_crop string, detected_crop_probability double, declared_in_model boolean"
     schema += ", as_of_date date"
