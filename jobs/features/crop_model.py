@@ -104,8 +104,9 @@ def retrain_reason(current: CropModel | None, seasons: pd.DataFrame, as_of: dt.d
         return (
             f"{(as_of - current.trained_as_of).days} days since {current.version} (CROP_MODEL_EVERY_DAYS={every_days})"
         )
-    if current.classes != crop_mix(seasons):
-        return f"the crop mix changed: {', '.join(crop_mix(seasons)) or 'none'} (was {', '.join(current.classes)})"
+    mix = crop_mix(seasons)
+    if current.classes != mix:
+        return f"the crop mix changed: {', '.join(mix) or 'none'} (was {', '.join(current.classes)})"
     return None
 
 
@@ -237,23 +238,24 @@ def detect(
     seasons: pd.DataFrame, as_of: dt.date, current: CropModel | None, every_days: int
 ) -> tuple[pd.DataFrame, CropModel | None, tuple[dict, str] | None]:
     """(detected crop per parcel of one snapshot (`seasons` with declared_crop); the model that serves the nights after
-    it; when one was trained for it, its scores and why). `current` is the newest model trained at or before `as_of`;
-    without enough labelled parcels for a new one, every detection is null."""
+    it; when one was trained for it, its scores and why). `current` is the newest model trained at or before `as_of`.
+    Without enough labelled parcels for a new one, the season's `current` serves on; without one, every detection is
+    null."""
     reason = retrain_reason(current, seasons, as_of, every_days)
     if reason is None:
         return detect_with(current, seasons), current, None
+    season_year = int(seasons["season_year"].iloc[0])
     found = fit_and_detect(seasons)
     if found is None:
         log.info("crop model as of %s: fewer than two crops with %d labelled parcels", as_of, MIN_PER_CLASS)
-        if current is not None and current.season_year == int(seasons["season_year"].iloc[0]):
+        if current is not None and current.season_year == season_year:
             return detect_with(current, seasons), current, None  # the season's last model serves on
         return pd.DataFrame(
             {"parcel_id": seasons["parcel_id"], "detected_crop": None, "detected_crop_probability": None,
              "declared_in_model": False}
         ), current, None  # fmt: skip
     detections, scores, model, templates = found
-    season_year = int(seasons["season_year"].iloc[0])
     fitted = CropModel(f"crop-{as_of.isoformat()}", as_of, season_year, scores["classes"], model, templates,
                        scores["held_out"])  # fmt: skip
-    log.info("crop model as of %s: training, %s", as_of, reason)
+    log.info("crop model as of %s: trained, %s", as_of, reason)
     return detections, fitted, (scores, reason)
