@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
 import json
 import os
 import signal
@@ -43,7 +44,7 @@ def wait_for(check, what: str, seconds: float = 90) -> None:
         try:
             if check():
                 return
-        except OSError:
+        except (OSError, ValueError, http.client.HTTPException):  # a server still starting may answer half a reply
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{what} did not come up in {seconds:.0f} s")
