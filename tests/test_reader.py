@@ -233,3 +233,41 @@ def test_a_type_model_learns_a_type_from_its_words_and_one_form_stands_for_two_t
     assert classify("Power bill\nUsage kWh 310\nAmount Due 88.20", model)[0] == "utility_bill"
     assert classify("PAYROLL SUMMARY\nGross Pay 9100.00", model)[0] == "payroll"
     assert classify("VAT INVOICE\nInvoice No. 77", model)[0] == "purchase_invoice"  # a sale's form is a purchase's
+
+
+def test_a_type_name_is_read_in_any_case_accent_or_script_and_at_the_end_of_a_compound():
+    from jobs.documents.classify import read_names
+
+    assert read_names("Beispiel\nMietrechnung Nr. 93") == ([("purchase_invoice", 1)], "beispiel\n  nr. 93")
+    assert read_names("Rechnungsnummer: 4711")[0] == []  # a label that starts with a name is not the name
+    assert read_names("Lohnabrechnung März")[0] == [("payroll", 0)]  # the longest name wins, not `rechnung`
+    assert read_names("RELEVÉ DE COMPTE")[0] == read_names("Releve de compte")[0] == [("bank_statement", 0)]
+    assert read_names("增值税专用发票 No. 12")[0] == [("purchase_invoice", 0)]
+    assert read_names("Credit note for invoice 12")[0] == [("credit_note", 0), ("purchase_invoice", 0)]
+
+
+def test_every_title_the_taxonomy_prints_holds_a_name_of_its_form_and_each_name_is_one_forms():
+    from jobs.documents.classify import fold, form_of, read_names
+    from jobs.documents.taxonomy import load_taxonomy
+
+    types = load_taxonomy()["types"]
+    for vtype, spec in types.items():
+        for title in spec["titles"]:
+            assert form_of(vtype) in {form for form, _ in read_names(title)[0]}, (vtype, title)
+    forms_of: dict = {}
+    for vtype, spec in types.items():
+        for name in spec.get("names", []):
+            forms_of.setdefault(fold(name), set()).add(form_of(vtype))
+    assert {name: f for name, f in forms_of.items() if len(f) > 1} == {}
+
+
+def test_a_type_model_learnt_from_english_documents_reads_a_name_printed_in_another_language():
+    from jobs.documents.classify import classify, fit
+
+    bills = [f"ELECTRICITY BILL\nAccount No. {i}\nUsage kWh {i * 7}\nAmount Due {i}.50" for i in range(20)]
+    payrolls = [f"PAYROLL SUMMARY\nEmployees {i}\nGross Pay {i}00.00\nNet Pay {i}0.00" for i in range(20)]
+    sales = [f"VAT INVOICE\nInvoice No. {i}\nSeller Wang Trading\nAmount {i}.00" for i in range(20)]
+    model = fit(bills + payrolls + sales, ["utility_bill"] * 20 + ["payroll"] * 20 + ["sales_invoice"] * 20)
+    assert classify("FACTUUR\nKlantnummer 6669263\nTotaal 88,20", model)[0] == "purchase_invoice"
+    assert classify("Stromrechnung\nVerbrauch 310 kWh\nBetrag 88,20", model)[0] == "utility_bill"
+    assert classify("Bulletin de paie\nSalaire brut 2 100,00", model)[0] == "payroll"
