@@ -1,22 +1,26 @@
 """`python -m evaluation.tampering`: how well the night finds tampered documents, at pipeline level.
 
-A simulated world (`--entities` businesses over `--days` days, no broken files) is ingested whole into an empty
-lakehouse, and silver.vouchers reads and verifies every document as the night does: against the business's revenue
+For each seed (`--seeds`: by default SEED, never used in development, and the seeds RECORDED before), a simulated
+world (`--entities` businesses over `--days` days, no broken files) is ingested whole into an empty lakehouse, in a
+process of its own, and silver.vouchers reads and verifies every document as the night does: against the business's revenue
 as the lakehouse observed it (silver.txn_daily and silver.trade_records), its registration, and the documents stored
 before. Each document's status is then compared with the simulator's own record of what it tampered
 (`truth/vouchers.parquet`: tampered, tamper_kind), which the simulator writes without the product's verifier.
 
-Reported: recall per tamper mode, precision over every flagged document (suspicious), and how often clean documents
-are flagged or unreadable, text and photos apart. The seed is one never used in the reader's or verifier's
-development (7, 3, 11, 29 and 31 were). Writes bench/results/tampering.{json,md}.
+Reported per seed and over all: recall, precision over every flagged document (suspicious); per seed, recall per
+tamper mode and how often clean documents are flagged or unreadable, text and photos apart. Seeds 7, 3, 11 and 29 were
+used in the reader's and verifier's development. Writes bench/results/tampering.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,7 +28,9 @@ import pandas as pd
 
 from bench.common import machine, record
 
-SEED = 37  # never used in development: 29 was; 31 was recorded, and what it showed shaped the next version
+SEED = 53  # never used in development: 29 was; 31 and 37 were recorded, and what they showed shaped the next
+# versions (37's clean leases flagged pointed at the 90-day revenue window, which 29 then showed too noisy)
+RECORDED = (37,)  # seeds recorded before, measured beside the fresh one
 START = dt.date(2025, 1, 1)
 
 
@@ -57,6 +63,8 @@ def measure(truth: pd.DataFrame, read: pd.DataFrame) -> dict:
         "documents": int(len(docs)),
         "tampered": int(tampered.sum()),
         "not_read": int((docs["status"] == "not read").sum()),
+        "found": int((flagged & tampered).sum()),
+        "flagged": int(flagged.sum()),
         "recall": float((flagged & tampered).sum() / max(tampered.sum(), 1)),
         "precision": float((flagged & tampered).sum() / max(flagged.sum(), 1)),
         "per_mode": per_mode,
@@ -85,62 +93,105 @@ def first_reasons(docs: pd.DataFrame) -> dict:
     return docs["reasons"].map(lambda r: str(r[0]).split(":")[0] if len(r) else "").value_counts().head(5).to_dict()
 
 
-def markdown(r: dict) -> str:
+def seed_note(seed: int) -> str:
+    if seed == SEED:
+        return "never used in development"
+    return "recorded before this version" if seed in RECORDED else "a development seed"
+
+
+def pooled(runs: list[dict]) -> dict:
+    found, tampered, flagged = (sum(r[k] for r in runs) for k in ("found", "tampered", "flagged"))
+    return {"found": found, "tampered": tampered, "flagged": flagged, "recall": found / max(tampered, 1),
+            "precision": found / max(flagged, 1)}  # fmt: skip
+
+
+def markdown(result: dict) -> str:
+    runs = result["runs"]
+    first = runs[0]
     lines = [
         "# Tampered documents found by the night (pipeline level)",
         "",
-        f"A simulated world of {r['entities']:,} businesses over {r['days']} days (seed {r['seed']}, "
-        f"{'never used in development' if r['seed'] == SEED else 'a development seed'}), ingested whole; "
-        "silver.vouchers verifies each document against what the lakehouse observed. "
-        "The truth is the simulator's own record of what it tampered.",
+        f"Simulated worlds of {first['entities']:,} businesses over {first['days']} days, one per seed, each ingested "
+        "whole; silver.vouchers verifies each document against what the lakehouse observed. The truth is the "
+        "simulator's own record of what it tampered.",
         "",
-        f"{r['documents']:,} documents, {r['tampered']:,} tampered, {r['not_read']} not in silver.vouchers. "
-        f"**Recall {r['recall']:.1%}, precision {r['precision']:.1%}.**",
-        "",
-        "| tamper mode | documents | found | recall |",
-        "|---|---:|---:|---:|",
+        "| seed | | documents | tampered | found | flagged | recall | precision |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for kind, m in sorted(r["per_mode"].items()):
-        lines.append(f"| {kind} | {m['documents']} | {m['found']} | {m['found'] / m['documents']:.0%} |")
-    lines += ["", "| clean documents | documents | suspicious | unreadable |", "|---|---:|---:|---:|"]
-    for way, c in r["clean"].items():
-        lines.append(f"| {way} | {c['documents']} | {c['suspicious']} | {c['unreadable']} |")
+    for r in runs:
+        lines.append(
+            f"| {r['seed']} | {seed_note(r['seed'])} | {r['documents']:,} | {r['tampered']} | {r['found']} | "
+            f"{r['flagged']} | {r['recall']:.1%} | {r['precision']:.1%} |"
+        )
+    p = result["pooled"]
+    lines.append(
+        f"| all | | | {p['tampered']} | {p['found']} | {p['flagged']} | {p['recall']:.1%} | {p['precision']:.1%} |"
+    )
 
     def listed(counts: dict) -> str:
         return ", ".join(f"{k} ({v})" for k, v in counts.items()) or "none"
 
-    lines += [
-        "",
-        f"Clean documents flagged, by first reason: {listed(r['false_alarm_reasons'])}; by type: "
-        f"{listed(r['false_alarm_types'])}.",
-        "",
-        f"Clean documents unreadable, by first reason: {listed(r['unreadable_reasons'])}.",
-        "",
-        f"Tampered documents missed (tamper mode, type, status): {listed(r['missed'])}.",
-        "",
-    ]
-    return "\n".join(lines)
+    for r in runs:
+        lines += [
+            "",
+            f"## Seed {r['seed']}",
+            "",
+            f"{r['documents']:,} documents, {r['tampered']:,} tampered, {r['not_read']} not in silver.vouchers.",
+            "",
+            "| tamper mode | documents | found | recall |",
+            "|---|---:|---:|---:|",
+        ]
+        for kind, m in sorted(r["per_mode"].items()):
+            lines.append(f"| {kind} | {m['documents']} | {m['found']} | {m['found'] / m['documents']:.0%} |")
+        lines += ["", "| clean documents | documents | suspicious | unreadable |", "|---|---:|---:|---:|"]
+        for way, c in r["clean"].items():
+            lines.append(f"| {way} | {c['documents']} | {c['suspicious']} | {c['unreadable']} |")
+        lines += [
+            "",
+            f"Clean documents flagged, by first reason: {listed(r['false_alarm_reasons'])}; by type: "
+            f"{listed(r['false_alarm_types'])}.",
+            "",
+            f"Clean documents unreadable, by first reason: {listed(r['unreadable_reasons'])}.",
+            "",
+            f"Tampered documents missed (tamper mode, type, status): {listed(r['missed'])}.",
+        ]
+    return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def one_seed(entities: int, days: int, seed: int) -> dict:
+    """In this process (one lakehouse, one Spark session): the world of `seed`, ingested and measured."""
     import pyarrow.parquet as pq
 
     from simulator.world import WorldSpec, simulate
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--entities", type=int, default=300)
-    p.add_argument("--days", type=int, default=365)
-    p.add_argument("--seed", type=int, default=SEED)
-    a = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="helicopter-tampering-"))
     os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
     try:
-        simulate(WorldSpec(a.entities, a.days, START, a.seed, 0.0), work / "world")
+        simulate(WorldSpec(entities, days, START, seed, 0.0), work / "world")
         truth = pq.read_table(work / "world" / "truth" / "vouchers.parquet").to_pandas()
-        result = {"entities": a.entities, "days": a.days, "seed": a.seed, "machine": machine()}
-        result |= measure(truth, verdicts(work / "world"))
+        return {"entities": entities, "days": days, "seed": seed} | measure(truth, verdicts(work / "world"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--entities", type=int, default=300)
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--seeds", default=",".join(map(str, (SEED, *RECORDED))), help="comma-separated")
+    p.add_argument("--one-seed", type=int, help=argparse.SUPPRESS)  # a run of main's, in a process of its own
+    a = p.parse_args()
+    if a.one_seed is not None:
+        print(json.dumps(one_seed(a.entities, a.days, a.one_seed)))
+        return
+    runs = []
+    for seed in map(int, a.seeds.split(",")):
+        args = ["--entities", str(a.entities), "--days", str(a.days), "--one-seed", str(seed)]
+        out = subprocess.run([sys.executable, "-m", "evaluation.tampering", *args], capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"seed {seed} failed:\n{out.stderr[-3000:]}")
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = {"runs": runs, "pooled": pooled(runs), "machine": machine()}
     record("tampering", result, markdown(result))
 
 
