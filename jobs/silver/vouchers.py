@@ -39,8 +39,7 @@ from jobs.ingest.currency import daily_rates
 from jobs.settings import Settings
 
 REVENUE_DAYS = 365  # a document without a period of its own (rent, a bill, a contract) is judged against the sales
-# of these days before it: a year, as what a business carries is set by its level, not by a quarter's swings (on a
-# development world, 90 days missed the business's expected sales by 36% (standard deviation), a year by 24%)
+# of these days before it: a year, as what a business carries is set by its level, not by a quarter's swings
 MIN_REVENUE_DAYS = 30  # fewer days of a window seen (and not the whole of a shorter one), and its revenue is unknown
 SURELY = 0.9  # a document whose content reads as another type with this probability is flagged
 SALES_HISTORY_DAYS = 366  # the sales a document can be judged against: these days before its submission
