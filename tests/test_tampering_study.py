@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.tampering import markdown, measure
+from evaluation.tampering import SEED, markdown, measure, pooled
 
 
 def test_recall_per_mode_precision_and_clean_documents_flagged():
@@ -34,5 +34,12 @@ def test_recall_per_mode_precision_and_clean_documents_flagged():
     }
     assert r["false_alarm_reasons"] == {"in_line": 1} and r["false_alarm_types"] == {"bank_statement": 1}
     assert r["unreadable_reasons"] == {} and r["missed"] == {"amount_edited payroll verified": 1}
-    report = markdown(r | {"entities": 10, "days": 30, "seed": 29})
-    assert "Recall 66.7%, precision 66.7%" in report and "| amount_edited | 2 | 1 | 50% |" in report
+    assert (r["found"], r["flagged"]) == (2, 3)
+
+    runs = [r | {"entities": 10, "days": 30, "seed": SEED}, r | {"found": 0, "flagged": 1, "entities": 10, "seed": 29}]
+    over_both = pooled(runs)
+    assert (over_both["recall"], over_both["precision"]) == (2 / 6, 2 / 4)
+    report = markdown({"runs": runs, "pooled": over_both})
+    assert f"| {SEED} | never used in development | 5 | 3 | 2 | 3 | 66.7% | 66.7% |" in report
+    assert "| 29 | a development seed |" in report and "| all | | | 6 | 2 | 4 | 33.3% | 50.0% |" in report
+    assert "## Seed 29" in report and "| amount_edited | 2 | 1 | 50% |" in report
