@@ -2,9 +2,9 @@
 
 For each seed (`--seeds`: by default SEED, never used in development, and the seeds RECORDED before), a simulated
 world (`--entities` businesses over `--days` days, no broken files) is ingested whole into an empty lakehouse, in a
-process of its own, and silver.vouchers reads and verifies every document as the night does: against the business's revenue
-as the lakehouse observed it (silver.txn_daily and silver.trade_records), its registration, and the documents stored
-before. Each document's status is then compared with the simulator's own record of what it tampered
+process of its own, and silver.vouchers reads and verifies every document as the night does: against the
+business's revenue as the lakehouse observed it (silver.txn_daily and silver.trade_records), its registration, and
+the documents stored before. Each document's status is then compared with the simulator's own record of what it tampered
 (`truth/vouchers.parquet`: tampered, tamper_kind), which the simulator writes without the product's verifier.
 
 Reported per seed and over all: recall, precision over every flagged document (suspicious); per seed, recall per
