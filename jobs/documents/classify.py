@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -48,34 +49,66 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")  # a word, with its inner hyphens and apostrophes (d'avoir)
+
+
+@dataclass(frozen=True)
+class TypeNames:
+    """The taxonomy's names, folded, each with its form: those written with spaces by their words (the longest
+    first under each first word), and those in scripts written without spaces as one pattern (the longest first)."""
+
+    by_first_word: dict[str, list[tuple[tuple[str, ...], str]]]
+    compound_ends: dict[str, str]  # one-word names of COMPOUND_LETTERS or more, also read at the end of a word
+    unspaced: re.Pattern | None
+    form_of_unspaced: dict[str, str]
+
+
 @cache
-def type_names() -> tuple[re.Pattern, dict[str, str]]:
-    """One pattern finding any type's name (the longest first, so `Lohnabrechnung` is payroll's, not the invoice's
-    `rechnung`), and each folded name's form. Names in scripts written without spaces are found anywhere."""
-    form_of_name = {
-        fold(name): form_of(vtype) for vtype, spec in load_taxonomy()["types"].items() for name in spec.get("names", [])
-    }
+def type_names() -> TypeNames:
+    names = {fold(n): form_of(t) for t, spec in load_taxonomy()["types"].items() for n in spec.get("names", [])}
+    by_first_word: dict = {}
+    for name in sorted((n for n in names if n.isascii()), key=lambda n: -len(n.split())):
+        words = tuple(name.split())
+        by_first_word.setdefault(words[0], []).append((words, names[name]))
+    ends = {n: form for n, form in names.items() if n.isascii() and " " not in n and len(n) >= COMPOUND_LETTERS}
+    unspaced = sorted((n for n in names if not n.isascii()), key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, unspaced))) if unspaced else None
+    return TypeNames(by_first_word, ends, pattern, {n: names[n] for n in unspaced})
 
-    def alternative(name: str) -> str:
-        if not re.fullmatch(r"[a-z0-9\s'.-]+", name):
-            return re.escape(name)
-        compound = r"[^\W\d_]*?" if " " not in name and len(name) >= COMPOUND_LETTERS else ""
-        return r"(?<![^\W\d_])" + compound + r"\s+".join(map(re.escape, name.split())) + r"(?![^\W\d_])"
 
-    longest_first = sorted(form_of_name, key=len, reverse=True)
-    return re.compile("|".join(map(alternative, longest_first))), form_of_name
+def names_on_line(line: str, names: TypeNames) -> list[tuple[int, int, str]]:
+    """(start, end, form) of each type name on a folded line: at each word, the longest name that starts there, else
+    the longest name its end is (`mietrechnung` ends with `rechnung`); and the names of unspaced scripts anywhere."""
+    words = [(m.group(), m.start(), m.end()) for m in WORD.finditer(line)]
+    found, j = [], 0
+    while j < len(words):
+        word, start, _ = words[j]
+        ahead = tuple(w for w, _, _ in words[j : j + 8])
+        hit = next(((len(n), form) for n, form in names.by_first_word.get(word, []) if ahead[: len(n)] == n), None)
+        if hit is None:
+            end = next(
+                (word[k:] for k in range(1, len(word) - COMPOUND_LETTERS + 1) if word[k:] in names.compound_ends), None
+            )
+            hit = (1, names.compound_ends[end]) if end else None
+        if hit:
+            found.append((start, words[j + hit[0] - 1][2], hit[1]))
+        j += hit[0] if hit else 1
+    if names.unspaced is not None:
+        found += [(m.start(), m.end(), names.form_of_unspaced[m.group()]) for m in names.unspaced.finditer(line)]
+    return sorted(found)
 
 
 def read_names(text: str) -> tuple[list[tuple[str, int]], str]:
     """(form, line) of each type name the text prints, in order, and the folded text without them."""
-    pattern, form_of_name = type_names()
-    names = sorted(form_of_name, key=len, reverse=True)
+    names = type_names()
     found, rest = [], []
     for i, line in enumerate(fold(text).splitlines()):
-        for match in pattern.finditer(line):
-            printed = " ".join(match.group().split())
-            found.append((form_of_name[next(n for n in names if printed.endswith(n))], i))
-        rest.append(pattern.sub(" ", line))
+        kept, at = [], 0
+        for start, end, form in names_on_line(line, names):
+            found.append((form, i))
+            kept.append(line[at:start])
+            at = max(at, end)
+        rest.append(" ".join(kept + [line[at:]]))
     return found, "\n".join(rest)
 
 
