@@ -83,8 +83,8 @@ def names_on_line(line: str, names: TypeNames) -> list[tuple[int, int, str]]:
     found, j = [], 0
     while j < len(words):
         word, start, _ = words[j]
-        ahead = tuple(w for w, _, _ in words[j : j + 8])
-        hit = next(((len(n), form) for n, form in names.by_first_word.get(word, []) if ahead[: len(n)] == n), None)
+        starting = names.by_first_word.get(word, [])
+        hit = next(((len(n), form) for n, form in starting if tuple(w for w, _, _ in words[j : j + len(n)]) == n), None)
         if hit is None:
             end = next(
                 (word[k:] for k in range(1, len(word) - COMPOUND_LETTERS + 1) if word[k:] in names.compound_ends), None
