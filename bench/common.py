@@ -9,6 +9,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -73,3 +74,12 @@ def timed(fn, repeats: int) -> tuple[float, object]:
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def in_own_process(*args: str) -> dict:
+    """`python -m ARGS...` in a process of its own (its own Spark session and lakehouse), returning the JSON object it
+    prints on its last line; its failure stops the caller with the end of its stderr."""
+    out = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"python -m {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -18,12 +18,10 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import RESULTS, machine, record, timed
+from bench.common import RESULTS, in_own_process, machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 GENERATED_DAYS = 400  # a little more than the features' lookback
@@ -86,14 +84,8 @@ def history_series(entities: int, repeats: int) -> list[dict]:
         for folder in (work / "world" / "landing").glob("*/dt=*"):
             if folder.parent.name == "entities" or folder.name >= f"dt={first}":
                 shutil.copytree(folder, landing / folder.parent.name / folder.name)
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.features", "--one-night", str(days), "--landing", str(landing),
-             "--repeats", str(repeats)],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if out.returncode:
-            sys.exit(f"the night on {days} days of history failed:\n{out.stderr[-3000:]}")
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        one = ["--one-night", str(days), "--landing", str(landing), "--repeats", str(repeats)]
+        runs.append(in_own_process("bench.features", *one))
     shutil.rmtree(work, ignore_errors=True)
     return runs
 

@@ -33,14 +33,13 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.common import machine, record, timed
+from bench.common import in_own_process, machine, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 MONTH_ENDS = 12  # the month ends before AS_OF a training history snapshots the graph at
@@ -528,11 +527,7 @@ def main() -> None:
     sizes = []
     for n in a.sizes.split(","):
         start = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.graph", "--one-size", n, "--repeats", str(a.repeats)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        sizes.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        sizes.append(in_own_process("bench.graph", "--one-size", n, "--repeats", str(a.repeats)))
         print(f"{int(n):,} records: {time.perf_counter() - start:.0f} s", file=sys.stderr)
     result = {
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

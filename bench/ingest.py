@@ -16,13 +16,11 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, record
+from bench.common import in_own_process, machine, record
 
 DAYS = 365
 PAYMENTS_PER_ENTITY_DAY = 2.4  # the simulator's average, bad rows and re-sent rows included
@@ -112,11 +110,9 @@ def size_series(sizes: list[int], repeats: list[int]) -> list[dict]:
         work = Path(tempfile.mkdtemp(prefix="helicopter-bench-ingest-world-"))
         entities = round(payments / (PAYMENTS_PER_ENTITY_DAY * DAYS))
         simulate(WorldSpec(entities, DAYS, dt.date(2025, 5, 1), seed=7, bad_rate=0.002), work)
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.ingest", "--one-size", str(work), "--repeats", str(n)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        results.append({"entities": entities, **json.loads(out.stdout.strip().splitlines()[-1])})
+        results.append(
+            {"entities": entities, **in_own_process("bench.ingest", "--one-size", str(work), "--repeats", str(n))}
+        )
         shutil.rmtree(work, ignore_errors=True)
     return results
 

@@ -18,13 +18,11 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, record
+from bench.common import in_own_process, machine, record
 
 DAYS = 365
 BAD_RATE = 0.02
@@ -115,17 +113,14 @@ def main() -> None:
     world = a.world or Path(tempfile.mkdtemp(prefix="helicopter-bench-vouchers-world-"))
     if not (world / "landing").is_dir():
         simulate(WorldSpec(a.entities, DAYS, dt.date(2025, 5, 1), seed=7, bad_rate=BAD_RATE), world)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.vouchers", "--one-world", str(world), "--repeats", str(a.repeats)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    measured = in_own_process("bench.vouchers", "--one-world", str(world), "--repeats", str(a.repeats))
     result = {
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "entities": a.entities,
         "days": DAYS,
         "bad_rate": BAD_RATE,
-        **json.loads(out.stdout.strip().splitlines()[-1]),
+        **measured,
     }
     if a.world is None:
         shutil.rmtree(world, ignore_errors=True)

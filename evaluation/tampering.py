@@ -19,14 +19,12 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from bench.common import machine, record
+from bench.common import in_own_process, machine, record
 
 SEED = 53  # never used in development: 29 was; 31 and 37 were recorded, and what they showed shaped the next
 # versions (37's clean leases flagged pointed at the 90-day revenue window, which 29 then showed too noisy)
@@ -101,8 +99,8 @@ def seed_note(seed: int) -> str:
 
 def pooled(runs: list[dict]) -> dict:
     found, tampered, flagged = (sum(r[k] for r in runs) for k in ("found", "tampered", "flagged"))
-    return {"found": found, "tampered": tampered, "flagged": flagged, "recall": found / max(tampered, 1),
-            "precision": found / max(flagged, 1)}  # fmt: skip
+    recall, precision = found / max(tampered, 1), found / max(flagged, 1)
+    return {"found": found, "tampered": tampered, "flagged": flagged, "recall": recall, "precision": precision}
 
 
 def markdown(result: dict) -> str:
@@ -184,13 +182,8 @@ def main() -> None:
     if a.one_seed is not None:
         print(json.dumps(one_seed(a.entities, a.days, a.one_seed)))
         return
-    runs = []
-    for seed in map(int, a.seeds.split(",")):
-        args = ["--entities", str(a.entities), "--days", str(a.days), "--one-seed", str(seed)]
-        out = subprocess.run([sys.executable, "-m", "evaluation.tampering", *args], capture_output=True, text=True)
-        if out.returncode:
-            sys.exit(f"seed {seed} failed:\n{out.stderr[-3000:]}")
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    size = ["--entities", str(a.entities), "--days", str(a.days)]
+    runs = [in_own_process("evaluation.tampering", *size, "--one-seed", seed) for seed in a.seeds.split(",")]
     result = {"runs": runs, "pooled": pooled(runs), "machine": machine()}
     record("tampering", result, markdown(result))
 
