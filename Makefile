@@ -85,6 +85,7 @@ bench: setup fonts
 	$(BIN)/python -m bench.farm
 	$(BIN)/python -m bench.training
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.night_profile
 	SPARK_DRIVER_MEMORY=$${SPARK_DRIVER_MEMORY:-8g} $(BIN)/python -m evaluation.model --without vouchers
 	$(BIN)/python -m bench.vouchers
 	$(BIN)/python -m bench.documents ../shared/data

@@ -40,7 +40,7 @@ def ingest(
     INGEST_MAX_QUARANTINED_SHARE is refused: the other sources still load, then BatchRefused names each refused one."""
 
     from jobs.ingest.source import ingest as ingest_source
-    from jobs.ingest.source import loaded_files
+    from jobs.ingest.source import loaded_files, record_batches
     from jobs.ingest.sources import SOURCES
 
     settings = settings or load_settings()
@@ -49,16 +49,15 @@ def ingest(
         raise LandingError(f"unknown source {unknown[0]!r}; known: {', '.join(SOURCES)}")
     run_id = run_id or new_run_id("ingest")
     spark = _spark(settings)
-    batches, refused = [], []
     names = list(sources or SOURCES)
     ledger = loaded_files(spark, settings, names)  # one Spark job: a source with nothing new then runs none
-    for name in names:
-        try:
-            counts = ingest_source(spark, settings, landing, SOURCES[name], run_id, through, ledger[name])
-            batches.append(asdict(counts))
-        except BatchRefused as e:
-            batches += e.batches
-            refused.append(str(e))
+    loaded = []
+    try:
+        for name in names:
+            loaded.append(ingest_source(spark, settings, landing, SOURCES[name], run_id, through, ledger[name]))
+    finally:  # the sources loaded before one that failed are recorded all the same
+        refused = record_batches(spark, settings, run_id, loaded)
+    batches = [asdict(b.counts) for b in loaded]
     if refused:
         what_now = "the files stay unloaded: fix or re-deliver them, or raise the setting, and ingest again"
         limit = f"over INGEST_MAX_QUARANTINED_SHARE={settings.max_quarantined_share:g}"

@@ -5,7 +5,8 @@ GeoTIFF, PDF with sidecars) bring their own `Source.read`, which turns the batch
 
 Each step is idempotent, and the ledger is written last, so a run that dies anywhere is simply run again:
 bronze rows of the batch's files are replaced (not appended twice), silver is MERGEd on its keys, quarantine rows
-of the batch's files are replaced, and only then is each file marked as loaded. A batch quarantined above
+of the batch's files are replaced, and only then, once every source of the run is loaded, are the batches recorded and
+their files marked as loaded (one commit each for the whole run: `record_batches`). A batch quarantined above
 INGEST_MAX_QUARANTINED_SHARE is recorded with its top reasons and refused before that last step, so it fails loudly,
 and again on every rerun, until its files are fixed.
 """
@@ -16,14 +17,14 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs import tables
 from jobs.catalog import contract
-from jobs.errors import BatchRefused, ReconciliationError
+from jobs.errors import ReconciliationError
 from jobs.ingest.currency import daily_rates, in_reporting_currency
 from jobs.ingest.landing import LandingFile, csv_rules, discover, has_landed, problem, unloaded, unreachable
 from jobs.pii import token_key, tokenise, tokenise_line
@@ -95,6 +96,14 @@ class BatchCounts:
             f"{self.bronze_rows:,} rows, {self.rejected_files} of {self.files} files whole); top reason: {reason} "
             f"({rows:,}, e.g. {example})"
         )
+
+
+@dataclass(frozen=True)
+class LoadedBatch:
+    """A source's batch, loaded into bronze, silver and quarantine, before it is recorded (`record_batches`)."""
+
+    counts: BatchCounts
+    files: list[tuple[LandingFile, str, int]]  # each file: its status for the ledger, the rows it put in bronze
 
 
 TOP_REASONS = 3
@@ -289,13 +298,13 @@ def ingest(
     run_id: str,
     through: dt.date | None = None,
     ledger: list | None = None,
-) -> BatchCounts:
+) -> LoadedBatch:
     """Load every landing file of `source` (in `dt=` folders up to `through`, when given) not yet in the ledger
-    (`ledger`: its rows, when the caller has read them for several sources at once); returns the batch's
-    reconciliation."""
+    (`ledger`: its rows, when the caller has read them for several sources at once) into bronze, silver and
+    quarantine; returns the batch, its reconciliation checked, for `record_batches` to record."""
     if not has_landed(landing_root, source.name):  # no file ever landed for it: no Spark job
         log.info("%s: no landing folder", source.name)
-        return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
+        return LoadedBatch(BatchCounts(source.name, 0, 0, 0, 0, 0, 0), [])
     if ledger is None:
         ledger = loaded_files(spark, settings, [source.name])[source.name]
     oldest_first = sorted(ledger, key=lambda r: r.ingested_at)  # a name loaded twice: its last load wins below
@@ -303,7 +312,7 @@ def ingest(
     todo = unloaded(discover(landing_root, source.name, known, through), {(r.file_name, r.checksum) for r in ledger})
     if not todo:
         log.info("%s: no new landing files", source.name)
-        return BatchCounts(source.name, 0, 0, 0, 0, 0, 0)
+        return LoadedBatch(BatchCounts(source.name, 0, 0, 0, 0, 0, 0), [])
     landed, rejected = read_batch(
         spark, source, [f for f, _ in todo], landing_root, run_id, settings.landing_max_file_bytes
     )
@@ -392,55 +401,45 @@ def ingest(
     if not counts.reconciles:
         raise ReconciliationError(f"{source.name}: batch does not reconcile: {counts}")
     log.info("%s: %s", source.name, counts)
-    _record_batch(spark, settings, run_id, counts)
-    if failure := counts.too_much_quarantined(settings.max_quarantined_share):
-        raise BatchRefused(failure, [asdict(counts)])  # before the ledger: reruns fail alike until the files change
-    todo = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
-    _record_files(spark, settings, run_id, counts.source, todo, per_file)
-    return counts
+    statuses = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
+    return LoadedBatch(counts, [(f, status, per_file.get((f.name, f.checksum), 0)) for f, status in statuses])
 
 
-def _record_batch(spark, settings: Settings, run_id: str, counts: BatchCounts) -> None:
-    """Write the batch's reconciliation and top reasons to silver.ingest_batches."""
-    batch = spark.createDataFrame(
-        [
-            (
-                run_id,
-                counts.source,
-                counts.files,
-                counts.bronze_rows,
-                counts.accepted,
-                counts.duplicates,
-                counts.quarantined,
-                counts.rejected_files,
-                [{"reason": r, "rows": n, "example": e} for r, n, e in counts.top_reasons],
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            )
-        ],
-        contract("silver.ingest_batches").struct_type(),
-    )
-    tables.merge(spark, settings, "silver.ingest_batches", batch)
-
-
-def _record_files(spark, settings: Settings, run_id: str, source: str, todo, per_file: dict) -> None:
-    """Mark the batch's files as loaded in the ledger (last), with the rows each put in bronze (`per_file`, keyed by
-    name and checksum)."""
+def record_batches(spark, settings: Settings, run_id: str, batches: list[LoadedBatch]) -> list[str]:
+    """Write the batches' reconciliations to silver.ingest_batches, then mark the files of those not refused as loaded
+    in the ledger: one commit each for every source of the run. Returns why each refused batch was refused (a batch
+    quarantined above INGEST_MAX_QUARANTINED_SHARE stays out of the ledger, so reruns fail alike until its files
+    change)."""
+    batches = [b for b in batches if b.counts.files]
+    if not batches:
+        return []
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    ledger = spark.createDataFrame(
-        [
-            (
-                source,
-                f.name,
-                f.checksum,
-                f.size_bytes,
-                f.modified_ns,
-                per_file.get((f.name, f.checksum), 0),
-                status,
-                run_id,
-                now,
-            )
-            for f, status in todo
-        ],
-        contract("bronze.file_ledger").struct_type(),
-    )
-    tables.insert_new(spark, settings, "bronze.file_ledger", ledger)  # a file (name, checksum) is loaded once
+    reconciliations = [
+        (
+            run_id,
+            c.source,
+            c.files,
+            c.bronze_rows,
+            c.accepted,
+            c.duplicates,
+            c.quarantined,
+            c.rejected_files,
+            [{"reason": r, "rows": n, "example": e} for r, n, e in c.top_reasons],
+            now,
+        )
+        for c in (b.counts for b in batches)
+    ]
+    schema = contract("silver.ingest_batches").struct_type()
+    tables.merge(spark, settings, "silver.ingest_batches", spark.createDataFrame(reconciliations, schema))
+    limit = settings.max_quarantined_share
+    refused = {b.counts.source: why for b in batches if (why := b.counts.too_much_quarantined(limit))}
+    loaded = [
+        (b.counts.source, f.name, f.checksum, f.size_bytes, f.modified_ns, rows, status, run_id, now)
+        for b in batches
+        if b.counts.source not in refused
+        for f, status, rows in b.files
+    ]
+    if loaded:  # a file (name, checksum) is loaded once
+        ledger = spark.createDataFrame(loaded, contract("bronze.file_ledger").struct_type())
+        tables.insert_new(spark, settings, "bronze.file_ledger", ledger)
+    return list(refused.values())

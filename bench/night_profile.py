@@ -1,0 +1,149 @@
+"""`python -m bench.night_profile`: where a small night's time goes, step by step: its Spark queries and Delta commits.
+
+On a small world the night costs what its fixed overheads cost, whatever the rows: this is the profile that the test
+suite, `make demo` and a quiet night all pay. Two nights on one simulated world (the first load, which also trains the
+first model, then one new day), each step timed, with:
+- the Spark SQL queries it ran (Spark's own status store, as its UI shows them), grouped by where they were called
+  from, with their count and seconds;
+- the Delta commits it made (new `_delta_log` versions under the lakehouse).
+
+Writes bench/results/night_profile.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from bench.common import record
+
+TOP_CALLERS = 12
+
+
+def commits(lakehouse: Path) -> int:
+    """Delta commits made so far under the lakehouse: one log file per table version."""
+    return sum(1 for _ in lakehouse.glob("*/*/_delta_log/*.json"))
+
+
+def finished_queries(spark, since: int) -> tuple[list[tuple[str, float]], int]:
+    """The top-level SQL queries Spark finished with an id from `since` on (its status store keeps the latest
+    `spark.sql.ui.retainedExecutions`, UI or not): (where called from, seconds) each, and the id to start from next."""
+    found, it = [], spark._jsparkSession.sharedState().statusStore().executionsList().iterator()
+    next_id = since
+    while it.hasNext():
+        e = it.next()
+        if e.executionId() < since or e.completionTime().isEmpty():
+            continue
+        next_id = max(next_id, e.executionId() + 1)
+        if e.rootExecutionId() in (-1, e.executionId()):  # a nested query's time is its root's
+            seconds = (e.completionTime().get().getTime() - e.submissionTime()) / 1000
+            found.append((e.description().split(" at ")[0] + " at " + caller(e.description()), seconds))
+    return found, next_id
+
+
+def caller(description: str) -> str:
+    """The Python (or Delta) place a query was started from, as short as stays readable."""
+    where = description.split(" at ", 1)[-1]
+    return where.replace(str(Path(__file__).resolve().parents[1]) + "/", "")
+
+
+def profile_night(spark, settings, landing: str, as_of: dt.date) -> dict:
+    """Run the night's steps for `as_of`; per step: seconds, queries, commits, and its costliest callers."""
+    from jobs import pipeline
+
+    lakehouse, since, steps = Path(settings.lakehouse_root), finished_queries(spark, 0)[1], {}
+    for step in pipeline.NIGHT:
+        before, start = commits(lakehouse), time.perf_counter()
+        getattr(pipeline, step)(**pipeline.night_arguments(step, landing, as_of), settings=settings)
+        seconds = time.perf_counter() - start
+        queries, since = finished_queries(spark, since)
+        by_caller = defaultdict(lambda: [0, 0.0])
+        for where, s in queries:
+            by_caller[where][0] += 1
+            by_caller[where][1] += s
+        top = sorted(by_caller.items(), key=lambda kv: -kv[1][1])[:TOP_CALLERS]
+        steps[step] = {
+            "seconds": round(seconds, 1),
+            "queries": len(queries),
+            "query_seconds": round(sum(s for _, s in queries), 1),
+            "commits": commits(lakehouse) - before,
+            "top": [{"caller": w, "queries": n, "seconds": round(s, 1)} for w, (n, s) in top],
+        }
+        print(f"{as_of} {step}: {steps[step]['seconds']} s, {len(queries)} queries, {steps[step]['commits']} commits")
+    return steps
+
+
+def markdown(result: dict) -> str:
+    w = result["world"]
+    out = [
+        "# Where a small night's time goes",
+        "",
+        f"{result['machine_line']}. A world of {w['entities']} businesses over {w['days']} days (seed {w['seed']}); "
+        "each night in the same Spark session (local[2]), the second on one new day.",
+        "",
+        "| night | step | seconds | Spark queries | seconds in queries | Delta commits |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for night, steps in result["nights"].items():
+        for step, s in steps.items():
+            out.append(
+                f"| {night} | {step} | {s['seconds']} | {s['queries']} | {s['query_seconds']} | {s['commits']} |"
+            )
+        total = {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
+        out.append(f"| {night} | **night** | **{total['seconds']}** | {total['queries']} | | {total['commits']} |")
+    for night, steps in result["nights"].items():
+        out += ["", f"## The costliest callers, {night}", ""]
+        for step, s in steps.items():
+            callers = "; ".join(f"{t['caller']} ({t['queries']}, {t['seconds']} s)" for t in s["top"][:5])
+            out.append(f"- **{step}**: {callers}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--entities", type=int, default=80)
+    p.add_argument("--days", type=int, default=500)
+    p.add_argument("--seed", type=int, default=7)
+    a = p.parse_args()
+
+    import os
+
+    from bench.common import machine
+    from simulator.world import WorldSpec, simulate
+
+    work = Path(tempfile.mkdtemp(prefix="helicopter-bench-night-"))
+    os.environ["LAKEHOUSE_ROOT"] = str(work / "lakehouse")
+    os.environ["SERVING_URL"] = f"sqlite:///{work}/serving.db"
+    from jobs.settings import load_settings
+    from jobs.spark_session import get_spark
+
+    world = simulate(WorldSpec(entities=a.entities, days=a.days, start=dt.date(2025, 1, 1), seed=a.seed), work / "w")
+    landing, last = work / "w" / "landing", dt.date.fromisoformat(world["end"])
+    held = work / "held"  # the last day's files wait for the second night
+    for folder in landing.glob(f"*/dt={last.isoformat()}"):
+        (held / folder.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.move(folder, held / folder.parent.name / folder.name)
+    settings = load_settings()
+    spark = get_spark(settings)
+    nights = {"first load": profile_night(spark, settings, str(landing), last - dt.timedelta(days=1))}
+    for folder in held.glob("*/*"):
+        shutil.move(folder, landing / folder.parent.name / folder.name)
+    nights["one new day"] = profile_night(spark, settings, str(landing), last)
+    m = machine()
+    result = {
+        "world": {"entities": a.entities, "days": a.days, "seed": a.seed},
+        "machine": m,
+        "machine_line": f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB",
+        "nights": nights,
+    }
+    record("night_profile", result, markdown(result))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
