@@ -40,6 +40,14 @@ def machine() -> dict:
     }
 
 
+def machine_line(m: dict) -> str:
+    """The machine and the stack's versions, as a results page names them."""
+    return (
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
+        f"delta-spark {m['delta-spark']}, GX {m['great-expectations']}, xgboost {m['xgboost-cpu']}"
+    )
+
+
 def commit() -> str:
     """The measured commit, `+changes` when the work tree differs from it."""
     root = Path(__file__).resolve().parents[1]

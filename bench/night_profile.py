@@ -113,7 +113,7 @@ def main() -> None:
 
     import os
 
-    from bench.common import machine
+    from bench.common import machine, machine_line
     from simulator.world import WorldSpec, simulate
 
     work = Path(tempfile.mkdtemp(prefix="helicopter-bench-night-"))
@@ -138,7 +138,7 @@ def main() -> None:
     result = {
         "world": {"entities": a.entities, "days": a.days, "seed": a.seed},
         "machine": m,
-        "machine_line": f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB",
+        "machine_line": machine_line(m),
         "nights": nights,
     }
     record("night_profile", result, markdown(result))
