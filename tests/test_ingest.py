@@ -139,8 +139,11 @@ def test_rerun_and_crash_before_the_ledger_load_nothing_twice(spark, settings, i
         runs.append(sources)
         group = f"again {len(runs)}"
         spark.sparkContext.setJobGroup(group, "an ingest with nothing new")
-        again = pipeline.ingest(str(landing.root), sources, settings=settings)
-        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+        try:
+            again = pipeline.ingest(str(landing.root), sources, settings=settings)
+        finally:  # the group and its description, which would otherwise name every later query of the session
+            spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+            spark.sparkContext.setJobDescription(None)
         assert [b["files"] for b in again] == [0] * len(again)
         return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
 
