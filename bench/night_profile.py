@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.common import record
+from bench.common import machine, machine_line, record
 
 TOP_CALLERS = 12
 
@@ -42,14 +42,13 @@ def finished_queries(spark, since: int) -> tuple[list[tuple[str, float]], int]:
         next_id = max(next_id, e.executionId() + 1)
         if e.rootExecutionId() in (-1, e.executionId()):  # a nested query's time is its root's
             seconds = (e.completionTime().get().getTime() - e.submissionTime()) / 1000
-            found.append((e.description().split(" at ")[0] + " at " + caller(e.description()), seconds))
+            found.append((caller(e.description()), seconds))
     return found, next_id
 
 
 def caller(description: str) -> str:
-    """The Python (or Delta) place a query was started from, as short as stays readable."""
-    where = description.split(" at ", 1)[-1]
-    return where.replace(str(Path(__file__).resolve().parents[1]) + "/", "")
+    """A query's description (Spark's `what at where`, or a job description), the project's paths made relative."""
+    return description.replace(str(Path(__file__).resolve().parents[1]) + "/", "")
 
 
 def profile_night(spark, settings, landing: str, as_of: dt.date) -> dict:
@@ -79,11 +78,11 @@ def profile_night(spark, settings, landing: str, as_of: dt.date) -> dict:
 
 
 def markdown(result: dict) -> str:
-    w = result["world"]
+    w, m = result["world"], machine_line(result["machine"])
     out = [
         "# Where a small night's time goes",
         "",
-        f"{result['machine_line']}. A world of {w['entities']} businesses over {w['days']} days (seed {w['seed']}); "
+        f"{m}. A world of {w['entities']} businesses over {w['days']} days (seed {w['seed']}); "
         "each night in the same Spark session (local[2]), the second on one new day.",
         "",
         "| night | step | seconds | Spark queries | seconds in queries | Delta commits |",
@@ -113,7 +112,6 @@ def main() -> None:
 
     import os
 
-    from bench.common import machine, machine_line
     from simulator.world import WorldSpec, simulate
 
     work = Path(tempfile.mkdtemp(prefix="helicopter-bench-night-"))
@@ -134,11 +132,9 @@ def main() -> None:
     for folder in held.glob("*/*"):
         shutil.move(folder, landing / folder.parent.name / folder.name)
     nights["one new day"] = profile_night(spark, settings, str(landing), last)
-    m = machine()
     result = {
         "world": {"entities": a.entities, "days": a.days, "seed": a.seed},
-        "machine": m,
-        "machine_line": machine_line(m),
+        "machine": machine(),
         "nights": nights,
     }
     record("night_profile", result, markdown(result))

@@ -401,8 +401,10 @@ def ingest(
     if not counts.reconciles:
         raise ReconciliationError(f"{source.name}: batch does not reconcile: {counts}")
     log.info("%s: %s", source.name, counts)
-    statuses = [(f, "rejected" if f.name in rejected else status) for f, status in todo]
-    return LoadedBatch(counts, [(f, status, per_file.get((f.name, f.checksum), 0)) for f, status in statuses])
+    for_ledger = [
+        (f, "rejected" if f.name in rejected else status, per_file.get((f.name, f.checksum), 0)) for f, status in todo
+    ]
+    return LoadedBatch(counts, for_ledger)
 
 
 def record_batches(spark, settings: Settings, run_id: str, batches: list[LoadedBatch]) -> list[str]:
