@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bench.common import RESULTS, machine, record, timed
+from bench.common import RESULTS, machine, machine_line, record, timed
 
 # entities, days, repeats, landing sources left out. Medium leaves the vouchers out: a world's first day brings every
 # business's past documents (about a million files at 100,000 businesses, hours at bench.vouchers' rate)
@@ -125,9 +125,7 @@ def markdown(result: dict) -> str:
     lines = [
         f"# Benchmark {result['name']}",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}, xgboost {m['xgboost-cpu']}, Airflow {m['apache-airflow']}, "
-        f"GX {m['great-expectations']}.",
+        f"{machine_line(m)}.",
         f"World: {result['entities']:,} entities x {result['days']} days; median of {result['repeats']} repeats "
         f"(ingest and simulate: one run), as of {result['end']}. Driver peak RSS {result['driver_peak_rss_mb']} MB "
         f"(the JVM is apart). PD model: {result['model']}."

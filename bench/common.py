@@ -40,12 +40,14 @@ def machine() -> dict:
     }
 
 
+STACK = (("pyspark", "pyspark"), ("delta-spark", "delta-spark"), ("Airflow", "apache-airflow"),
+         ("GX", "great-expectations"), ("xgboost", "xgboost-cpu"))  # fmt: skip
+
+
 def machine_line(m: dict) -> str:
-    """The machine and the stack's versions, as a results page names them."""
-    return (
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}, GX {m['great-expectations']}, xgboost {m['xgboost-cpu']}"
-    )
+    """The machine and the versions of the stack it names (`machine()`), as every results page opens: no full stop."""
+    versions = "".join(f", {name} {m[key]}" for name, key in STACK if key in m)
+    return f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}{versions}"
 
 
 def commit() -> str:

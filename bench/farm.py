@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import machine, record, timed
+from bench.common import machine, machine_line, record, timed
 
 START = dt.date(2025, 4, 15)
 DAYS = 180  # 36 scene dates, every REVISIT_DAYS
@@ -404,8 +404,7 @@ def markdown(r: dict) -> str:
     lines = [
         "# Farm features: silver.parcel_observations, gold.parcel_season and gold.feat_farm",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}, xgboost {m['xgboost-cpu']}; Spark local[*], {r['shuffle_partitions']} "
+        f"{machine_line(m)}; Spark local[*], {r['shuffle_partitions']} "
         f"shuffle partitions, driver {r['driver_memory']}. Recorded {r['recorded']}.",
         "",
         f"World: {w['farmers']:,} farmers, {w['parcels']:,} parcels; {w['scene_dates']} scene dates every 5 days "

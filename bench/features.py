@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench.common import RESULTS, in_own_process, machine, record, timed
+from bench.common import RESULTS, in_own_process, machine, machine_line, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 GENERATED_DAYS = 400  # a little more than the features' lookback
@@ -267,8 +267,7 @@ def markdown(r: dict) -> str:
     lines = [
         "# Transaction features: tonight's cost",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}, duckdb {r['duckdb']}. Medians of {r['repeats']} repeats (an ingest repeat "
+        f"{machine_line(m)}, duckdb {r['duckdb']}. Medians of {r['repeats']} repeats (an ingest repeat "
         f"first forgets tonight's files in the ledger).",
         "",
         f"## One new day on top of 30 and of 365 days of history ({r['entities']:,} simulated merchants)",

@@ -39,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import in_own_process, machine, record, timed
+from bench.common import in_own_process, machine, machine_line, record, timed
 
 AS_OF = dt.date(2026, 6, 30)
 MONTH_ENDS = 12  # the month ends before AS_OF a training history snapshots the graph at
@@ -447,8 +447,7 @@ def markdown(r: dict) -> str:
     lines = [
         "# Supply-chain graph: trade_edges, gold.feat_graph, PageRank and components",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}; Spark local[*], {large['shuffle_partitions']} shuffle partitions, driver "
+        f"{machine_line(m)}; Spark local[*], {large['shuffle_partitions']} shuffle partitions, driver "
         f"{large['driver_memory']}. Medians of {r['repeats']} repeats (generate: one run). Peak RSS: the process "
         f"tree (Python + JVM) during the stage. Recorded {r['recorded']}.",
         "",

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import in_own_process, machine, record
+from bench.common import in_own_process, machine, machine_line, record
 
 DAYS = 365
 PAYMENTS_PER_ENTITY_DAY = 2.4  # the simulator's average, bad rows and re-sent rows included
@@ -122,8 +122,7 @@ def markdown(r: dict) -> str:
     lines = [
         "# Ingest: payments per second, and the quality gates' share",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"delta-spark {m['delta-spark']}, GX {m['great-expectations']}. Recorded {r['recorded']}.",
+        f"{machine_line(m)}. Recorded {r['recorded']}.",
         "",
         f"One year of a simulated world's payments ({DAYS} daily files, bad rate 0.2%) in one batch: landing -> "
         "bronze -> silver.transactions and silver.txn_daily, into an empty lakehouse whose entities are loaded. "

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, record
+from bench.common import machine, machine_line, record
 from jobs.serve import store
 
 SEGMENTS = ("online_merchant", "offline_merchant", "farmer", "distributor", "store")
@@ -154,7 +154,7 @@ def markdown(r: dict) -> str:
     lines = [
         f"# Serving benchmark ({r['rows']:,} limits)",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}. Recorded {r['recorded']}.",
+        f"{machine_line(m)}. Recorded {r['recorded']}.",
         "In-process: `store.Reader.get`, 100,000 random ids. HTTP: `helicopter serve` (uvicorn, one process), "
         "open-loop client at a fixed rate on the same machine, latency from the scheduled send time.",
         "",

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, record
+from bench.common import machine, machine_line, record
 from simulator.population import REALISMS
 
 START = dt.date(2025, 1, 1)
@@ -75,7 +75,7 @@ def markdown(result: dict) -> str:
     lines = [
         "# Benchmark simulate",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}. One run per size, each in a "
+        f"{machine_line(m)}. One run per size, each in a "
         f"fresh process; {result['days']} days from {START}, bad rate 0.002, realism {result['realism']} (seed 7). "
         f"Recorded {result['recorded']}.",
         "",

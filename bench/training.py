@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import machine, record, timed
+from bench.common import machine, machine_line, record, timed
 
 ROWS = 200_000
 
@@ -75,8 +75,7 @@ def markdown(r: dict) -> str:
     lines = [
         "# PD model training: driver against xgboost.spark",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"xgboost {m['xgboost-cpu']}. {r['rows']:,} loans x {r['features']} features (bad rate "
+        f"{machine_line(m)}. {r['rows']:,} loans x {r['features']} features (bad rate "
         f"{r['bad_rate']:.1%}); median of {r['repeats']} runs; Spark started in {s['spark_start']['seconds']:.1f} s.",
         "",
         "| training | seconds (median) | rounds kept | out-of-time AUC |",

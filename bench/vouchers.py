@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import in_own_process, machine, record
+from bench.common import in_own_process, machine, machine_line, record
 
 DAYS = 365
 BAD_RATE = 0.02
@@ -133,8 +133,7 @@ def markdown(r: dict) -> str:
         [
             "# Voucher ingest: documents per second",
             "",
-            f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-            f"delta-spark {m['delta-spark']}, GX {m['great-expectations']}. Recorded {r['recorded']}.",
+            f"{machine_line(m)}. Recorded {r['recorded']}.",
             "",
             f"Every voucher of a simulated world ({r['entities']:,} businesses x {r['days']} days, bad rate "
             f"{r['bad_rate']:.0%}) in one batch: landing -> bronze.vouchers -> silver.voucher_documents, into an empty "

@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import MEASURED, RESULTS, machine, record, timed
+from bench.common import MEASURED, RESULTS, machine, machine_line, record, timed
 from simulator.population import REALISMS
 
 ENTITIES = 20_000
@@ -446,8 +446,7 @@ def markdown(result: dict) -> str:
     head = [
         "# The PD model against the oracle",
         "",
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, pyspark {m['pyspark']}, "
-        f"xgboost {m['xgboost-cpu']}. Recorded {result['recorded']}.",
+        f"{machine_line(m)}. Recorded {result['recorded']}.",
         "",
         *seeds_markdown(result),
         f"## The first world in detail (seed {result['seeds'][0]['seed']})",
