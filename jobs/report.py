@@ -9,6 +9,7 @@ from jobs.errors import ModelError
 from jobs.settings import load_settings
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+PD_SPREAD = (0.1, 0.9)  # the PDs of a segment, from its 10th to its 90th percentile
 
 
 def summary(as_of: dt.date) -> dict:
@@ -27,6 +28,8 @@ def summary(as_of: dt.date) -> dict:
         F.count("*").alias("scored"),
         F.avg(approved.cast("double")).alias("approval_share"),
         F.avg("pd").alias("mean_pd"),
+        F.percentile_approx("pd", list(PD_SPREAD)).alias("pd_spread"),
+        F.count_distinct("pd").alias("distinct_pds"),
         F.percentile_approx(F.when(approved, F.col("limit_amount").cast("double")), 0.5).alias("median_limit"),
     )
     totals = limits.agg(
@@ -76,11 +79,20 @@ def render(s: dict, result: dict | None = None) -> str:
         "  approved limits   " + ", ".join(f"p{int(q * 100)} {v:,.0f}" for q, v in s["limit_quantiles"].items()),
         "  by segment",
     ]
+    alike = []
     for seg in s["segments"]:
         median = f"{seg['median_limit']:,.0f}" if seg["median_limit"] is not None else "-"
+        low, high = seg["pd_spread"]
         lines.append(
             f"    {seg['segment']:<18} {seg['scored']:>7,} scored, {seg['approval_share']:.1%} approved, "
-            f"mean PD {seg['mean_pd']:.2%}, median limit {median}"
+            f"mean PD {seg['mean_pd']:.2%} (p10 {low:.2%} to p90 {high:.2%}), median limit {median}"
+        )
+        if seg["distinct_pds"] == 1 and seg["scored"] > 1:
+            alike.append(seg["segment"])
+    if alike:
+        lines.append(
+            f"  one PD for every  {', '.join(alike)}: the model does not tell these businesses apart (too few of "
+            "their loans to learn from), so their limits differ by capacity alone"
         )
     m = s["model"]
     auc = f"AUC {m['auc']:.3f}" if m.get("auc") is not None else "no AUC"

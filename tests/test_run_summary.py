@@ -13,7 +13,15 @@ SUMMARY = {
     "exposure": 90000.0,
     "limit_quantiles": {0.5: 30000.0},
     "segments": [
-        {"segment": "merchant", "scored": 4, "approval_share": 0.75, "mean_pd": 0.02, "median_limit": 30000.0}
+        {
+            "segment": "merchant",
+            "scored": 4,
+            "approval_share": 0.75,
+            "mean_pd": 0.02,
+            "pd_spread": [0.011, 0.034],
+            "distinct_pds": 4,
+            "median_limit": 30000.0,
+        }
     ],
     "model": {
         "model_version": "pd-2026-03-01",
@@ -52,3 +60,14 @@ def test_the_summary_gives_each_feature_producer_its_seconds_and_the_step_its_to
 
 def test_a_night_without_feature_records_prints_no_feature_lines():
     assert "producers in" not in report.render(SUMMARY)
+
+
+def test_each_segment_shows_its_pd_spread_and_a_segment_with_one_pd_says_so():
+    farmers = {"segment": "farmer", "scored": 3, "approval_share": 1.0, "mean_pd": 0.0123}
+    farmers |= {"pd_spread": [0.0123, 0.0123], "distinct_pds": 1, "median_limit": 8300.0}
+    text = report.render(SUMMARY | {"segments": SUMMARY["segments"] + [farmers]})
+    assert "mean PD 2.00% (p10 1.10% to p90 3.40%)" in text
+    assert "mean PD 1.23% (p10 1.23% to p90 1.23%)" in text
+    said = [line for line in text.splitlines() if line.startswith("  one PD for every")]
+    assert len(said) == 1 and said[0].split()[4] == "farmer:"  # the merchants' PDs differ: only farmers are named
+    assert "one PD for every" not in report.render(SUMMARY)
