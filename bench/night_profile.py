@@ -6,6 +6,7 @@ first model, then one new day), each step timed, with:
 - the Spark SQL queries it ran (Spark's own status store, as its UI shows them), grouped by where they were called
   from, with their count and seconds;
 - the Delta commits it made (new `_delta_log` versions under the lakehouse).
+Then each source ingested alone once more with nothing new in its landing folder: what a quiet source costs a night.
 
 Writes bench/results/night_profile.{json,md}.
 """
@@ -77,6 +78,25 @@ def profile_night(spark, settings, landing: str, as_of: dt.date) -> dict:
     return steps
 
 
+def profile_nothing_new(spark, settings, landing: str) -> dict:
+    """Ingest each source alone once more, when its landing folder holds nothing new (the ledger read included, as
+    a night reads it for every source at once): per source seconds, queries and commits."""
+    from jobs import pipeline
+    from jobs.ingest.sources import SOURCES
+
+    lakehouse, since, found = Path(settings.lakehouse_root), finished_queries(spark, 0)[1], {}
+    for source in SOURCES:
+        before, start = commits(lakehouse), time.perf_counter()
+        loaded = pipeline.ingest(landing, [source], settings=settings)
+        seconds = time.perf_counter() - start
+        queries, since = finished_queries(spark, since)
+        if any(b["files"] for b in loaded):
+            raise SystemExit(f"{source}: files were loaded again; a night with nothing new cannot be measured")
+        found[source] = {"seconds": round(seconds, 2), "queries": len(queries), "commits": commits(lakehouse) - before}
+        print(f"nothing new, {source}: {found[source]['seconds']} s, {len(queries)} queries")
+    return found
+
+
 def markdown(result: dict) -> str:
     w, m = result["world"], machine_line(result["machine"])
     out = [
@@ -95,6 +115,20 @@ def markdown(result: dict) -> str:
             )
         total = {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
         out.append(f"| {night} | **night** | **{total['seconds']}** | {total['queries']} | | {total['commits']} |")
+    idle = result["nothing_new"]
+    out += [
+        "",
+        "## A source with nothing new",
+        "",
+        "After the second night, each source ingested alone once more, its landing folder holding no new file (the "
+        "ledger read once per call, as a night reads it once for every source).",
+        "",
+        "| source | seconds | Spark queries | Delta commits |",
+        "|---|---:|---:|---:|",
+        *[f"| {source} | {s['seconds']} | {s['queries']} | {s['commits']} |" for source, s in idle.items()],
+        f"| **all {len(idle)}** | **{round(sum(s['seconds'] for s in idle.values()), 2)}** "
+        f"| {sum(s['queries'] for s in idle.values())} | {sum(s['commits'] for s in idle.values())} |",
+    ]
     for night, steps in result["nights"].items():
         out += ["", f"## The costliest callers, {night}", ""]
         for step, s in steps.items():
@@ -136,6 +170,7 @@ def main() -> None:
         "world": {"entities": a.entities, "days": a.days, "seed": a.seed},
         "machine": machine(),
         "nights": nights,
+        "nothing_new": profile_nothing_new(spark, settings, str(landing)),
     }
     record("night_profile", result, markdown(result))
     shutil.rmtree(work, ignore_errors=True)
