@@ -213,14 +213,22 @@ def scored_fold(learn, held_out, spec):
     return pd_model.calibrated_pd(booster, rows, booster.best_iteration + 1)
 
 
-def scored_fold_per_segment(learn, held_out, spec):
-    """One model per segment, each trained on its segment's rows of `learn` and scoring the segment in `held_out`."""
+def scored_fold_per_segment(learn, held_out, spec, pooled_for: set[str]):
+    """One model per segment, each trained on its segment's rows of `learn` and scoring the segment in `held_out`. A
+    segment whose rows cannot be split in time with both outcomes in each part is scored by the model of every segment
+    (`learn` whole), and named in `pooled_for`."""
     import numpy as np
+
+    from jobs.errors import ModelError
 
     predicted = np.zeros(len(held_out))
     for segment, rows in learn.groupby("segment"):
         mine = (held_out["segment"] == segment).to_numpy()
-        predicted[mine] = scored_fold(rows, held_out[mine], spec)
+        try:
+            predicted[mine] = scored_fold(rows, held_out[mine], spec)
+        except ModelError:
+            predicted[mine] = scored_fold(learn, held_out[mine], spec)
+            pooled_for.add(segment)
     return predicted
 
 
@@ -383,7 +391,11 @@ def run(
     full_spec = list(specs)[-1]  # the model the study reports: only it is set beside the baselines
     ablation = {name: against_oracle(frame, truth_pd, spec, name == full_spec) for name, spec in specs.items()}
     crossed = {name: cross_fitted(frame, truth_pd, spec) for name, spec in specs.items()}
-    per_segment = cross_fitted(frame, truth_pd, list(specs.values())[-1], scored_fold_per_segment)
+    pooled_for: set[str] = set()
+    per_segment = cross_fitted(
+        frame, truth_pd, list(specs.values())[-1], lambda *fold: scored_fold_per_segment(*fold, pooled_for)
+    )
+    per_segment["pooled_for"] = sorted(pooled_for)
     return {
         "seed": seed,
         "realism": realism,
@@ -515,6 +527,12 @@ def world_markdown(r: dict) -> str:
         "| oracle | " + " | ".join(f"{last[s]['oracle_auc']:.3f}" for s in ["all", *segments]) + " |",
         "| defaults | " + " | ".join(f"{last[s]['defaults']:,}" for s in ["all", *segments]) + " |",
     ]
+    if pooled := per_segment.get("pooled_for"):
+        lines += [
+            "",
+            f"One model per segment: in some folds, {', '.join(pooled)} had too few loans of one outcome for a model "
+            "of its own, and was scored there by the model of every segment.",
+        ]
     if ceiling := r.get("ceiling"):
         lines += [
             "",
