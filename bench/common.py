@@ -51,10 +51,12 @@ def machine_line(m: dict) -> str:
 
 
 def commit() -> str:
-    """The measured commit, `+changes` when the work tree differs from it."""
+    """The measured commit, `+changes` when the work tree differs from it (its results pages aside: a run that records
+    several, one after another, measures the same code)."""
     root = Path(__file__).resolve().parents[1]
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True)
+    status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":!{RESULTS.relative_to(root)}"]
+    dirty = subprocess.run(status, cwd=root, capture_output=True)
     return (head or "unknown") + ("+changes" if dirty.stdout.strip() else "")
 
 

@@ -91,8 +91,8 @@ def render(s: dict, result: dict | None = None) -> str:
             alike.append(seg["segment"])
     if alike:
         lines.append(
-            f"  one PD for every  {', '.join(alike)}: the model does not tell these businesses apart (too few of "
-            "their loans to learn from), so their limits differ by capacity alone"
+            f"  one PD for every  {', '.join(alike)}: the model does not tell these businesses apart, so their "
+            "limits differ by capacity alone"
         )
     m = s["model"]
     auc = f"AUC {m['auc']:.3f}" if m.get("auc") is not None else "no AUC"
