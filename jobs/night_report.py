@@ -81,7 +81,7 @@ def distribution_plots(limits: pd.DataFrame) -> str:
         right.set_xscale("log")
         right.set_title(f"{segment}: approved limits", fontsize=9)
     axes[-1][0].set_xlabel("PD")
-    axes[-1][1].set_xlabel("limit (CNY, log scale)")
+    axes[-1][1].set_xlabel(f"limit ({', '.join(sorted(limits['currency'].unique()))}, log scale)")
     fig.tight_layout()
     return _png(fig)
 

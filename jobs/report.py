@@ -38,6 +38,7 @@ def summary(as_of: dt.date) -> dict:
         F.sum("limit_amount").cast("double").alias("exposure"),
         F.percentile_approx(F.when(approved, F.col("limit_amount").cast("double")), list(QUANTILES)).alias("q"),
         F.first("model_version").alias("model_version"),
+        F.array_sort(F.collect_set("currency")).alias("currencies"),
     ).first()
     if not totals["scored"]:
         raise ModelError(f"no limits as of {as_of}: run `helicopter score --as-of {as_of}`")
@@ -59,6 +60,7 @@ def summary(as_of: dt.date) -> dict:
         "scored": totals["scored"],
         "approved": totals["approved"],
         "exposure": totals["exposure"] or 0.0,
+        "currency": ", ".join(totals["currencies"]),  # the limits' own (REPORTING_CURRENCY when they were scored)
         "limit_quantiles": dict(zip(QUANTILES, totals["q"] or [], strict=False)),
         "segments": [r.asDict() for r in by_segment.orderBy("segment").collect()],
         "model": model,
@@ -75,8 +77,9 @@ def render(s: dict, result: dict | None = None) -> str:
         f"Pre-approved limits as of {s['as_of']}",
         f"  entities scored   {s['scored']:,}",
         f"  approved          {s['approved']:,} ({share:.1%})",
-        f"  total exposure    {s['exposure']:,.0f} CNY",
-        "  approved limits   " + ", ".join(f"p{int(q * 100)} {v:,.0f}" for q, v in s["limit_quantiles"].items()),
+        f"  total exposure    {s['exposure']:,.0f} {s['currency']}",
+        "  approved limits   "
+        + (", ".join(f"p{int(q * 100)} {v:,.0f}" for q, v in s["limit_quantiles"].items()) or "none"),
         "  by segment",
     ]
     alike = []

@@ -11,6 +11,7 @@ SUMMARY = {
     "scored": 4,
     "approved": 3,
     "exposure": 90000.0,
+    "currency": "EUR",
     "limit_quantiles": {0.5: 30000.0},
     "segments": [
         {
@@ -71,3 +72,10 @@ def test_each_segment_shows_its_pd_spread_and_a_segment_with_one_pd_says_so():
     said = [line for line in text.splitlines() if line.startswith("  one PD for every")]
     assert len(said) == 1 and said[0].split()[4] == "farmer:"  # the merchants' PDs differ: only farmers are named
     assert "one PD for every" not in report.render(SUMMARY)
+
+
+def test_exposure_is_in_the_limits_currency_and_a_night_without_approvals_says_none():
+    text = report.render(SUMMARY)
+    assert "  total exposure    90,000 EUR" in text and "  approved limits   p50 30,000" in text
+    declined = report.render(SUMMARY | {"approved": 0, "exposure": 0.0, "limit_quantiles": {}, "currency": "GBP"})
+    assert "  total exposure    0 GBP" in declined and "  approved limits   none" in declined
