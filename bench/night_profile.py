@@ -7,6 +7,8 @@ first model, then one new day), each step timed, with:
   from, with their count and seconds;
 - the Delta commits it made (new `_delta_log` versions under the lakehouse).
 Then each source ingested alone once more with nothing new in its landing folder: what a quiet source costs a night.
+Last, a first load on smaller worlds, scored by the champion the profiled world trained: how little of a small
+night's cost depends on its size.
 
 Writes bench/results/night_profile.{json,md}.
 """
@@ -97,6 +99,33 @@ def profile_nothing_new(spark, settings, landing: str) -> dict:
     return found
 
 
+SIZES = ((10, 10), (40, 120))  # (businesses, days) of the smaller worlds' first loads
+
+
+def first_loads_by_size(spark, model, sizes, seed: int, work: Path) -> list[dict]:
+    """A first load (every step of a night) into a new lakehouse per world size, each world drawn from the day after
+    `model` (a registered champion) was trained, which is registered in each lakehouse to score it."""
+    import os
+
+    from jobs import registry
+    from jobs.model import pd_model
+    from jobs.settings import load_settings
+    from simulator.world import WorldSpec, simulate
+
+    found = []
+    for entities, days in sizes:
+        name = f"{entities}x{days}"
+        start = model.trained_as_of + dt.timedelta(days=1)
+        world = simulate(WorldSpec(entities=entities, days=days, start=start, seed=seed), work / f"w-{name}")
+        env = {"LAKEHOUSE_ROOT": str(work / f"lakehouse-{name}"), "SERVING_URL": f"sqlite:///{work}/serving-{name}.db"}
+        settings = load_settings({**os.environ, **env})
+        registry.register(spark, settings, pd_model.REGISTRY, model)
+        steps = profile_night(spark, settings, str(work / f"w-{name}" / "landing"), dt.date.fromisoformat(world["end"]))
+        totals = {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
+        found.append({"entities": entities, "days": days, "payments": world["transactions"], **totals})
+    return found
+
+
 def markdown(result: dict) -> str:
     w, m = result["world"], machine_line(result["machine"])
     out = [
@@ -128,6 +157,25 @@ def markdown(result: dict) -> str:
         *[f"| {source} | {s['seconds']} | {s['queries']} | {s['commits']} |" for source, s in idle.items()],
         f"| **all {len(idle)}** | **{round(sum(s['seconds'] for s in idle.values()), 2)}** "
         f"| {sum(s['queries'] for s in idle.values())} | {sum(s['commits'] for s in idle.values())} |",
+    ]
+    first = result["nights"]["first load"]
+    w_first = {k: round(sum(s[k] for s in first.values()), 1) for k in ("seconds", "queries", "commits")}
+    out += [
+        "",
+        "## A first load, by world size",
+        "",
+        "Every step of a night on an empty lakehouse, in the same Spark session after the nights above (so on a warm "
+        "JVM). The smaller worlds are scored by the champion the first world trained, registered in their lakehouses; "
+        "the first world's own first load also trained that model.",
+        "",
+        "| businesses | days | payments | seconds | Spark queries | Delta commits |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *[
+            f"| {r['entities']} | {r['days']} | {r['payments']:,} | {r['seconds']} | {r['queries']} | {r['commits']} |"
+            for r in result["by_size"]
+        ],
+        f"| {w['entities']} | {w['days']} | {w['payments']:,} | {w_first['seconds']} (model trained) "
+        f"| {w_first['queries']} | {w_first['commits']} |",
     ]
     for night, steps in result["nights"].items():
         out += ["", f"## The costliest callers, {night}", ""]
@@ -166,11 +214,15 @@ def main() -> None:
     for folder in held.glob("*/*"):
         shutil.move(folder, landing / folder.parent.name / folder.name)
     nights["one new day"] = profile_night(spark, settings, str(landing), last)
+    from jobs.model import pd_model
+
+    champion = pd_model.current_model(spark, settings, last)
     result = {
-        "world": {"entities": a.entities, "days": a.days, "seed": a.seed},
+        "world": {"entities": a.entities, "days": a.days, "seed": a.seed, "payments": world["transactions"]},
         "machine": machine(),
         "nights": nights,
         "nothing_new": profile_nothing_new(spark, settings, str(landing)),
+        "by_size": first_loads_by_size(spark, champion, SIZES, a.seed, work),
     }
     record("night_profile", result, markdown(result))
     shutil.rmtree(work, ignore_errors=True)
