@@ -99,6 +99,11 @@ def profile_nothing_new(spark, settings, landing: str) -> dict:
     return found
 
 
+def night_totals(steps: dict) -> dict:
+    """A night's seconds, Spark queries and Delta commits: the sums over its steps."""
+    return {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
+
+
 SIZES = ((10, 10), (40, 120))  # (businesses, days) of the smaller worlds' first loads
 
 
@@ -121,8 +126,7 @@ def first_loads_by_size(spark, model, sizes, seed: int, work: Path) -> list[dict
         settings = load_settings({**os.environ, **env})
         registry.register(spark, settings, pd_model.REGISTRY, model)
         steps = profile_night(spark, settings, str(work / f"w-{name}" / "landing"), dt.date.fromisoformat(world["end"]))
-        totals = {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
-        found.append({"entities": entities, "days": days, "payments": world["transactions"], **totals})
+        found.append({"entities": entities, "days": days, "payments": world["transactions"], **night_totals(steps)})
     return found
 
 
@@ -142,7 +146,7 @@ def markdown(result: dict) -> str:
             out.append(
                 f"| {night} | {step} | {s['seconds']} | {s['queries']} | {s['query_seconds']} | {s['commits']} |"
             )
-        total = {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
+        total = night_totals(steps)
         out.append(f"| {night} | **night** | **{total['seconds']}** | {total['queries']} | | {total['commits']} |")
     idle = result["nothing_new"]
     out += [
@@ -158,8 +162,7 @@ def markdown(result: dict) -> str:
         f"| **all {len(idle)}** | **{round(sum(s['seconds'] for s in idle.values()), 2)}** "
         f"| {sum(s['queries'] for s in idle.values())} | {sum(s['commits'] for s in idle.values())} |",
     ]
-    first = result["nights"]["first load"]
-    w_first = {k: round(sum(s[k] for s in first.values()), 1) for k in ("seconds", "queries", "commits")}
+    w_first = night_totals(result["nights"]["first load"])
     out += [
         "",
         "## A first load, by world size",
