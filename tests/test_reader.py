@@ -194,6 +194,23 @@ def test_a_field_model_learns_more_from_the_documents_that_weigh_more():
         assert chosen.text == expected
 
 
+def test_an_issuer_model_never_scores_a_name_higher_for_being_lower_on_the_page_or_smaller():
+    import xgboost as xgb
+
+    from jobs.documents import ranker
+    from jobs.documents.candidates import Candidate
+
+    def party(y, size):
+        return Candidate("party", "Name", "Name", 0, 0, 4, dense={"y": y, "size": size})
+
+    top, lower = party(0.1, 2.0), party(0.6, 1.0)
+    documents = [([top, lower], [0, 1])] * 20  # the lower, smaller name is the right one: only a total may learn that
+    for field, learns in (("issuer", False), ("total", True)):
+        names, booster = ranker.usable(ranker.fit(field, documents))
+        score = booster.predict(xgb.DMatrix(ranker.matrix([top, lower], names)))
+        assert (score[1] > score[0]) == learns
+
+
 def test_a_line_s_section_is_the_nearest_short_heading_above_it():
     from jobs.documents.candidates import section
 

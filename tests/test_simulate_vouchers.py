@@ -263,3 +263,15 @@ def test_drawn_documents_print_their_truth_as_text_and_as_a_photo(tmp_path):
         image = Image.open(io.BytesIO(photo(drawn, rng)))
         assert image.format == "JPEG" and min(image.size) > 300
     assert len(languages) >= 5
+
+
+def test_a_chains_till_receipt_is_headed_by_its_brand_in_the_largest_type():
+    from simulator.vouchers.documents import draw_document
+
+    rng = np.random.default_rng(9)
+    drawn = [draw_document(rng, dt.date(2025, 3, 4)) for _ in range(80)]
+    branded = [d for d in drawn if d.kind == "receipt" and d.language != "zh" and " " not in d.truth["issuer"]]
+    assert 5 <= len(branded) < len([d for d in drawn if d.kind == "receipt" and d.language != "zh"])
+    for d in branded:
+        heading = max(d.pieces, key=lambda p: p.size)
+        assert heading.text == d.truth["issuer"] and heading.y < 20

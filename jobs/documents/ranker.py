@@ -46,6 +46,9 @@ PARAMS = {
     "seed": 11,
 }
 ROUNDS = 300
+# What a field's score may only rise or fall with, all else equal: an issuer heads its document (its letterhead or
+# logo, above the recipient and the items) and is printed large.
+MONOTONE = {"issuer": {"y": -1, "line_rank": -1, "size": 1}}
 
 
 def matrix(candidates: list[Candidate], names: list[str]):
@@ -75,7 +78,11 @@ def fit(
     labels = np.array([y for _, ys in documents for y in ys], dtype=float)
     weights = weights or [1.0] * len(documents)
     weight = np.array([w for (cs, _), w in zip(documents, weights) for _ in cs], dtype=float)
-    booster = xgb.train(PARAMS, xgb.DMatrix(matrix(candidates, names), label=labels, weight=weight), ROUNDS)
+    shape = MONOTONE.get(field_name)
+    params = PARAMS | (
+        {"monotone_constraints": "(" + ",".join(str(shape.get(n, 0)) for n in names) + ")"} if shape else {}
+    )
+    booster = xgb.train(params, xgb.DMatrix(matrix(candidates, names), label=labels, weight=weight), ROUNDS)
     return {"field": field_name, "features": names, "booster": booster.save_raw("json").decode()}
 
 

@@ -169,6 +169,15 @@ def party(rng: np.random.Generator, language: str) -> str:
     return f"{name} {pick(languages()[language]['legal'])}" if rng.random() < 0.7 else name
 
 
+SYLLABLES = ("ka", "lo", "mi", "ter", "bra", "no", "vel", "di", "sa", "ro", "hu", "pen", "ga", "zi", "mar", "to")
+
+
+def brand(rng: np.random.Generator) -> str:
+    """A chain's brand as its logo reads: one invented word, in capitals or capitalised."""
+    word = "".join(rng.choice(SYLLABLES, int(rng.integers(2, 4))))
+    return word.upper() if rng.random() < 0.6 else word.capitalize()
+
+
 def iban(rng: np.random.Generator) -> str:
     """A well-formed IBAN (its check digits right), German or Dutch in shape."""
     from stdnum import iban as iban_number
@@ -192,7 +201,8 @@ def draw_document(rng: np.random.Generator, day: dt.date) -> Drawn:
     style = int(rng.integers(0, 28)) if language != "zh" else int(rng.choice([0, 3, 4, 8]))
     receipt = chance(0.5)
     width = 80.0 if receipt else 210.0
-    issuer, recipient = party(rng, language), party(rng, language)
+    branded = receipt and language != "zh" and chance(0.4)  # a chain's till receipt: its brand heads it
+    issuer, recipient = brand(rng) if branded else party(rng, language), party(rng, language)
     number = rng.choice(
         [
             f"{int(rng.integers(10**5, 10**8))}",
@@ -238,8 +248,8 @@ def draw_document(rng: np.random.Generator, day: dt.date) -> Drawn:
         if chance(0.3):  # a slogan or the title above the letterhead
             line(pick("thanks") if receipt else pick("title"), x=issuer_x, size=7.0)
             down(5)
-        line(issuer, x=issuer_x, size=11.0 if receipt else 14.0, bold=True)
-        down(6)
+        line(issuer, x=issuer_x, size=16.0 if branded else 11.0 if receipt else 14.0, bold=True)
+        down(8 if branded else 6)
         for text in address():
             line(text, x=issuer_x)
             down(4)
