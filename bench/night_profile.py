@@ -35,7 +35,9 @@ def commits(lakehouse: Path) -> int:
 
 def finished_queries(spark, since: int) -> tuple[list[tuple[str, float]], int]:
     """The top-level SQL queries Spark finished with an id from `since` on (its status store keeps the latest
-    `spark.sql.ui.retainedExecutions`, UI or not): (where called from, seconds) each, and the id to start from next."""
+    `spark.sql.ui.retainedExecutions`, UI or not): (where called from, seconds) each, and the id to start from next.
+    Spark records a query's end asynchronously (its listener bus), so the bus is drained first."""
+    spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
     found, it = [], spark._jsparkSession.sharedState().statusStore().executionsList().iterator()
     next_id = since
     while it.hasNext():

@@ -13,7 +13,6 @@ def test_the_queries_since_a_point_are_counted_with_their_caller_and_the_commits
     spark.range(5, 8).write.format("delta").mode("append").save(table)
     assert spark.read.format("delta").load(table).count() == 8
 
-    spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()  # Spark records a query's end asynchronously
     queries, after = finished_queries(spark, since)
     callers = [where for where, _ in queries]
     assert after > since and all(seconds >= 0 for _, seconds in queries)
