@@ -109,6 +109,40 @@ def test_a_pair_becomes_recurring_only_once_its_third_month_is_seen(spark):
     assert {r.kind for r in may} == {"other"} and {r.kind for r in june} == {"recurring_transfer"}
 
 
+def test_each_night_computes_only_the_pairs_that_changed_and_the_table_equals_a_rebuild(spark, settings):
+    from jobs import tables
+    from jobs.silver import trade_edges as edges_job
+
+    # T7 pays O8, an order of another pair that arrives late: only then is T7 an order payment
+    paid_late = [record("T7", "transfer", "2026-06-25", "S1", "B", "7000.00", reference="O8")]
+    records = records_frame(spark, CHAIN + LATER + paid_late, LATE_ARRIVAL)
+    tables.replace_where(spark, settings, "silver.trade_records", records, "true")
+    table = lambda: tables.read(spark, settings, "silver.trade_edges")  # noqa: E731
+    drop = ["as_of_date"]
+    for night in (dt.date(2026, 5, 31), AS_OF, dt.date(2026, 7, 1), dt.date(2026, 7, 3)):
+        edges_job.run(spark, settings, night)
+        assert sorted(table().drop(*drop).collect()) == sorted(trade_edges(records, night).drop(*drop).collect())
+    kinds = {
+        r.payer_id + r.payee_id: (r.kind, str(r.as_of_date)) for r in table().where("month = '2026-06-01'").collect()
+    }
+    assert kinds["S1B"] == ("order_payment", "2026-07-01")  # recomputed once O8 arrived, its own pair unchanged
+    assert kinds["D2D1"] == ("other", "2026-06-30")  # F1's pair, untouched since it was seen
+    version = tables.read(spark, settings, "silver.trade_edges").count(), table_version(spark, settings)
+    assert edges_job.run(spark, settings, dt.date(2026, 7, 3)) == 0  # nothing new: no commit
+    assert (table().count(), table_version(spark, settings)) == version
+    edges_job.run(spark, settings, AS_OF)  # an earlier date rebuilds the table as of it
+    assert sorted(table().drop(*drop).collect()) == sorted(trade_edges(records, AS_OF).drop(*drop).collect())
+
+
+def table_version(spark, settings) -> int:
+    from delta.tables import DeltaTable
+
+    from jobs.catalog import contract
+
+    path = contract("silver.trade_edges").path(settings)
+    return DeltaTable.forPath(spark, path).history(1).first()["version"]
+
+
 def test_monthly_edges_add_up_amount_count_and_dates(spark):
     edges = trade_edges(records_frame(spark, CHAIN + LATER, LATE_ARRIVAL), AS_OF)
     rows = {(r.payer_id, r.payee_id, str(r.month), r.kind): r for r in edges.collect()}
