@@ -88,9 +88,11 @@ def test_a_spark_job_killed_mid_write_leaves_no_partial_version_and_the_rerun_ma
     deadline = time.monotonic() + 240
     while not list(bronze_dir.glob("**/*.parquet")) and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)  # the first data file of bronze appears before its commit
+    writing = bool(list(bronze_dir.glob("**/*.parquet")))
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
     assert job.returncode == -signal.SIGKILL, "the ingest ended before it could be killed mid-write"
+    assert writing, "the ingest was killed before it wrote a data file"
 
     seen = tables.read(spark, settings, "bronze.transactions").count()
     assert seen in (0, 80_000), f"a partial write is visible: {seen} bronze rows"
@@ -102,7 +104,7 @@ def test_a_spark_job_killed_mid_write_leaves_no_partial_version_and_the_rerun_ma
     assert same_tables(spark, settings, undisturbed) == []
 
 
-def test_concurrent_writers_on_one_table_lose_no_row_and_double_none(spark, settings):
+def test_concurrent_writers_on_one_table_lose_no_row_and_double_none(spark, settings, caplog):
     now = dt.datetime(2026, 2, 1)
 
     def writer(name: str, errors: list) -> None:
@@ -124,6 +126,7 @@ def test_concurrent_writers_on_one_table_lose_no_row_and_double_none(spark, sett
     for t in threads:
         t.join()
     assert not errors, errors
+    assert "retry 1 of" in caplog.text, "the writers never raced: no commit lost to another"
     runs = [r.run_id for r in tables.read(spark, settings, "silver.ingest_batches").collect()]
     assert sorted(runs) == sorted(f"{n}-{i}" for n in "abc" for i in range(6))
 
