@@ -52,6 +52,14 @@ def read(spark, settings: Settings, fqn: str):
     return spark.read.format("delta").load(c.path(settings))
 
 
+def last_written(spark, settings: Settings, fqn: str):
+    """When the table's latest commit was made (a timestamp of the Spark session)."""
+    from delta.tables import DeltaTable
+
+    c = ensure_table(spark, settings, fqn)
+    return DeltaTable.forPath(spark, c.path(settings)).history(1).first()["timestamp"]
+
+
 def replace_where(spark, settings: Settings, fqn: str, df, predicate: str, checked: bool = True) -> None:
     """Atomically replace the rows matching `predicate` (e.g. "as_of_date = '2026-11-24'") with `df`.
 

@@ -130,8 +130,21 @@ def test_each_night_computes_only_the_pairs_that_changed_and_the_table_equals_a_
     version = tables.read(spark, settings, "silver.trade_edges").count(), table_version(spark, settings)
     assert edges_job.run(spark, settings, dt.date(2026, 7, 3)) == 0  # nothing new: no commit
     assert (table().count(), table_version(spark, settings)) == version
+    # corrections loaded since, under their old delivery dates: F1 was D2's payment to S1, not to D1; G6 was 250.00
+    fixes = {
+        "F1": record("F1", "transfer", "2026-06-15", "D2", "S1", "3000.00", memo="family loan"),
+        "G6": record("G6", "transfer", "2026-06-10", "S1", "D2", "250.00", memo="goods"),
+    }
+    rows = [fixes.get(r[0], r) for r in CHAIN + LATER + paid_late]
+    loaded_now = F.when(F.col("record_id").isin(*fixes), F.current_timestamp()).otherwise(F.col("_ingested_at"))
+    corrected = records_frame(spark, rows, LATE_ARRIVAL).withColumn("_ingested_at", loaded_now)
+    tables.replace_where(spark, settings, "silver.trade_records", corrected, "true")
+    edges_job.run(spark, settings, dt.date(2026, 7, 3))
+    expected = trade_edges(corrected, dt.date(2026, 7, 3)).drop(*drop)
+    assert sorted(table().drop(*drop).collect()) == sorted(expected.collect())
+    assert table().where("payer_id = 'D2' AND payee_id = 'D1'").isEmpty()  # F1 has left its old pair
     edges_job.run(spark, settings, AS_OF)  # an earlier date rebuilds the table as of it
-    assert sorted(table().drop(*drop).collect()) == sorted(trade_edges(records, AS_OF).drop(*drop).collect())
+    assert sorted(table().drop(*drop).collect()) == sorted(trade_edges(corrected, AS_OF).drop(*drop).collect())
 
 
 def table_version(spark, settings) -> int:

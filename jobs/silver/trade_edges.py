@@ -102,15 +102,20 @@ def trade_edges(records: DataFrame, as_of: dt.date) -> DataFrame:
 PAIR = ["payer_id", "payee_id"]
 
 
-def pairs_changed(records: DataFrame, last: dt.date, as_of: dt.date) -> DataFrame:
-    """The (payer_id, payee_id) pairs whose edges seen on `as_of` may differ from those seen on `last`, an earlier
-    date: the pairs of the records seen since (dated or arrived after `last`), and those of the transfers that
-    reference an order seen since (their kind may now be order_payment)."""
-    seen = (F.col("trade_date") <= as_of) & (F.col("arrived_date") <= as_of)
-    new = records.where(seen & ((F.col("trade_date") > last) | (F.col("arrived_date") > last)))
-    orders = new.where(F.col("record_type") == "order").select(F.col("record_id").alias("reference"))
-    paying = records.where(seen & (F.col("record_type") == "transfer")).join(orders, "reference", "left_semi")
-    return new.select(*PAIR).unionByName(paying.select(*PAIR)).distinct()
+def pairs_changed(records: DataFrame, edges: DataFrame, written, last: dt.date, as_of: dt.date) -> DataFrame:
+    """The (payer_id, payee_id) pairs whose edges seen on `as_of` may differ from `edges`, the table as seen on `last`
+    (an earlier date) and written at `written`: the pairs of the records seen since (dated or arrived after `last`, or
+    loaded after `written`: a late file, a correction), those of the transfers that reference such an order (their
+    kind may now be order_payment), and those whose records seen by `last` no longer number what `edges` counted (a
+    record corrected into another pair has left its old one)."""
+    seen = lambda day: (F.col("trade_date") <= day) & (F.col("arrived_date") <= day)  # noqa: E731
+    since = records.where(seen(as_of) & (~seen(last) | (F.col("_ingested_at") > F.lit(written))))
+    orders = since.where(F.col("record_type") == "order").select(F.col("record_id").alias("reference"))
+    paying = records.where(seen(as_of) & (F.col("record_type") == "transfer")).join(orders, "reference", "left_semi")
+    counted = edges.groupBy(*PAIR).agg(F.sum("records").alias("_counted"))
+    present = records.where(seen(last)).groupBy(*PAIR).agg(F.count(F.lit(1)).alias("_present"))
+    left = counted.join(present, PAIR, "full").where(~F.col("_counted").eqNullSafe(F.col("_present")))
+    return since.select(*PAIR).unionByName(paying.select(*PAIR)).unionByName(left.select(*PAIR)).distinct()
 
 
 def records_of(records: DataFrame, pairs: DataFrame) -> DataFrame:
@@ -137,12 +142,14 @@ def run(spark, settings: Settings, as_of: dt.date) -> int:
     commit; nothing new, no commit. On an empty table, or as of a date before the table's, every pair is (one commit
     replaces the table)."""
     records = tables.read(spark, settings, "silver.trade_records")
-    last = tables.read(spark, settings, "silver.trade_edges").agg(F.max("as_of_date")).first()[0]
+    table = tables.read(spark, settings, "silver.trade_edges")
+    last = table.agg(F.max("as_of_date")).first()[0]
     if last is None or as_of < last:
         edges = gated(trade_edges(records, as_of))
         tables.replace_where(spark, settings, "silver.trade_edges", edges, "true")
         return edges.count()
-    pairs = pairs_changed(records, last, as_of).localCheckpoint()
+    written = tables.last_written(spark, settings, "silver.trade_edges")
+    pairs = pairs_changed(records, table, written, last, as_of).localCheckpoint()
     if pairs.isEmpty():
         return 0
     edges = gated(trade_edges(records_of(records, pairs), as_of).join(F.broadcast(pairs), PAIR, "left_semi"))
