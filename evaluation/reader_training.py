@@ -126,7 +126,7 @@ def cached_pages(doc: Document, own_ocr: bool) -> list:
     from jobs.documents.read import document_pages
 
     key = hashlib.sha256(
-        doc.path.read_bytes() + repr((own_ocr, ocr.MAX_SIDE, ocr.DETECTION, ocr.SCAN_DPI)).encode()
+        doc.path.read_bytes() + repr((own_ocr, ocr.MAX_SIDE, ocr.SETTINGS, ocr.SCAN_DPI)).encode()
     ).hexdigest()
     path = CACHE / f"{key}.pickle"
     if path.exists():

@@ -151,6 +151,7 @@ def shipped():
 
     booster = xgb.Booster()
     booster.load_model(MODEL)
+    booster.set_param({"nthread": 1})  # one reader per core, as the ranker's
     return booster
 
 
@@ -160,6 +161,6 @@ def classify(text: str, model=None) -> tuple[str, float]:
 
     booster = model or shipped()
     names = booster.attr("forms").split(",")
-    probabilities = booster.predict(xgb.DMatrix(features(text)))[0]
+    probabilities = booster.predict(xgb.DMatrix(features(text), nthread=1))[0]
     best = int(np.argmax(probabilities))
     return names[best], round(float(probabilities[best]), 3)

@@ -4,9 +4,12 @@ A photo is turned upright by its EXIF orientation, made grey, and scaled so that
 MAX_SIDE pixels (the measured balance of characters read against seconds, `bench/results/ocr_engines.md`); a PDF
 page without a text layer is rendered at SCAN_DPI first. The text detector sees the prepared image as it is
 (DETECTION): RapidOCR's default enlarges its short side to 736 pixels, so a narrow receipt is searched at 2,500 pixels
-long, a quarter slower for no more lines. Each line the OCR finds becomes one piece of text with its
+long, a quarter slower for no more lines. The recogniser reads each line at its own width (RECOGNITION): RapidOCR's
+default pads every line to at least 320 pixels, so a receipt's short lines ("2,99 A") cost as much as its long ones
+(most of the recogniser's seconds). Each line the OCR finds becomes one piece of text with its
 box (the smallest upright rectangle around its polygon) and the OCR's confidence. The engine is loaded once per
-process, with one thread: Spark runs one task per core.
+process, with one thread and ONNX Runtime's memory arena (the same shapes recur page after page): Spark runs one task
+per core.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from jobs.documents.pages import Page, Word
 MAX_SIDE = 1600
 SCAN_DPI = 150
 DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": MAX_SIDE}  # never enlarged
+RECOGNITION = {"Rec.rec_img_shape": [3, 48, 64]}  # a line's height, and the width it is padded to at least
+SETTINGS = DETECTION | RECOGNITION  # what changes the words read (a cache of readings keys on it, with MAX_SIDE)
 THREADS = 1
 
 
@@ -30,8 +35,8 @@ def engine():
 
     ort = "EngineConfig.onnxruntime."
     params = {"Global.log_level": "error", "Global.max_side_len": 100_000}
-    params |= DETECTION
-    return RapidOCR(params={**params, ort + "intra_op_num_threads": THREADS, ort + "inter_op_num_threads": 1})
+    params |= SETTINGS | {ort + "intra_op_num_threads": THREADS, ort + "inter_op_num_threads": 1}
+    return RapidOCR(params=params | {ort + "enable_cpu_mem_arena": True})
 
 
 def prepared(image):

@@ -99,6 +99,7 @@ def usable(saved: dict):
 
     booster = xgb.Booster()
     booster.load_model(bytearray(saved["booster"].encode()))
+    booster.set_param({"nthread": 1})  # a saved model forgets it; two readers on two cores would fight over both
     return saved["features"], booster
 
 
@@ -126,7 +127,7 @@ def choose(candidates: dict[str, list[Candidate]], models: dict | None = None) -
         names, booster = models[field_name]
         key = (kind, tuple(names))
         if key not in matrices:
-            matrices[key] = xgb.DMatrix(matrix(found, names))
+            matrices[key] = xgb.DMatrix(matrix(found, names), nthread=1)
         scored[field_name] = (found, booster.predict(matrices[key]))
     chosen = {}
     for field_name, (found, score) in scored.items():
