@@ -12,9 +12,11 @@ for:
   text-layer PDF.
 Then seconds per page: text-layer PDFs, and photos through the OCR, read one after another in one process; and pages
 per second on the machine's two cores: the same files read by two processes at once, as the night's two Spark tasks
-read them (each process loads its OCR engine before the clock starts). Then the document types read from content
-(`jobs.documents.classify`), per type, on every voucher of a simulated world of a seed the type model never learnt
-from (TYPES_SEED), and on the real test documents whose type is known. Writes bench/results/documents.{json,md}.
+read them (each process loads its OCR engine before the clock starts); and the OCR engine alone with RapidOCR's
+defaults beside the product's settings, on the same photos in turns, the anchor of this noisy machine. Then the
+document types read from content (`jobs.documents.classify`), per type, on every voucher of a simulated world of a
+seed the type model never learnt from (TYPES_SEED), and on the real test documents whose type is known.
+Writes bench/results/documents.{json,md}.
 """
 
 from __future__ import annotations
@@ -160,6 +162,26 @@ def two_process_rate(paths: list[Path], processes: int = 2) -> float:
         return pages / (time.perf_counter() - start)
 
 
+def ocr_anchor(paths: list[Path]) -> dict:
+    """Median seconds per page of the OCR engine alone, RapidOCR as it ships (its defaults, one thread) beside the
+    product's settings, on the same prepared photos, taken in turns in one process: the two are measured on the same
+    machine at the same moments, whatever else it is doing."""
+    from PIL import Image
+
+    from jobs.documents import ocr
+
+    engines = {"rapidocr_defaults": ocr.new_engine({}, arena=False), "product": ocr.engine()}
+    seconds: dict[str, list[float]] = {name: [] for name in engines}
+    for path in paths:
+        with Image.open(path) as image:
+            pixels = ocr.prepared(image)
+        for name, engine in engines.items():
+            start = time.perf_counter()
+            engine(pixels)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in seconds.items()}
+
+
 def evaluate(data: Path) -> dict:
     from jobs.documents.read import read_document
 
@@ -188,6 +210,8 @@ def evaluate(data: Path) -> dict:
         for k, v in timings.items()
         if v
     }
+    if paths["ocr"]:
+        speed["ocr"]["engine_alone"] = ocr_anchor(paths["ocr"])
     real = typed_texts([d for set_name in SETS for d in documents(data, set_name, "test")])
     return {"sets": results, "speed": speed, "types": types_read(real)}
 
@@ -228,6 +252,11 @@ def markdown(result: dict) -> str:
     for kind, s in result["speed"].items():
         per = s["median_seconds_per_page"]
         lines.append(f"| {kind} | {s['pages']} | {per:.3f} | {1 / per:.2f} | {s['two_cores']:.2f} |")
+    if "engine_alone" in result["speed"].get("ocr", {}):
+        alone = result["speed"]["ocr"]["engine_alone"]
+        lines += ["", "The OCR engine alone on the same photos, in turns in one process (median seconds per page): "]
+        lines[-1] += f"RapidOCR with its defaults {alone['rapidocr_defaults']:.3f}, with the product's settings "
+        lines[-1] += f"{alone['product']:.3f} ({alone['product'] / alone['rapidocr_defaults']:.2f} of the time)."
     lines += ["", "## Document types read from content", ""]
     lines += [f"Simulated: every voucher of a world of seed {TYPES_SEED}, never learnt from; a sales invoice read as"]
     lines += ["its form, a purchase invoice, is right. Real: the test documents whose type is known.", ""]

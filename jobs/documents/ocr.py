@@ -29,14 +29,20 @@ SETTINGS = DETECTION | RECOGNITION  # what changes the words read (a cache of re
 THREADS = 1
 
 
-@cache
-def engine():
+def new_engine(settings: dict, arena: bool = True):
+    """A RapidOCR engine with `settings` over its defaults, one thread, and its memory arena or not (its default)."""
     from rapidocr import RapidOCR
 
     ort = "EngineConfig.onnxruntime."
-    params = {"Global.log_level": "error", "Global.max_side_len": 100_000}
-    params |= SETTINGS | {ort + "intra_op_num_threads": THREADS, ort + "inter_op_num_threads": 1}
-    return RapidOCR(params=params | {ort + "enable_cpu_mem_arena": True})
+    params = {"Global.log_level": "error", "Global.max_side_len": 100_000, ort + "enable_cpu_mem_arena": arena}
+    params |= {ort + "intra_op_num_threads": THREADS, ort + "inter_op_num_threads": 1}
+    return RapidOCR(params=params | settings)
+
+
+@cache
+def engine():
+    """The product's engine, one per process."""
+    return new_engine(SETTINGS)
 
 
 def prepared(image):
