@@ -154,6 +154,16 @@ def test_evaluate_by_hand():
     assert evaluate(np.zeros(3), np.array([0.1, 0.2, 0.3]))["auc"] is None  # one class: no AUC
 
 
+def test_a_model_is_named_by_its_data_and_parameters_not_by_the_last_bits_of_a_sum():
+    frame = pd.DataFrame({"loan_id": ["L1", "L2"], "bad": [0, 1], "sales": [1234.5678901234, 0.1 + 0.2]})
+    name = pd_model.fingerprint(frame, ["sales"], {"eta": 0.05})
+    summed_otherwise = frame.assign(sales=[1234.5678901234 + 2e-13, 0.3])  # 0.1 + 0.2 != 0.3 in doubles
+    assert pd_model.fingerprint(summed_otherwise, ["sales"], {"eta": 0.05}) == name
+    assert pd_model.fingerprint(frame.assign(bad=[1, 1]), ["sales"], {"eta": 0.05}) != name
+    assert pd_model.fingerprint(frame.assign(sales=[1234.568, 0.3]), ["sales"], {"eta": 0.05}) != name
+    assert pd_model.fingerprint(frame, ["sales"], {"eta": 0.1}) != name
+
+
 def registered(frame, spec, tmp_path, name, trained_as_of=RUN, status="champion"):
     """Fit and save a booster, and its registry record."""
     booster, metrics = pd_model.fit(frame, spec)

@@ -368,6 +368,15 @@ def table_version(spark, settings: Settings, fqn: str) -> int:
     return DeltaTable.forPath(spark, contract(fqn).path(settings)).history(1).first()["version"]
 
 
+def fingerprint(frame: pd.DataFrame, features: list[str], params: dict) -> str:
+    """What names a model: its training data (loans, labels, features) and parameters. Features count to 6 decimals:
+    Spark's sums of doubles differ from run to run in their last bits, and the same data must name the same model."""
+    data = frame[["loan_id", "bad", *features]].round(6)
+    digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=False).values.tobytes())
+    digest.update(json.dumps(params, sort_keys=True).encode())
+    return digest.hexdigest()[:10]
+
+
 def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
     """Train on the labels known at `as_of`, save the booster, register it as champion if it beats the champion as of
     `as_of` on the same out-of-time test (else as a challenger); returns its record."""
@@ -378,11 +387,7 @@ def train(spark, settings: Settings, as_of: dt.date) -> RegisteredModel:
         booster, metrics = fit(frame, spec, rows if training_backend(settings, len(frame)) == "spark" else None)
     finally:
         rows.unpersist()
-    fingerprint = hashlib.sha256(  # the data (labels and features) and the parameters name the model
-        pd.util.hash_pandas_object(frame[["loan_id", "bad", *spec.names]], index=False).values.tobytes()
-        + json.dumps(metrics["params"], sort_keys=True).encode()
-    ).hexdigest()[:10]
-    version = f"pd-{as_of.isoformat()}-{fingerprint}"
+    version = f"pd-{as_of.isoformat()}-{fingerprint(frame, spec.names, metrics['params'])}"
     path = Path(settings.model_dir) / f"{version}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(path))
