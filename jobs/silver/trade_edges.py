@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
@@ -32,11 +32,14 @@ TRADE_KINDS = ("order", "order_payment", "recurring_transfer")
 PURCHASE_KINDS = ("order", "recurring_transfer")
 
 
+def seen_by(day) -> Column:
+    """Whether a record is seen on `day` (a date or a column): dated at or before it and arrived by it."""
+    return (F.col("trade_date") <= day) & (F.col("arrived_date") <= day)
+
+
 def seen_as_of(records: DataFrame, dates: DataFrame) -> DataFrame:
-    """The records each snapshot of `dates` (a frame of `as_of_date`) sees: dated at or before it and arrived by it,
-    each with its `as_of_date`."""
-    day = F.col("as_of_date")
-    return pair(records, dates, (F.col("trade_date") <= day) & (F.col("arrived_date") <= day))
+    """The records each snapshot of `dates` (a frame of `as_of_date`) sees (`seen_by`), each with its `as_of_date`."""
+    return pair(records, dates, seen_by(F.col("as_of_date")))
 
 
 def classify(records: DataFrame) -> DataFrame:
@@ -108,12 +111,11 @@ def pairs_changed(records: DataFrame, edges: DataFrame, written, last: dt.date, 
     loaded after `written`: a late file, a correction), those of the transfers that reference such an order (their
     kind may now be order_payment), and those whose records seen by `last` no longer number what `edges` counted (a
     record corrected into another pair has left its old one)."""
-    seen = lambda day: (F.col("trade_date") <= day) & (F.col("arrived_date") <= day)  # noqa: E731
-    since = records.where(seen(as_of) & (~seen(last) | (F.col("_ingested_at") > F.lit(written))))
+    since = records.where(seen_by(as_of) & (~seen_by(last) | (F.col("_ingested_at") > F.lit(written))))
     orders = since.where(F.col("record_type") == "order").select(F.col("record_id").alias("reference"))
-    paying = records.where(seen(as_of) & (F.col("record_type") == "transfer")).join(orders, "reference", "left_semi")
+    paying = records.where(seen_by(as_of) & (F.col("record_type") == "transfer")).join(orders, "reference", "left_semi")
     counted = edges.groupBy(*PAIR).agg(F.sum("records").alias("_counted"))
-    present = records.where(seen(last)).groupBy(*PAIR).agg(F.count(F.lit(1)).alias("_present"))
+    present = records.where(seen_by(last)).groupBy(*PAIR).agg(F.count(F.lit(1)).alias("_present"))
     left = counted.join(present, PAIR, "full").where(~F.col("_counted").eqNullSafe(F.col("_present")))
     return since.select(*PAIR).unionByName(paying.select(*PAIR)).unionByName(left.select(*PAIR)).distinct()
 
