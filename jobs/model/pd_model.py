@@ -482,9 +482,10 @@ def predict_with_drivers(booster_json: bytearray, spec: FeatureSpec, rounds: int
 
         booster = xgb.Booster()
         booster.load_model(booster_json)
+        booster.set_param({"nthread": 1})  # one Spark task per core: each task's booster on both would fight the other
         for batch in batches:
             values = batch[spec.names].astype("float64")
-            matrix = xgb.DMatrix(values, feature_names=spec.names)
+            matrix = xgb.DMatrix(values, feature_names=spec.names, nthread=1)
             pd_ = calibrated_pd(booster, matrix, rounds)
             contributions = booster.predict(matrix, pred_contribs=True, iteration_range=(0, rounds))[:, :-1]
             missing = values.isna().to_numpy()
