@@ -5,9 +5,9 @@ MAX_SIDE pixels (the measured balance of characters read against seconds, `bench
 page without a text layer is rendered at SCAN_DPI first. The text detector sees the prepared image as it is
 (DETECTION): RapidOCR's default enlarges its short side to 736 pixels, so a narrow receipt is searched at 2,500 pixels
 long, a quarter slower for no more lines. The recogniser reads each line at its own width (RECOGNITION): RapidOCR's
-default pads every line to at least 320 pixels, so a receipt's short lines ("2,99 A") cost as much as its long ones
-(most of the recogniser's seconds). Each line the OCR finds becomes one piece of text with its
-box (the smallest upright rectangle around its polygon) and the OCR's confidence. The engine is loaded once per
+default pads every line to at least 320 pixels, so a receipt's short lines ("2,99 A") cost as much as its long ones.
+Each line the OCR finds becomes one piece of text with its box (the smallest upright rectangle around its polygon)
+and the OCR's confidence. The engine is loaded once per
 process, with one thread and ONNX Runtime's memory arena (the same shapes recur page after page): Spark runs one task
 per core.
 """
