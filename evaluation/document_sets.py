@@ -50,6 +50,13 @@ def receipts_de(data: Path) -> list[Document]:
     return docs
 
 
+# What an e-invoice's own type code (UNTDID 1001, `type_code`) says it is, in the taxonomy: the kinds of invoice
+# (commercial, corrected, self-billed, hire, insurer's, for accounting) and the credit note. A code the taxonomy has
+# no type for (204, a payment valuation) leaves the type unknown.
+UNTDID_TYPES = {"380": "purchase_invoice", "384": "purchase_invoice", "389": "purchase_invoice"}
+UNTDID_TYPES |= {"387": "purchase_invoice", "575": "purchase_invoice", "751": "purchase_invoice", "381": "credit_note"}
+
+
 def einvoices_zugferd(data: Path) -> list[Document]:
     folder = data / "documents" / "einvoices_zugferd"
     docs = []
@@ -64,7 +71,8 @@ def einvoices_zugferd(data: Path) -> list[Document]:
             "tax": Decimal(row["tax_total"]) if row["tax_total"] else None,
             "currency": row["currency"],
         }
-        docs.append(Document("einvoices_zugferd", row["doc_id"], folder / row["file"], drop_empty(labels)))
+        vtype = UNTDID_TYPES.get(row["type_code"])
+        docs.append(Document("einvoices_zugferd", row["doc_id"], folder / row["file"], drop_empty(labels), None, False, vtype))
     return docs
 
 
