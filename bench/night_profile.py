@@ -8,7 +8,10 @@ first model, then one new day), each step timed, with:
 - the Delta commits it made (new `_delta_log` versions under the lakehouse).
 Then each source ingested alone once more with nothing new in its landing folder: what a quiet source costs a night.
 Last, a first load on smaller worlds, scored by the champion the profiled world trained: how little of a small
-night's cost depends on its size.
+night's cost depends on its size. The anchors, timed in the same session after the nights (the machine's speed moves
+by a third within an hour): plain Spark appending the profiled world's payment files to a Delta table
+(`bench.ingest.plain_append`), and the smallest Delta round trip, a one-row append and a count (the median of
+ROUND_TRIPS), against which each night is quoted as a ratio.
 
 Writes bench/results/night_profile.{json,md}.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -106,6 +110,23 @@ def night_totals(steps: dict) -> dict:
     return {k: round(sum(s[k] for s in steps.values()), 1) for k in ("seconds", "queries", "commits")}
 
 
+ROUND_TRIPS = 20
+
+
+def anchors(spark, landing: Path, work: Path) -> dict:
+    """Plain Spark on the same machine in the same session: seconds to append the world's payment files to a Delta
+    table, and the median seconds of a one-row Delta append and a count of the table."""
+    from bench.ingest import plain_append
+
+    table, trips = str(work / "anchor-round-trip"), []
+    for _ in range(ROUND_TRIPS):
+        start = time.perf_counter()
+        spark.range(1).write.format("delta").mode("append").save(table)
+        spark.read.format("delta").load(table).count()
+        trips.append(time.perf_counter() - start)
+    return {"plain_append": round(plain_append(landing), 2), "round_trip": round(statistics.median(trips), 3)}
+
+
 SIZES = ((10, 10), (40, 120))  # (businesses, days) of the smaller worlds' first loads
 
 
@@ -150,6 +171,18 @@ def markdown(result: dict) -> str:
             )
         total = night_totals(steps)
         out.append(f"| {night} | **night** | **{total['seconds']}** | {total['queries']} | | {total['commits']} |")
+    anchor = result["anchors"]
+    out += [
+        "",
+        f"Anchors, in the same session after the nights: plain Spark appends the world's payment files to a Delta "
+        f"table in {anchor['plain_append']} s; the smallest Delta round trip (a one-row append and a count) takes "
+        f"{anchor['round_trip']} s (median of {ROUND_TRIPS}). The nights in round trips: "
+        + ", ".join(
+            f"{night} {night_totals(steps)['seconds'] / anchor['round_trip']:.0f}"
+            for night, steps in result["nights"].items()
+        )
+        + ".",
+    ]
     idle = result["nothing_new"]
     out += [
         "",
@@ -228,6 +261,7 @@ def main() -> None:
         "nights": nights,
         "nothing_new": profile_nothing_new(spark, settings, str(landing)),
         "by_size": first_loads_by_size(spark, champion, SIZES, a.seed, work),
+        "anchors": anchors(spark, landing, work),
     }
     record("night_profile", result, markdown(result))
     shutil.rmtree(work, ignore_errors=True)

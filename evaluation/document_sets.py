@@ -72,7 +72,9 @@ def einvoices_zugferd(data: Path) -> list[Document]:
             "currency": row["currency"],
         }
         vtype = UNTDID_TYPES.get(row["type_code"])
-        docs.append(Document("einvoices_zugferd", row["doc_id"], folder / row["file"], drop_empty(labels), None, False, vtype))
+        docs.append(
+            Document("einvoices_zugferd", row["doc_id"], folder / row["file"], drop_empty(labels), None, False, vtype)
+        )
     return docs
 
 
