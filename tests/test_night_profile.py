@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.night_profile import commits, finished_queries
+from bench.night_profile import ROUND_TRIPS, anchors, commits, finished_queries
 
 
 def test_the_queries_since_a_point_are_counted_with_their_caller_and_the_commits_from_the_log(spark, tmp_path):
@@ -20,3 +20,15 @@ def test_the_queries_since_a_point_are_counted_with_their_caller_and_the_commits
     assert any(c.startswith("count at ") for c in callers)
     assert finished_queries(spark, after)[0] == []  # nothing since
     assert commits(lakehouse) == 2
+
+
+def test_the_anchors_time_a_plain_append_of_the_payment_files_and_the_smallest_delta_round_trip(spark, tmp_path):
+    day = tmp_path / "landing" / "transactions" / "dt=2025-01-01"
+    day.mkdir(parents=True)
+    (day / "transactions.csv").write_text(
+        "txn_id,entity_id,ts,amount,currency,channel,payer_token,status\n"
+        "T1,E1,2025-01-01T10:00:00,12.50,CNY,qr,P1,settled\n"
+    )
+    found = anchors(spark, tmp_path / "landing", tmp_path)
+    assert found["plain_append"] > 0 and found["round_trip"] > 0
+    assert spark.read.format("delta").load(str(tmp_path / "anchor-round-trip")).count() == ROUND_TRIPS
