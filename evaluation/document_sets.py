@@ -53,8 +53,8 @@ def receipts_de(data: Path) -> list[Document]:
 # What an e-invoice's own type code (UNTDID 1001, `type_code`) says it is, in the taxonomy: the kinds of invoice
 # (commercial, corrected, self-billed, hire, insurer's, for accounting) and the credit note. A code the taxonomy has
 # no type for (204, a payment valuation) leaves the type unknown.
-UNTDID_TYPES = {"380": "purchase_invoice", "384": "purchase_invoice", "389": "purchase_invoice"}
-UNTDID_TYPES |= {"387": "purchase_invoice", "575": "purchase_invoice", "751": "purchase_invoice", "381": "credit_note"}
+INVOICE_CODES = ("380", "384", "387", "389", "575", "751")
+UNTDID_TYPES = dict.fromkeys(INVOICE_CODES, "purchase_invoice") | {"381": "credit_note"}
 
 
 def einvoices_zugferd(data: Path) -> list[Document]:
@@ -73,7 +73,7 @@ def einvoices_zugferd(data: Path) -> list[Document]:
         }
         vtype = UNTDID_TYPES.get(row["type_code"])
         docs.append(
-            Document("einvoices_zugferd", row["doc_id"], folder / row["file"], drop_empty(labels), None, False, vtype)
+            Document("einvoices_zugferd", row["doc_id"], folder / row["file"], drop_empty(labels), voucher_type=vtype)
         )
     return docs
 

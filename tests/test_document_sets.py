@@ -25,6 +25,10 @@ def test_an_einvoice_is_typed_by_its_untdid_code_and_one_the_taxonomy_lacks_is_l
                 | {"grand_total": "119.00", "tax_basis_total": "100.00", "tax_total": "19.00"}
             )
     typed = {d.doc_id: d.voucher_type or REAL_TYPES["einvoices_zugferd"] for d in einvoices_zugferd(tmp_path)}
-    assert typed == {"invoice": "purchase_invoice", "corrected": "purchase_invoice", "credit": "credit_note"} | {
-        "valuation": None
+    expected = {
+        "invoice": "purchase_invoice",
+        "corrected": "purchase_invoice",
+        "credit": "credit_note",
+        "valuation": None,
     }
+    assert typed == expected

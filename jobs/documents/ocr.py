@@ -7,9 +7,8 @@ page without a text layer is rendered at SCAN_DPI first. The text detector sees 
 long, a quarter slower for no more lines. The recogniser reads each line at its own width (RECOGNITION): RapidOCR's
 default pads every line to at least 320 pixels, so a receipt's short lines ("2,99 A") cost as much as its long ones.
 Each line the OCR finds becomes one piece of text with its box (the smallest upright rectangle around its polygon)
-and the OCR's confidence. The engine is loaded once per
-process, with one thread and ONNX Runtime's memory arena (the same shapes recur page after page): Spark runs one task
-per core.
+and the OCR's confidence. The engine is loaded once per process, with one thread and ONNX Runtime's memory arena (the
+same shapes recur page after page): Spark runs one task per core.
 """
 
 from __future__ import annotations
