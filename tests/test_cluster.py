@@ -25,7 +25,9 @@ import pytest
 from test_model import registered, synthetic
 
 from jobs import pipeline, registry
+from jobs.ingest.sources import SOURCES
 from jobs.model import pd_model
+from simulator.population import BORROWER_SEGMENTS
 from simulator.world import WorldSpec, simulate
 
 pytestmark = pytest.mark.cluster
@@ -122,10 +124,13 @@ def limits_of(root: Path) -> pd.DataFrame:
 
 def test_the_cluster_run_equals_the_local_run(spark, settings, standalone_cluster, tmp_path):
     world = simulate(
-        WorldSpec(entities=40, days=120, start=dt.date(2025, 1, 1), seed=32, bad_rate=0.005), tmp_path / "world"
+        WorldSpec(entities=20, days=90, start=dt.date(2025, 1, 1), seed=37, bad_rate=0.005), tmp_path / "world"
     )
     as_of = dt.date.fromisoformat(world["end"])
     landing = str(tmp_path / "world" / "landing")
+    # seed 37: every segment has businesses, and every source has files (the simulator's worlds have no FX rates)
+    assert set(world["segments"]) == {"brand", *BORROWER_SEGMENTS}
+    assert {p.name for p in Path(landing).iterdir()} == set(SOURCES) - {"fx_rates"}
     cluster_root = tmp_path / "cluster_lakehouse"
     frame, spec = synthetic()
     champion, _ = registered(frame, spec, tmp_path, f"pd-{as_of.isoformat()}-synthetic", trained_as_of=as_of)
@@ -160,7 +165,7 @@ def test_the_cluster_run_equals_the_local_run(spark, settings, standalone_cluste
     assert [a["name"] for a in apps["completedapps"] + apps["activeapps"]] == ["helicopter"]
 
     local, cluster = limits_of(Path(settings.lakehouse_root)), limits_of(cluster_root)
-    assert len(local) == len(cluster) == 40 - world["segments"]["brand"]  # every borrower, brands are never scored
+    assert len(local) == len(cluster) == 20 - world["segments"]["brand"]  # every borrower, brands are never scored
     assert set(local["model_version"]) == {champion.model_version}
     exact = [
         "entity_id",
