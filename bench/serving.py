@@ -184,7 +184,7 @@ def main() -> None:
 
         admin = sa.create_engine(a.postgres, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.exec_driver_sql("DROP DATABASE IF EXISTS serving_bench WITH (FORCE)")
+            conn.exec_driver_sql("DROP DATABASE IF EXISTS serving_bench")
             conn.exec_driver_sql("CREATE DATABASE serving_bench")
         url = sa.engine.make_url(a.postgres).set(database="serving_bench").render_as_string(hide_password=False)
         stores["postgresql"] = bench_store("postgresql", url, rows, http=True)

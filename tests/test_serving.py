@@ -65,8 +65,10 @@ def url(request, tmp_path) -> str:
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+    # no FORCE: the tests' engines and the app's are closed by now, and a plain DROP also stops an autovacuum worker
+    # on the database, where FORCE would need the right to signal it (pg_signal_backend)
     with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        conn.exec_driver_sql(f"DROP DATABASE {name}")
     admin.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Annotated
 
@@ -21,7 +22,18 @@ def create_app(settings: Settings) -> FastAPI:
         raise SettingsError("SERVING_API_KEYS is not set: give at least one API key (comma-separated) to serve")
     eng = store.engine(settings.serving_url)
     reader = store.Reader(eng)
-    app = FastAPI(title="Helicopter limits", version="1", description="Pre-approved credit limits, published nightly.")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        eng.dispose()  # close the pool's connections when the server stops
+
+    app = FastAPI(
+        title="Helicopter limits",
+        version="1",
+        description="Pre-approved credit limits, published nightly.",
+        lifespan=lifespan,
+    )
     header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
 
     async def api_key(key: str | None = Security(header)) -> str:
