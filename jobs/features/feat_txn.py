@@ -94,7 +94,7 @@ def payer_concentration(seen: DataFrame) -> DataFrame:
     per_payer = (
         seen.where(F.col("age") < TREND_DAYS)
         .select("entity_id", "as_of_date", F.explode("payer_sales").alias("p"))
-        .groupBy("entity_id", "as_of_date", "p.payer_token")
+        .groupBy("entity_id", "as_of_date", "p.payer_key")
         .agg(F.sum("p.gmv").alias("gmv"))  # decimal, exact in any order
     )
     total = F.sum("gmv").cast("double")

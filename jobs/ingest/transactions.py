@@ -37,28 +37,39 @@ def typed_transactions(bronze: DataFrame) -> DataFrame:
 
 
 def daily_aggregates(transactions: DataFrame) -> DataFrame:
-    """silver.transactions rows -> one row per (entity_id, txn_date, arrived_date) in the silver.txn_daily contract."""
+    """silver.transactions rows -> one row per (entity_id, txn_date, arrived_date) in the silver.txn_daily contract.
+
+    Two aggregations, per payer and then per day, on one shuffle: grouped on the day's keys and then a subset of them,
+    and windowed on a subset again, every step keeps the partitioning by (entity_id, txn_date) that the caller's join
+    on the touched entity-days brings. A payer is its token's 64-bit hash from here on (see the contract)."""
     success = F.col("status") == "success"
     night = (F.col("local_hour") >= 22) | (F.col("local_hour") < 6)
+    day = ["entity_id", "txn_date", "arrived_date"]
     per_payer = (
-        transactions.where(success & F.col("payer_token").isNotNull())
-        .groupBy("entity_id", "txn_date", "arrived_date", "payer_token")
-        .agg(F.sum("amount").alias("gmv"))
-        .groupBy("entity_id", "txn_date", "arrived_date")
-        .agg(F.array_sort(F.collect_list(F.struct("payer_token", "gmv"))).alias("payer_sales"))
+        transactions.withColumn("payer_key", F.when(F.col("payer_token").isNotNull(), F.xxhash64("payer_token")))
+        .groupBy(*day, "payer_key")
+        .agg(
+            F.first("txn_month").alias("txn_month"),
+            F.coalesce(F.sum(F.when(success, F.col("amount"))), F.lit(0)).alias("gmv"),
+            F.count(F.when(success, 1)).alias("orders"),
+            F.count(F.when(F.col("status") == "refund", 1)).alias("refunds"),
+            F.count(F.when(F.col("status") == "chargeback", 1)).alias("chargebacks"),
+            F.count(F.when(success & night, 1)).alias("night_orders"),
+            F.count(F.when(success & (F.col("channel") == "qr"), 1)).alias("qr_orders"),
+        )
     )
-    totals = transactions.groupBy("entity_id", "txn_date", "arrived_date").agg(
-        F.first("txn_month").alias("txn_month"),
-        F.coalesce(F.sum(F.when(success, F.col("amount"))), F.lit(0)).cast("decimal(18,2)").alias("gmv"),
-        F.count(F.when(success, 1)).alias("orders"),
-        F.count(F.when(F.col("status") == "refund", 1)).alias("refunds"),
-        F.count(F.when(F.col("status") == "chargeback", 1)).alias("chargebacks"),
-        F.count(F.when(success & night, 1)).alias("night_orders"),
-        F.count(F.when(success & (F.col("channel") == "qr"), 1)).alias("qr_orders"),
-        F.theta_sketch_agg(F.when(success, F.col("payer_token"))).alias("payers"),
-    )
+    paying = (F.col("orders") > 0) & F.col("payer_key").isNotNull()
+    sales = F.array_sort(F.collect_list(F.when(paying, F.struct("payer_key", "gmv"))))
+    sums = ("gmv", "orders", "refunds", "chargebacks", "night_orders", "qr_orders")
     return (
-        totals.join(per_payer, ["entity_id", "txn_date", "arrived_date"], "left")
+        per_payer.groupBy(*day)
+        .agg(
+            F.first("txn_month").alias("txn_month"),
+            *[F.sum(c).alias(c) for c in sums],
+            F.when(F.size(sales) > 0, sales).alias("payer_sales"),
+            F.theta_sketch_agg(F.when(paying, F.col("payer_key"))).alias("payers"),
+        )
+        .withColumn("gmv", F.col("gmv").cast("decimal(18,2)"))
         .transform(day_increments)
         .withColumn("updated_at", F.current_timestamp())
     )
