@@ -59,10 +59,6 @@ class Contract:
         return [c.name for c in self.columns]
 
     @property
-    def column_types(self) -> list[tuple[str, str]]:
-        return [(c.name, c.type) for c in self.columns]
-
-    @property
     def features(self) -> list[Column]:
         return [c for c in self.columns if c.feature is not None]
 
@@ -235,10 +231,11 @@ def conform(df, fqn: str):
     """Select and cast `df` to the contract's columns, in order; a missing column is an error, extras are dropped.
     One SQL projection: built column by column, the casts would cost three calls into the JVM a column."""
     c = contract(fqn)
-    missing = [n for n in c.column_names if n not in df.columns]
+    present = set(df.columns)
+    missing = [n for n in c.column_names if n not in present]
     if missing:
         raise ContractError(f"{fqn}: the data lacks contract columns {missing}")
-    return df.selectExpr(*[f"CAST(`{n}` AS {spark_type(t).simpleString()}) AS `{n}`" for n, t in c.column_types])
+    return df.selectExpr(*[f"CAST(`{k.name}` AS {spark_type(k.type).simpleString()}) AS `{k.name}`" for k in c.columns])
 
 
 def tables_page() -> str:
