@@ -6,7 +6,7 @@ it) and what it is computed from (`reads`). Every list of tables or steps is der
 steps, the DAGs' outlets, the reports. `columns_from` pulls in the columns of other contracts (landing columns,
 shared lineage), and `families` (name -> feature table) appends the feature columns of those tables, so nothing is
 written twice.
-Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>` and are registered as `<layer>.<name>` in Spark SQL.
+Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>`, and `helicopter sql` knows them as `<layer>.<name>`.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def source_tables(source: str, layer: str = "silver") -> list[str]:
     return [c.fqn for c in all_contracts((layer,)) if c.module == f"jobs.ingest.{source}"]
 
 
-_ensured: dict[str, str] = {}  # fqn -> location registered by this process
+_ensured: dict[str, str] = {}  # fqn -> location this process created or checked it at
 
 
 def add_new_columns(spark, c: Contract, location: str) -> None:
@@ -201,8 +201,7 @@ def add_new_columns(spark, c: Contract, location: str) -> None:
 
 def ensure_table(spark, settings: Settings, fqn: str) -> Contract:
     """Create the Delta table from its contract if it does not exist yet (or add the columns the contract gained
-    since), and register it in Spark SQL as `<layer>.<name>` at its location (re-pointed if this process registered it
-    elsewhere before)."""
+    since). Its name in Spark SQL is `register_all`'s concern: the night reads and writes tables by path."""
     from delta.tables import DeltaTable
 
     c = contract(fqn)
@@ -214,17 +213,22 @@ def ensure_table(spark, settings: Settings, fqn: str) -> Contract:
         builder = builder.partitionedBy(*c.partition_by)
     builder.execute()
     add_new_columns(spark, c, location)
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {c.layer}")
-    if fqn in _ensured:
-        spark.sql(f"DROP TABLE IF EXISTS {fqn}")  # an external table: only the name goes
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {fqn} USING DELTA LOCATION '{location}'")
     _ensured[fqn] = location
     return c
 
 
 def register_all(spark, settings: Settings) -> list[str]:
-    """Create (where missing) and register every table of the lakehouse; returns their names."""
-    return [ensure_table(spark, settings, c.fqn).fqn for c in all_contracts()]
+    """Create (where missing) every table of the lakehouse and register it in Spark SQL as `<layer>.<name>` at its
+    location (re-pointed if this process registered it elsewhere before); returns their names."""
+    for layer in sorted({c.layer for c in all_contracts()}):
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+    names = []
+    for c in all_contracts():
+        ensure_table(spark, settings, c.fqn)
+        spark.sql(f"DROP TABLE IF EXISTS {c.fqn}")  # an external table: only the name goes
+        spark.sql(f"CREATE TABLE {c.fqn} USING DELTA LOCATION '{c.path(settings)}'")
+        names.append(c.fqn)
+    return names
 
 
 def conform(df, fqn: str):
@@ -245,8 +249,8 @@ def tables_page() -> str:
         "# Tables",
         "",
         "Generated from the contracts in `schemas/` by `python -m jobs.catalog > docs/tables.md`: do not edit by hand.",
-        "Each table lives at `$LAKEHOUSE_ROOT/<layer>/<name>` and is registered as `<layer>.<name>`; its columns, keys",
-        "and partitioning are in `schemas/<layer>/<name>.yaml`, its quality suite (when gated) in",
+        "Each table lives at `$LAKEHOUSE_ROOT/<layer>/<name>`, and `helicopter sql` knows it as `<layer>.<name>`; its",
+        "columns, keys and partitioning are in `schemas/<layer>/<name>.yaml`, its quality suite (when gated) in",
         "`expectations/<layer>/<name>.json`.",
     ]
     for layer in LAYERS:

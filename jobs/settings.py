@@ -26,6 +26,9 @@ class Settings:
     serving_api_keys: tuple[str, ...] = ()
     task_runner: str = "in-process"
     spark_driver_memory: str = "4g"
+    # off: Spark interprets each query's expressions instead of compiling Java for them; on small data (a test, a
+    # quiet night) compiling, and the JIT warming each new class, costs more than the compiled code saves
+    spark_codegen: bool = True
     spark_extra_packages: tuple[str, ...] = ()
     pii_token_key: str = ""
     challenger_margin: float = 0.005
@@ -97,6 +100,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         landing_dir=_absolute(env.get("LANDING_DIR", "./landing")),
         task_runner=env.get("HELICOPTER_TASK_RUNNER", "in-process"),
         spark_driver_memory=env.get("SPARK_DRIVER_MEMORY", "4g"),
+        spark_codegen=_choice(env, "SPARK_CODEGEN", "on", ("on", "off")) == "on",
         spark_extra_packages=tuple(p.strip() for p in env.get("SPARK_EXTRA_PACKAGES", "").split(",") if p.strip()),
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
         pii_token_key=env.get("PII_TOKEN_KEY", ""),

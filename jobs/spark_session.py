@@ -44,6 +44,10 @@ def get_spark(settings: Settings | None = None):
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
         .config("spark.databricks.delta.snapshotPartitions", "2")
     )
+    if not settings.spark_codegen:  # every expression interpreted: no whole-stage code, no generated projections
+        builder = builder.config("spark.sql.codegen.wholeStage", "false").config(
+            "spark.sql.codegen.factoryMode", "NO_CODEGEN"
+        )
     with _jvm_output_to(Path(settings.lakehouse_root) / "_logs" / "spark-jvm.log"):
         spark = configure_spark_with_delta_pip(
             builder, extra_packages=list(settings.spark_extra_packages)

@@ -59,6 +59,11 @@ def guide_limit_fields() -> set[str]:
     }
 
 
+# the tests' data is small: few shuffle partitions, and expressions interpreted rather than compiled (SPARK_CODEGEN),
+# for the session of the run and for every process a test starts (a CLI run, spark-submit, a cluster's driver)
+SMALL_DATA_SPARK = {"SPARK_SHUFFLE_PARTITIONS": "2", "SPARK_CODEGEN": "off"}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     from jobs.settings import load_settings
@@ -66,7 +71,7 @@ def spark(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("spark")
     session = get_spark(
-        load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]", "SPARK_SHUFFLE_PARTITIONS": "2"})
+        load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]", **SMALL_DATA_SPARK})
     )
     yield session
     session.stop()
@@ -79,7 +84,7 @@ def settings(tmp_path, monkeypatch):
 
     env = {
         "LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
-        "SPARK_SHUFFLE_PARTITIONS": "2",
+        **SMALL_DATA_SPARK,
         "LANDING_DIR": str(tmp_path / "landing zone"),  # a space: paths are matched the way Spark escapes them
         "SERVING_URL": f"sqlite:///{tmp_path}/serving.db",
     }
@@ -109,7 +114,7 @@ def online_retail(spark, shared_data, tmp_path_factory, worker_id):
 
     base = tmp_path_factory.getbasetemp()
     out = (base if worker_id == "master" else base.parent) / "online_retail"
-    env = {"LAKEHOUSE_ROOT": str(out / "lakehouse"), "SPARK_SHUFFLE_PARTITIONS": "2", "REPORTING_CURRENCY": "GBP"}
+    env = {"LAKEHOUSE_ROOT": str(out / "lakehouse"), **SMALL_DATA_SPARK, "REPORTING_CURRENCY": "GBP"}
     loaded = load_settings(env)  # a UK wholesaler's books, in pounds
     record = out / "loaded.json"
     with FileLock(f"{out}.lock"):

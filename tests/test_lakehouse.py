@@ -20,6 +20,19 @@ def test_session_is_utc_with_delta(spark):
     assert ts == dt.datetime(2026, 1, 1, 0, 0)
 
 
+def test_spark_codegen_off_interprets_every_expression(spark):
+    from jobs.errors import SettingsError
+    from jobs.settings import load_settings
+
+    assert load_settings({}).spark_codegen and not load_settings({"SPARK_CODEGEN": "OFF"}).spark_codegen
+    with pytest.raises(SettingsError, match="SPARK_CODEGEN='sometimes': expected one of on, off"):
+        load_settings({"SPARK_CODEGEN": "sometimes"})
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"  # the tests' session: SPARK_CODEGEN=off
+    plan = spark.range(3).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
+    assert "*(" not in plan  # no operator of a whole-stage-generated stage
+    assert [r.twice for r in spark.range(3).selectExpr("id * 2 AS twice").collect()] == [0, 2, 4]
+
+
 def test_delta_write_merge_and_time_travel(spark, tmp_path):
     path = str(tmp_path / "t")
     spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string").write.format("delta").save(path)
