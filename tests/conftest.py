@@ -70,9 +70,7 @@ def spark(tmp_path_factory):
     from jobs.spark_session import get_spark
 
     root = tmp_path_factory.mktemp("spark")
-    session = get_spark(
-        load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]", **SMALL_DATA_SPARK})
-    )
+    session = get_spark(load_settings({"LAKEHOUSE_ROOT": str(root), "SPARK_MASTER": "local[2]", **SMALL_DATA_SPARK}))
     yield session
     session.stop()
 
