@@ -38,7 +38,7 @@ def test_a_step_run_through_spark_submit_writes_the_lakehouse(settings, landing,
     monkeypatch.setenv("HELICOPTER_TASK_RUNNER", "spark-submit")
     monkeypatch.setenv("SPARK_MASTER", "local[1]")
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "1g")
-    monkeypatch.setenv("SPARK_CODEGEN", "on")  # the product's default, compiled queries, which the rest of the run skips
+    monkeypatch.setenv("SPARK_CODEGEN", "on")  # the product's default, compiled queries: the rest of the run skips it
     counts = orchestration.run_step("ingest", landing=str(landing.root), sources=["entities"], run_id="submitted")
     assert counts == [
         {
