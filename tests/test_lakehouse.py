@@ -28,9 +28,9 @@ def test_spark_codegen_off_interprets_every_expression(spark):
     with pytest.raises(SettingsError, match="SPARK_CODEGEN='sometimes': expected one of on, off"):
         load_settings({"SPARK_CODEGEN": "sometimes"})
     assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"  # the tests' session: SPARK_CODEGEN=off
-    plan = spark.range(3).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
-    assert "*(" not in plan  # no operator of a whole-stage-generated stage
-    assert [r.twice for r in spark.range(3).selectExpr("id * 2 AS twice").collect()] == [0, 2, 4]
+    doubled = spark.range(3).selectExpr("id * 2 AS twice")
+    assert "*(" not in doubled._jdf.queryExecution().executedPlan().toString()  # no whole-stage-generated operator
+    assert [r.twice for r in doubled.collect()] == [0, 2, 4]
 
 
 def test_delta_write_merge_and_time_travel(spark, tmp_path):
