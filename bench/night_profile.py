@@ -37,16 +37,27 @@ def commits(lakehouse: Path) -> int:
     return sum(1 for _ in lakehouse.glob("*/*/_delta_log/*.json"))
 
 
+STORE_POLLS = 100  # of 50 ms: up to 5 s for the status store to write the last ends
+
+
 def finished_queries(spark, since: int) -> tuple[list[tuple[str, float]], int]:
     """The top-level SQL queries Spark finished with an id from `since` on (its status store keeps the latest
     `spark.sql.ui.retainedExecutions`, UI or not): (where called from, seconds) each, and the id to start from next.
-    Spark records a query's end asynchronously (its listener bus), so the bus is drained first."""
+    Spark records a query's end asynchronously: its listener bus, drained first, then the status store, which may
+    write a short query's end a moment later (every query asked for has ended when this is called)."""
     spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
-    found, it = [], spark._jsparkSession.sharedState().statusStore().executionsList().iterator()
-    next_id = since
-    while it.hasNext():
-        e = it.next()
-        if e.executionId() < since or e.completionTime().isEmpty():
+    store = spark._jsparkSession.sharedState().statusStore()
+    for _ in range(STORE_POLLS):
+        it, executions = store.executionsList().iterator(), []
+        while it.hasNext():
+            if (e := it.next()).executionId() >= since:
+                executions.append(e)
+        if all(e.completionTime().isDefined() for e in executions):
+            break
+        time.sleep(0.05)
+    found, next_id = [], since
+    for e in executions:
+        if e.completionTime().isEmpty():
             continue
         next_id = max(next_id, e.executionId() + 1)
         if e.rootExecutionId() in (-1, e.executionId()):  # a nested query's time is its root's

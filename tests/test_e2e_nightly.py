@@ -1,24 +1,42 @@
-"""The real nightly DAG, run with dag.test() on a simulated world: every step, every table, the serving store."""
+"""The real nightly DAG, run with dag.test() on a simulated world: every step, every table, the serving store. Then
+the same night on a real Spark standalone cluster (a master and a worker on 127.0.0.1, started from the installed
+pyspark) gives the same limits: only the SPARK_MASTER setting differs."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
+import pyspark
 import pytest
+from conftest import SMALL_DATA_SPARK
 
-from jobs import pipeline, tables
+from jobs import pipeline, registry, tables
 from jobs.errors import ModelError
+from jobs.ingest.sources import SOURCES
+from jobs.model import pd_model
 from jobs.night_report import SECTIONS
 from jobs.serve import store
+from jobs.settings import Settings, load_settings
+from simulator.population import BORROWER_SEGMENTS
 from simulator.world import DRIFT_ROWS, WorldSpec, simulate
 
 pytestmark = pytest.mark.e2e
 DAGS = Path(__file__).resolve().parents[1] / "dags"
+SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
 
 
 def run_nightly(logical_date: dt.datetime, **conf):
@@ -81,16 +99,51 @@ def personal_data_in(spark, settings, values: set[str]) -> dict[str, int]:
     return found
 
 
-def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, tmp_path, capsys):
-    world_dir = tmp_path / "world"
-    # seed 7: 6 of the 55 loans matured by the last day went bad, enough to train on at a 3% default rate
-    world = simulate(WorldSpec(entities=80, days=500, start=dt.date(2025, 1, 1), seed=7, bad_rate=0.01), world_dir)
-    borrowers = 80 - world["segments"]["brand"]  # brands are counterparties, never scored
-    as_of = dt.date.fromisoformat(world["end"])
-    night = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC)
+class FirstNight(NamedTuple):
+    world: dict  # the simulator's summary
+    world_dir: Path
+    settings: Settings
+    as_of: dt.date
+    night: dt.datetime  # the DAG run's logical date
+    state: str  # the DAG run's
+    limits: pd.DataFrame  # gold.preapproved_limits after it, by entity_id
 
-    run = run_nightly(night, landing=str(world_dir / "landing"))
-    assert run.state == "success"
+
+def limits_of(root: Path) -> pd.DataFrame:
+    from deltalake import DeltaTable
+
+    frame = DeltaTable(str(root / "gold" / "preapproved_limits")).to_pandas()
+    return frame.sort_values("entity_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def first_night(airflow_db, tmp_path_factory):
+    """A simulated world's first night, run by the DAG into a lakehouse of this module (also set in the environment,
+    which the DAG's tasks read); the test that checks it then runs more nights on it."""
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        "LAKEHOUSE_ROOT": str(root / "lakehouse"),
+        **SMALL_DATA_SPARK,
+        "SERVING_URL": f"sqlite:///{root}/serving.db",
+        "PII_TOKEN_KEY": "e2e-test-key",  # the cluster's night below tokenises with the same key
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        # seed 7: 6 of the 55 loans matured by the last day went bad, enough to train on at a 3% default rate
+        spec = WorldSpec(entities=80, days=500, start=dt.date(2025, 1, 1), seed=7, bad_rate=0.01)
+        world = simulate(spec, root / "world")
+        as_of = dt.date.fromisoformat(world["end"])
+        night = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC)
+        state = run_nightly(night, landing=str(root / "world" / "landing")).state
+        limits = limits_of(root / "lakehouse") if state == "success" else pd.DataFrame()
+        yield FirstNight(world, root / "world", load_settings(env), as_of, night, state, limits)
+
+
+def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
+    world, world_dir, settings, as_of, night, state, _ = first_night
+    borrowers = 80 - world["segments"]["brand"]  # brands are counterparties, never scored
+    assert state == "success"
 
     limits = tables.read(spark, settings, "gold.preapproved_limits")
     assert {r.as_of_date for r in limits.select("as_of_date").distinct().collect()} == {as_of}
@@ -174,3 +227,142 @@ def test_nightly_dag_computes_gates_and_publishes(spark, settings, airflow_db, t
     lake = Path(settings.lakehouse_root)
     written = {f"{d.parent.name}.{d.name}" for d in lake.glob("*/*") if (d / "_delta_log").is_dir()}
     assert written and written <= {c.fqn for c in all_contracts()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, ValueError, http.client.HTTPException):  # a server still starting may answer half a reply
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} did not come up in {seconds:.0f} s")
+
+
+def master_state(ui_port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def standalone_cluster(tmp_path_factory):
+    """A master and one worker (2 cores, as the local run has, and 2 GB) for this module; both stopped, with their
+    process groups, after it."""
+    logs = tmp_path_factory.mktemp("spark_cluster")
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_CLASS.parent.parent),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_WORKER_DIR": str(logs / "work"),
+    }
+    port, ui_port = free_port(), free_port()
+
+    def start(name: str, *args: str) -> subprocess.Popen:
+        with (logs / f"{name}.log").open("w") as log:
+            return subprocess.Popen([str(SPARK_CLASS), *args], env=env, stdout=log, stderr=log, start_new_session=True)
+
+    processes = [
+        start(
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(ui_port),
+        )
+    ]
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, "the master")
+        processes.append(
+            start(
+                "worker",
+                "org.apache.spark.deploy.worker.Worker",
+                f"spark://127.0.0.1:{port}",
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                "2",
+                "--memory",
+                "2g",
+                "--webui-port",
+                str(free_port()),
+            )
+        )
+        wait_for(lambda: master_state(ui_port).get("aliveworkers") == 1, "the worker")
+        yield {"url": f"spark://127.0.0.1:{port}", "ui_port": ui_port}
+    finally:
+        for p in processes:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+@pytest.mark.cluster
+def test_the_cluster_run_equals_the_local_run(spark, first_night, standalone_cluster, tmp_path):
+    """The first night again, into a new lakehouse on the cluster, scored by the champion the DAG's night trained
+    (registered there too): what the cluster changes is every Spark job of the night, not the booster fitted on the
+    driver."""
+    world, world_dir, settings, as_of, *_, local = first_night
+    assert len(local), "the DAG's first night failed"
+    # every segment has businesses, and every source has files (the simulator's worlds have no FX rates)
+    assert set(world["segments"]) == {"brand", *BORROWER_SEGMENTS}
+    landing = world_dir / "landing"
+    assert {p.name for p in landing.iterdir()} == set(SOURCES) - {"fx_rates"}
+    cluster_root = tmp_path / "cluster_lakehouse"
+    champion = registry.champion(spark, settings, pd_model.REGISTRY, as_of)
+    registry.register(
+        spark, dataclasses.replace(settings, lakehouse_root=str(cluster_root)), pd_model.REGISTRY, champion
+    )
+
+    env = {
+        **os.environ,  # the first night's settings, the PII key too
+        "LAKEHOUSE_ROOT": str(cluster_root),
+        "SPARK_MASTER": standalone_cluster["url"],
+        "SERVING_URL": f"sqlite:///{tmp_path}/cluster_serving.db",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_DRIVER_MEMORY": "1g",
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    cli = Path(sys.executable).parent / "helicopter"
+    run = subprocess.run(
+        [str(cli), "run", "--landing", str(landing), "--as-of", as_of.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "  features          " in run.stdout and "gold.feature_vector" in run.stdout  # each producer's cost
+
+    apps = master_state(standalone_cluster["ui_port"])
+    assert [a["name"] for a in apps["completedapps"] + apps["activeapps"]] == ["helicopter"]
+
+    cluster = limits_of(cluster_root)
+    assert len(local) == len(cluster) == 80 - world["segments"]["brand"]  # every borrower, brands are never scored
+    assert set(cluster["model_version"]) == {champion.model_version}
+    exact = [
+        "entity_id",
+        "as_of_date",
+        "segment",
+        "decision",
+        "limit_amount",
+        "currency",
+        "model_version",
+        "policy_version",
+    ]
+    pd.testing.assert_frame_equal(local[exact], cluster[exact])
+    assert local["pd"].tolist() == pytest.approx(cluster["pd"].tolist(), abs=1e-9)
+    assert [list(r) for r in local["reason_codes"]] == [list(r) for r in cluster["reason_codes"]]
