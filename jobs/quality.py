@@ -30,6 +30,7 @@ class GateResult:
     suite: str
     passed: object  # DataFrame of rows that passed every row-level expectation
     rejected: object  # DataFrame of the failing rows, with a `reason` column
+    rejected_rows: int  # how many they are (known on the driver: GX returns the failing rows' keys)
     checked: int  # expectations evaluated
     failed: list[str]  # "expectation(column): n rows" for each failed expectation
     seconds: float  # spent validating (GX's metrics, and collecting the failing rows' keys)
@@ -115,6 +116,7 @@ def validate(df, fqn: str) -> GateResult:
     helper_cols = [f"__key_{k}" for k in keys]
     rejected = keyed.join(reasons, on, "inner").drop(*helper_cols, *[reasons[k] for k in keys])
     passed = keyed.join(reasons, on, "left_anti").drop(*helper_cols)
+    rejected_rows = len({tuple(row[k] for k in keys) for row in bad_rows})
     seconds = time.perf_counter() - start
     log.info("%s: %d expectations in %.1f s, failed: %s", fqn, len(verdicts), seconds, failed or "none")
-    return GateResult(fqn, passed, rejected, len(verdicts), failed, seconds)
+    return GateResult(fqn, passed, rejected, rejected_rows, len(verdicts), failed, seconds)

@@ -181,14 +181,16 @@ def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
     assert served["reason_codes"] == list(first["reason_codes"])
     assert served["model_version"].startswith(f"pd-{as_of.isoformat()}")
 
-    # the night before, then tonight again: the rerun changes nothing, and its report compares the two nights
-    before_night = night - dt.timedelta(days=1)
-    assert run_nightly(before_night, landing=str(world_dir / "landing")).state == "success"
+    # the next night (nothing new landed), then that night again: the rerun changes nothing, and the report compares
+    # the two nights
+    as_of, night = as_of + dt.timedelta(days=1), night + dt.timedelta(days=1)
+    assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
     tables_now = ("bronze.transactions", "silver.transactions", "gold.feat_txn", "gold.preapproved_limits")
     before = {t: tables.read(spark, settings, t).count() for t in tables_now}
     assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
     assert {t: tables.read(spark, settings, t).count() for t in tables_now} == before
     assert store.current(eng).as_of_date == as_of.isoformat()
+    assert store.lookup(eng, first["entity_id"])["model_version"] == served["model_version"]  # no model trained
     # each producer of the features step, once a night (the rerun replaced its rows), with what it wrote and cost
     from jobs.catalog import producers
 

@@ -355,6 +355,9 @@ def ingest(
             typed, rates, settings.reporting_currency, settings.fx_max_age_days, source.converts_on
         )
     typed = typed.persist()
+    typed_rows = typed.agg(
+        F.count_if(F.col("_reject_reason").isNull()).alias("valid"), F.count("*").alias("all")
+    ).first()
     parse_rejects = quarantine_rows(typed.where("_reject_reason IS NOT NULL"), "parse", run_id)
     valid = typed.where("_reject_reason IS NULL")
     keys = list(contract(source.silver).keys)
@@ -363,12 +366,15 @@ def ingest(
     rejects = parse_rejects.unionByName(
         quarantine_files(spark, [f for f, _ in todo if f.name in rejected], rejected, run_id)
     )
+    rejected_rows = typed_rows["all"] - typed_rows["valid"] + len(rejected)  # parsing's, and files rejected whole
     if winner_rows == 0:  # header-only files, or every row rejected: nothing to gate or merge
-        accepted = winners
+        accepted_rows = 0
     else:
         gate = validate(winners, source.silver)
         rejects = rejects.unionByName(quarantine_rows(with_raw_of(gate.rejected, valid), "gate", run_id))
+        rejected_rows += gate.rejected_rows
         accepted = gate.passed  # the winners but a few: its reads are as cheap as a copy's, without the copy
+        accepted_rows = winner_rows - gate.rejected_rows
         tables.merge(spark, settings, source.silver, accepted, prune=source.prune(accepted))
         if source.after_merge:
             source.after_merge(spark, settings, accepted)
@@ -378,7 +384,7 @@ def ingest(
         return tables.read(spark, settings, source.quarantine).join(batch_files, "_source_file", "left_semi")
 
     quarantined, top_reasons = 0, ()
-    if not (rejects.isEmpty() and quarantine_of_batch().isEmpty()):  # else nothing to replace: no commit
+    if rejected_rows or not quarantine_of_batch().isEmpty():  # else nothing to replace: no commit
         tables.replace_rows_of(spark, settings, source.quarantine, rejects, batch_files)
         quarantined, top_reasons = quarantine_summary(quarantine_of_batch())
 
@@ -390,8 +396,8 @@ def ingest(
         source=source.name,
         files=len(todo),
         bronze_rows=sum(per_file.values()),
-        accepted=accepted.count(),
-        duplicates=valid.count() - winner_rows,
+        accepted=accepted_rows,
+        duplicates=typed_rows["valid"] - winner_rows,
         quarantined=quarantined,
         rejected_files=len(rejected),
         top_reasons=top_reasons,
