@@ -309,23 +309,37 @@ def sample_graph() -> pd.DataFrame:
     return pd.DataFrame(edges, columns=["src", "dst"])
 
 
-def test_pagerank_and_component_sizes_match_networkx(spark):
-    edges = sample_graph()
-    g = nx.DiGraph(list(edges.itertuples(index=False)))
-    expected_rank = nx.pagerank(g, alpha=0.85, tol=1e-8)
-    expected_size = {v: len(c) for c in nx.weakly_connected_components(g) for v in c}
+def ranked_alone(spark, edges: pd.DataFrame) -> tuple[dict, dict]:
+    """A graph's PageRank and weakly connected component sizes, each by vertex, computed with no other graph."""
     frame = spark.createDataFrame(edges)
     ranks = {r.id: r.pagerank for r in graph_algorithms.pagerank(frame).collect()}
     sizes = {r.id: r.component_size for r in graph_algorithms.component_sizes(
         graph_algorithms.connected_components(frame)).collect()}  # fmt: skip
+    return ranks, sizes
+
+
+@pytest.fixture(scope="module")
+def sample_alone(spark):
+    """The sample graph, and its ranks and component sizes computed alone (for the two tests below)."""
+    edges = sample_graph()
+    return edges, *ranked_alone(spark, edges)
+
+
+def test_pagerank_and_component_sizes_match_networkx(sample_alone):
+    edges, ranks, sizes = sample_alone
+    g = nx.DiGraph(list(edges.itertuples(index=False)))
+    expected_rank = nx.pagerank(g, alpha=0.85, tol=1e-8)
+    expected_size = {v: len(c) for c in nx.weakly_connected_components(g) for v in c}
     assert set(ranks) == set(expected_rank) and sum(ranks.values()) == pytest.approx(1.0)
     assert max(abs(ranks[v] - expected_rank[v]) for v in ranks) < graph_algorithms.TOLERANCE
     assert sizes == expected_size and len(set(expected_size.values())) >= 3
 
 
-def test_many_graphs_at_once_are_each_graph_alone(spark):
+def test_many_graphs_at_once_are_each_graph_alone(spark, sample_alone):
     """The sample graph, and a chain whose PageRank stops after fewer iterations: each ranked and split as alone."""
-    graphs = {"sample": sample_graph(), "chain": pd.DataFrame({"src": ["c1", "c2", "c3"], "dst": ["c2", "c3", "c4"]})}
+    chain = pd.DataFrame({"src": ["c1", "c2", "c3"], "dst": ["c2", "c3", "c4"]})
+    graphs = {"sample": sample_alone[0], "chain": chain}
+    alone = {"sample": sample_alone[1:], "chain": ranked_alone(spark, chain)}
     frame = spark.createDataFrame(pd.concat([g.assign(graph=name) for name, g in graphs.items()]))
     ranks = {(r.graph, r.id): r.pagerank for r in graph_algorithms.pagerank(frame, by=["graph"]).collect()}
     components = graph_algorithms.connected_components(frame, by=["graph"])
@@ -333,12 +347,10 @@ def test_many_graphs_at_once_are_each_graph_alone(spark):
         (r.graph, r.id): r.component_size for r in graph_algorithms.component_sizes(components, ["graph"]).collect()
     }
     for name, edges in graphs.items():
-        alone = spark.createDataFrame(edges)
-        assert {v: ranks[name, v] for v in edges.stack().unique()} == pytest.approx(
-            {r.id: r.pagerank for r in graph_algorithms.pagerank(alone).collect()}, rel=1e-12
-        )
-        alone_sizes = graph_algorithms.component_sizes(graph_algorithms.connected_components(alone)).collect()
-        assert {v: sizes[name, v] for v in edges.stack().unique()} == {r.id: r.component_size for r in alone_sizes}
+        alone_ranks, alone_sizes = alone[name]
+        vertices = edges.stack().unique()
+        assert {v: ranks[name, v] for v in vertices} == pytest.approx(alone_ranks, rel=1e-12)
+        assert {v: sizes[name, v] for v in vertices} == alone_sizes
 
 
 def text(value) -> str:
