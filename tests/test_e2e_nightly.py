@@ -141,7 +141,7 @@ def first_night(airflow_db, tmp_path_factory):
 
 
 def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
-    world, world_dir, settings, as_of, night, state, _ = first_night
+    world, world_dir, settings, as_of, night, state, delta_rows = first_night
     borrowers = 80 - world["segments"]["brand"]  # brands are counterparties, never scored
     assert state == "success"
 
@@ -168,13 +168,10 @@ def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
     entities = tables.read(spark, settings, "silver.entities").collect()
     assert len({e.owner_id_token for e in entities}) == 80 and all(len(e.owner_phone_token) == 64 for e in entities)
 
-    # an independent reader sees the same limits the serving store answers with
-    import deltalake
-
-    delta_rows = deltalake.DeltaTable(settings.table_path("gold", "preapproved_limits")).to_pandas()
+    # an independent reader (deltalake, the fixture's) sees the same limits the serving store answers with
     eng = store.engine(settings.serving_url)
     assert len(delta_rows) == store.current(eng).rows == borrowers
-    first = delta_rows.sort_values("entity_id").iloc[0]
+    first = delta_rows.iloc[0]  # by entity_id
     served = store.lookup(eng, first["entity_id"])
     assert served["as_of_date"] == as_of.isoformat()
     assert served["pd"] == pytest.approx(first["pd"])
