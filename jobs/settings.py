@@ -30,6 +30,7 @@ class Settings:
     # quiet night) compiling, and the JIT warming each new class, costs more than the compiled code saves
     spark_codegen: bool = True
     spark_extra_packages: tuple[str, ...] = ()
+    spark_java_options: str = ""  # more options for the driver's and executors' JVMs, e.g. a garbage collector
     pii_token_key: str = ""
     challenger_margin: float = 0.005
     pd_training_backend: str = "auto"
@@ -102,6 +103,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_driver_memory=env.get("SPARK_DRIVER_MEMORY", "4g"),
         spark_codegen=_choice(env, "SPARK_CODEGEN", "on", ("on", "off")) == "on",
         spark_extra_packages=tuple(p.strip() for p in env.get("SPARK_EXTRA_PACKAGES", "").split(",") if p.strip()),
+        spark_java_options=env.get("SPARK_JAVA_OPTIONS", "").strip(),
         serving_api_keys=tuple(k.strip() for k in env.get("SERVING_API_KEYS", "").split(",") if k.strip()),
         pii_token_key=env.get("PII_TOKEN_KEY", ""),
         challenger_margin=float(env.get("CHALLENGER_MIN_AUC_GAIN", "0.005")),

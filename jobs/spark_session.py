@@ -33,8 +33,8 @@ def get_spark(settings: Settings | None = None):
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.driver.extraJavaOptions", java_options(settings))
+        .config("spark.executor.extraJavaOptions", java_options(settings))
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.default.parallelism", str(settings.shuffle_partitions))
         .config("spark.sql.warehouse.dir", f"{settings.lakehouse_root}/_warehouse")
@@ -56,6 +56,11 @@ def get_spark(settings: Settings | None = None):
     logging.getLogger("py4j").setLevel(logging.WARNING)
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # repeats every SQL error as JSON
     return spark
+
+
+def java_options(settings: Settings) -> str:
+    """The options of every JVM of the session, the driver's and the executors': UTC, and SPARK_JAVA_OPTIONS."""
+    return " ".join(["-Duser.timezone=UTC", settings.spark_java_options]).strip()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from pathlib import Path
 from jobs.errors import StepError
 from jobs.pipeline import STEPS
 from jobs.settings import Settings
+from jobs.spark_session import java_options
 
 
 def delta_packages() -> str:
@@ -44,6 +45,7 @@ def command(settings: Settings, step: str, kwargs: dict) -> list[str]:
         "--name", f"helicopter-{step}",
         "--packages", ",".join([delta_packages(), *settings.spark_extra_packages]),
         "--driver-memory", settings.spark_driver_memory,
+        "--driver-java-options", java_options(settings),
         "--conf", f"spark.pyspark.python={sys.executable}",
         "--conf", f"spark.pyspark.driver.python={sys.executable}",
         __file__, step, json.dumps(kwargs, default=str),

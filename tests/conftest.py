@@ -59,9 +59,11 @@ def guide_limit_fields() -> set[str]:
     }
 
 
-# the tests' data is small: few shuffle partitions, and expressions interpreted rather than compiled (SPARK_CODEGEN),
-# for the session of the run and for every process a test starts (a CLI run, spark-submit, a cluster's driver)
-SMALL_DATA_SPARK = {"SPARK_SHUFFLE_PARTITIONS": "2", "SPARK_CODEGEN": "off"}
+# the tests' data is small: few shuffle partitions, expressions interpreted rather than compiled (SPARK_CODEGEN), and
+# the serial garbage collector, which on a small heap spends less CPU than G1's threads (the suite keeps both cores
+# busy, so CPU is its time); for the session of the run and for every process a test starts (a CLI run, spark-submit,
+# a cluster's driver and executor)
+SMALL_DATA_SPARK = {"SPARK_SHUFFLE_PARTITIONS": "2", "SPARK_CODEGEN": "off", "SPARK_JAVA_OPTIONS": "-XX:+UseSerialGC"}
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,17 @@ def test_spark_codegen_off_interprets_every_expression(spark):
     assert [r.twice for r in doubled.collect()] == [0, 2, 4]
 
 
+def test_spark_java_options_reach_the_drivers_jvm(spark):
+    from jobs.settings import load_settings
+    from jobs.spark_session import java_options
+
+    assert java_options(load_settings({})) == "-Duser.timezone=UTC"
+    assert java_options(load_settings({"SPARK_JAVA_OPTIONS": " -Xss4m "})) == "-Duser.timezone=UTC -Xss4m"
+    beans = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    collectors = {bean.getName() for bean in beans}
+    assert collectors == {"Copy", "MarkSweepCompact"}, collectors  # the tests' session: SPARK_JAVA_OPTIONS, serial GC
+
+
 def test_delta_write_merge_and_time_travel(spark, tmp_path):
     path = str(tmp_path / "t")
     spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string").write.format("delta").save(path)

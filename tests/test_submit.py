@@ -19,6 +19,7 @@ def test_the_command_names_the_master_delta_and_this_interpreter(settings):
     assert cmd[cmd.index("--master") + 1] == "spark://10.0.0.1:7077"
     assert cmd[cmd.index("--packages") + 1] == delta_packages()
     assert delta_packages().startswith("io.delta:delta-spark_4.2_2.13:")
+    assert cmd[cmd.index("--driver-java-options") + 1] == "-Duser.timezone=UTC -XX:+UseSerialGC"  # the tests' settings
     assert cmd[-2:] == ["features", '{"as_of": "2026-01-01"}']
     with pytest.raises(StepError, match="unknown step"):
         command(settings, "drop_everything", {})
