@@ -288,3 +288,22 @@ def test_a_type_model_learnt_from_english_documents_reads_a_name_printed_in_anot
     assert classify("FACTUUR\nKlantnummer 6669263\nTotaal 88,20", model)[0] == "purchase_invoice"
     assert classify("Stromrechnung\nVerbrauch 310 kWh\nBetrag 88,20", model)[0] == "utility_bill"
     assert classify("Bulletin de paie\nSalaire brut 2 100,00", model)[0] == "payroll"
+
+
+def test_a_photo_on_its_head_or_side_is_read_as_upright():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from jobs.documents import ocr
+
+    photo = Image.new("L", (900, 420), 255)
+    draw = ImageDraw.Draw(photo)
+    for row, text in enumerate(["KASSENBON 0815", "SUMME 24,23 EUR", "Datum 02.03.2020"]):
+        draw.text((40, 40 + 130 * row), text, fill=0, font=ImageFont.load_default(size=64))
+
+    def read(image) -> list[str]:
+        return [w.text for w in ocr.read_image(image).words]
+
+    upright = read(photo)
+    assert "SUMME 24,23 EUR" in upright and "Datum 02.03.2020" in upright
+    assert read(photo.rotate(180, expand=True)) == upright
+    assert read(photo.rotate(90, expand=True)) == read(photo.rotate(270, expand=True)) == upright
