@@ -30,7 +30,7 @@ from jobs.documents.pages import Page, Word
 
 MAX_SIDE = 1600
 SCAN_DPI = 150
-DETECTION_SIDE = 1280
+DETECTION_SIDE = 1024
 DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": DETECTION_SIDE}  # scaled down, never enlarged
 # a line's height and the width it is padded to at least; one line at a time
 RECOGNITION = {"Rec.rec_img_shape": [3, 48, 64], "Rec.rec_batch_num": 1}
