@@ -125,8 +125,7 @@ def cached_pages(doc: Document, own_ocr: bool) -> list:
     from jobs.documents import ocr
     from jobs.documents.read import document_pages
 
-    reading = (own_ocr, ocr.MAX_SIDE, ocr.SETTINGS, ocr.UPRIGHT_CONFIDENCE, ocr.SCAN_DPI)
-    key = hashlib.sha256(doc.path.read_bytes() + repr(reading).encode()).hexdigest()
+    key = hashlib.sha256(doc.path.read_bytes() + repr((own_ocr, ocr.READING)).encode()).hexdigest()
     path = CACHE / f"{key}.pickle"
     if path.exists():
         return pickle.loads(path.read_bytes())

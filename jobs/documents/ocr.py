@@ -35,10 +35,11 @@ DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": DETECTION_SIDE}  # s
 # a line's height and the width it is padded to at least; one line at a time
 RECOGNITION = {"Rec.rec_img_shape": [3, 48, 64], "Rec.rec_batch_num": 1}
 ORIENTATION = {"Global.use_cls": False}  # pages are turned whole instead (`read_image`)
-# what changes the words read (a cache of readings keys on it, with MAX_SIDE)
 SETTINGS = DETECTION | RECOGNITION | ORIENTATION
 UPRIGHT_CONFIDENCE = 0.85
 THREADS = 1
+# everything that changes the words read: a cache of readings keys on it
+READING = repr((MAX_SIDE, SCAN_DPI, SETTINGS, UPRIGHT_CONFIDENCE))
 
 
 def new_engine(settings: dict, arena: bool = True):
@@ -88,7 +89,7 @@ def confidence(words: tuple[Word, ...]) -> float:
 
 def on_its_side(words: tuple[Word, ...]) -> bool:
     """Whether most characters were read in boxes taller than wide: lines that stand, on a page lying on its side."""
-    standing = sum(len(w.text) for w in words if w.height > w.box[2] - w.box[0])
+    standing = sum(len(w.text) for w in words if w.height > w.width)
     return standing > sum(len(w.text) for w in words) / 2
 
 
@@ -100,10 +101,11 @@ def read_image(image) -> Page:
     if on_its_side(words):
         pixels = np.ascontiguousarray(np.rot90(pixels))
         words = lines_read(pixels)
-    if confidence(words) < UPRIGHT_CONFIDENCE:
+    sure = confidence(words)
+    if sure < UPRIGHT_CONFIDENCE:
         turned = np.ascontiguousarray(pixels[::-1, ::-1])
         words_turned = lines_read(turned)
-        if confidence(words_turned) > confidence(words):
+        if confidence(words_turned) > sure:
             pixels, words = turned, words_turned
     return Page(float(pixels.shape[1]), float(pixels.shape[0]), words, "ocr")
 

@@ -37,6 +37,10 @@ class Word:
         return self.box[3] - self.box[1]
 
     @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
     def middle(self) -> float:
         return (self.box[1] + self.box[3]) / 2
 
