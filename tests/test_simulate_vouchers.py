@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from jobs.documents.verify import broken_rules
+from jobs.documents.verify import Revenue, broken_rules
 from simulator.vouchers import BAD_KINDS, write_vouchers
 from simulator.vouchers.taxonomy import load_taxonomy
 
@@ -150,7 +150,7 @@ def test_tampered_documents_break_their_rule_and_clean_ones_hold(world):
     assert set(truth["tamper_kind"].dropna()) == set(family)
     for row in truth.itertuples():
         e = ent.loc[row.entity_id]
-        revenue = max(e["monthly_revenue"], 1000.0)
+        revenue = Revenue(max(e["monthly_revenue"], 1000.0))
         broken = broken_rules(
             row.voucher_type, json.loads(row.fields), row.submitted_date, revenue, e["registered_date"]
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import statistics
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from jobs.documents.verify import (
     SUSPICIOUS,
     UNREADABLE,
     VERIFIED,
+    Revenue,
     counterparty_field,
     reused_documents,
     verify_voucher,
@@ -175,10 +177,12 @@ def test_verification_statuses_and_reasons():
     missing = invoice_fields()
     del missing["issue_date"]
     assert verify_voucher("purchase_invoice", missing, submitted).reasons == ("missing field issue_date",)
-    huge = verify_voucher("purchase_invoice", invoice_fields(), submitted, revenue=90.0)
+    huge = verify_voucher("purchase_invoice", invoice_fields(), submitted, revenue=Revenue(90.0))
     assert huge.reasons == ("broken rule behaviour:amount_total",)  # 1130 is more than 12 months of 90
+    unsure = verify_voucher("purchase_invoice", invoice_fields(), submitted, revenue=Revenue(90.0, spread=0.25))
+    assert unsure.status == VERIFIED  # the months seen differ: 1130 is within 12 months of 90 * 1.5
     rent = {"monthly_rent": field(5000.0)}
-    lease = verify_voucher("shop_lease", rent, submitted, revenue=10_000.0)
+    lease = verify_voucher("shop_lease", rent, submitted, revenue=Revenue(10_000.0))
     assert lease.status == UNREADABLE  # required fields missing first
     assert with_reuse(verify_voucher("purchase_invoice", invoice_fields(), submitted), "V1").status == SUSPICIOUS
 
@@ -260,7 +264,7 @@ def verdicts(out: Path, entities: pd.DataFrame, truth: pd.DataFrame) -> pd.Serie
         upstream = pdf.with_suffix(".ocr.json") if row.image else None
         reading = read_document(pdf, upstream, own_ocr=not row.image, voucher_type=row.voucher_type)
         entity = entities.loc[row.entity_id]
-        revenue, registered = max(entity.monthly_revenue, 1000.0), entity.registered_date
+        revenue, registered = Revenue(max(entity.monthly_revenue, 1000.0)), entity.registered_date
         fields = reading.fields
         found[row.voucher_id] = verify_voucher(row.voucher_type, fields, row.submitted_date, revenue, registered)
         value = {name: f["value"] for name, f in fields.items()}
@@ -426,19 +430,30 @@ def test_a_document_is_judged_against_the_sales_of_its_period_or_of_the_days_bef
 
     applied = dt.date(2025, 5, 20)
     march = {"period_start": field(dt.date(2025, 3, 1)), "period_end": field(dt.date(2025, 3, 31))}
-    assert revenue_window(march, applied, over_period=True) == (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
-    assert revenue_window(march, applied, over_period=False) == (dt.date(2024, 5, 21), applied)  # a bill's year
+    march_itself = (dt.date(2025, 3, 1), dt.date(2025, 3, 31), True)
+    assert revenue_window(march, applied, over_period=True) == march_itself
+    year = (dt.date(2024, 5, 21), applied, False)
+    assert revenue_window(march, applied, over_period=False) == year  # a bill's year
     lease = {"period_start": field(dt.date(2024, 3, 1)), "period_end": field(dt.date(2027, 2, 28))}
-    assert revenue_window(lease, applied, over_period=True) == (dt.date(2024, 5, 21), applied)  # not over yet
-    assert revenue_window({}, applied, over_period=True) == (dt.date(2024, 5, 21), applied)
+    assert revenue_window(lease, applied, over_period=True) == year  # not over yet
+    assert revenue_window({}, applied, over_period=True) == year
 
     day0 = dt.date(2025, 1, 1)
     sales = [(day0 + dt.timedelta(days=d), 10.0 if d < 59 else 20.0) for d in range(0, 140)]  # doubles on 1 March
-    assert monthly_revenue(sales, day0, dt.date(2025, 3, 1), dt.date(2025, 3, 31)) == pytest.approx(600.0)
-    assert monthly_revenue(sales, day0, dt.date(2025, 2, 1), dt.date(2025, 2, 28)) == pytest.approx(300.0)  # 28 days
+    march_sold = monthly_revenue(sales, day0, dt.date(2025, 3, 1), dt.date(2025, 3, 31), own_period=True)
+    assert march_sold.monthly == pytest.approx(600.0) and march_sold.spread == 0.0  # the period itself, exactly
+    february = monthly_revenue(sales, day0, dt.date(2025, 2, 1), dt.date(2025, 2, 28), own_period=True)
+    assert february.monthly == pytest.approx(300.0)  # 28 days
     late = dt.date(2025, 3, 10)  # the lakehouse first saw it sell on 10 March: 22 days of March, not a month
-    assert monthly_revenue(sales, late, dt.date(2025, 3, 1), dt.date(2025, 3, 31)) is None
-    assert monthly_revenue(sales, late, dt.date(2025, 2, 20), applied) == pytest.approx(600.0)  # 72 days seen
+    assert monthly_revenue(sales, late, dt.date(2025, 3, 1), dt.date(2025, 3, 31), own_period=True) is None
+    level = monthly_revenue(sales, late, dt.date(2025, 2, 20), applied)  # 72 days seen: two whole months
+    assert level.monthly == pytest.approx(600.0) and level.spread == 0.0  # 600 in each
+    since_january = monthly_revenue(sales, day0, dt.date(2025, 1, 1), applied)  # 140 days: four months, 2 doubled
+    assert since_january.monthly == pytest.approx(30 * (59 * 10 + 81 * 20) / 140)
+    months = [600.0, 600.0, 21 * 20 + 9 * 10, 300.0]  # the whole 30-day stretches back from `applied`
+    spread = statistics.stdev(months) / statistics.fmean(months) / 2
+    assert since_january.spread == pytest.approx(spread)
+    assert monthly_revenue(sales, late, dt.date(2025, 4, 1), applied) is None  # 50 days: one month says no level
     assert monthly_revenue([], None, dt.date(2025, 2, 20), applied) is None
 
 
@@ -447,9 +462,10 @@ def test_a_document_in_another_currency_is_judged_against_the_sales_in_its_curre
 
     day = dt.date(2025, 3, 31)
     rates = Rates("CNY", {("EUR", day): 8.0})  # a euro buys 8 yuan
-    assert rates.revenue_in(8000.0, "EUR", day) == 1000.0
-    assert rates.revenue_in(8000.0, "CNY", day) == rates.revenue_in(8000.0, None, day) == 8000.0
-    assert rates.revenue_in(8000.0, "EUR", day + dt.timedelta(days=1)) is None  # no rate: not judged
+    sold = Revenue(8000.0, spread=0.1)
+    assert rates.revenue_in(sold, "EUR", day) == Revenue(1000.0, spread=0.1)
+    assert rates.revenue_in(sold, "CNY", day) == rates.revenue_in(sold, None, day) == sold
+    assert rates.revenue_in(sold, "EUR", day + dt.timedelta(days=1)) is None  # no rate: not judged
     assert rates.revenue_in(None, "EUR", day) is None
 
 

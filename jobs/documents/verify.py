@@ -1,5 +1,5 @@
-"""Verification of extracted vouchers: the taxonomy's rules (the one implementation, the simulator uses it too), the
-required fields, plausibility, the entity's behaviour and reuse across entities.
+"""Verification of extracted vouchers: the taxonomy's rules, the required fields, plausibility, the entity's
+behaviour (its revenue as the lakehouse saw it, with its uncertainty) and reuse across entities.
 
 A voucher ends `verified` (every check it could run held), `suspicious` (a rule broke on fields read with confidence,
 or the document was handed over before by another entity) or `unreadable` (the file could not be read, a required
@@ -29,6 +29,26 @@ BEYOND_THE_BUSINESS = {  # type: (amount field, most months of the entity's reve
     "payroll": ("gross_pay", 15.0),  # generous: a payroll is set by headcount, not sales
 }
 VERIFIED, SUSPICIOUS, UNREADABLE = "verified", "suspicious", "unreadable"
+STANDARD_ERRORS = 2.0  # a revenue is known within this many of its standard errors (about 95%)
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """An entity's monthly revenue as the lakehouse saw it, and its spread: the relative standard error of that
+    level, as the months seen differ from one another (0 when the document is judged against the very period its
+    amounts report)."""
+
+    monthly: float
+    spread: float = 0.0
+
+    def band(self) -> tuple[float, float]:
+        """The monthly revenues the sales seen are consistent with: STANDARD_ERRORS of its spread either side, on a
+        ratio scale (a revenue is never below zero)."""
+        k = 1.0 + STANDARD_ERRORS * self.spread
+        return self.monthly / k, self.monthly * k
+
+    def scaled(self, factor: float) -> Revenue:
+        return Revenue(self.monthly * factor, self.spread)
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -60,10 +80,11 @@ def rule_fields(rule: dict) -> list[str]:
     return names
 
 
-def rule_holds(rule: dict, f: dict, submitted: dt.date, revenue: float | None, registered: dt.date | None) -> bool:
+def rule_holds(rule: dict, f: dict, submitted: dt.date, revenue: Revenue | None, registered: dt.date | None) -> bool:
     """Whether one taxonomy rule holds for the field values `f` of a document submitted on `submitted`.
 
-    Sums and balances hold within a cent; a tax within 2 cents of base * rate."""
+    Sums and balances hold within a cent; a tax within 2 cents of base * rate; an amount is in line when it is for
+    some revenue of the entity's band."""
     check = rule["check"]
     if check == "sum":
         return abs(sum(cents(f[p]) for p in rule["parts"]) - cents(f[rule["total"]])) <= 1
@@ -85,7 +106,8 @@ def rule_holds(rule: dict, f: dict, submitted: dt.date, revenue: float | None, r
         start = as_date(f[rule["start"]])
         return as_date(f[rule["end"]]) == add_years(start, rule["years"]) - dt.timedelta(days=1)
     if check == "in_line":
-        return rule["low"] <= float(f[rule["field"]]) / revenue <= rule["high"]
+        least, most = revenue.band()
+        return rule["low"] * least <= float(f[rule["field"]]) <= rule["high"] * most
     raise ContractError(f"unknown rule check {check!r}")
 
 
@@ -103,9 +125,13 @@ def rule_name(rule: dict) -> str:
     return f"{check}:{target}"
 
 
-def checkable(rule: dict, values: dict, revenue: float | None, registered: dt.date | None) -> bool:
+def known(revenue: Revenue | None) -> bool:
+    return revenue is not None and revenue.monthly > 0
+
+
+def checkable(rule: dict, values: dict, revenue: Revenue | None, registered: dt.date | None) -> bool:
     """Whether a rule can be evaluated: its fields are known, and so is the entity's value it compares with."""
-    if rule["check"] == "in_line" and not revenue:
+    if rule["check"] == "in_line" and not known(revenue):
         return False
     if rule["check"] == "matches_entity" and registered is None:
         return False
@@ -113,7 +139,7 @@ def checkable(rule: dict, values: dict, revenue: float | None, registered: dt.da
 
 
 def broken_rules(
-    voucher_type: str, fields: dict, submitted: dt.date, revenue: float | None, registered: dt.date | None
+    voucher_type: str, fields: dict, submitted: dt.date, revenue: Revenue | None, registered: dt.date | None
 ) -> list[str]:
     """Names of the taxonomy rules of `voucher_type` that the field values break (empty for a consistent document).
 
@@ -144,14 +170,14 @@ def implausible(values: dict) -> list[str]:
     return names + [n for n, v in values.items() if isinstance(v, dt.date) and v < EARLIEST_DATE]
 
 
-def beyond_the_business(voucher_type: str, values: dict, revenue: float | None) -> list[str]:
-    """Amounts the entity's behaviour cannot carry (invoice totals, payroll against its monthly revenue), beyond the
-    taxonomy's in_line rules (rent, bills, statements, returns, supply contracts); nothing when the revenue is
-    unknown."""
+def beyond_the_business(voucher_type: str, values: dict, revenue: Revenue | None) -> list[str]:
+    """Amounts the entity's behaviour cannot carry (invoice totals, payroll against its monthly revenue, at the top
+    of its band), beyond the taxonomy's in_line rules (rent, bills, statements, returns, supply contracts); nothing
+    when the revenue is unknown."""
     name, months = BEYOND_THE_BUSINESS.get(voucher_type, (None, None))
-    if name is None or not revenue or values.get(name) is None:
+    if name is None or not known(revenue) or values.get(name) is None:
         return []
-    return [f"behaviour:{name}"] if float(values[name]) > months * revenue else []
+    return [f"behaviour:{name}"] if float(values[name]) > months * revenue.band()[1] else []
 
 
 def rule_verdicts(voucher_type: str, fields: dict, submitted, revenue, registered) -> tuple[list[str], list[str]]:
@@ -170,13 +196,14 @@ def verify_voucher(
     voucher_type: str,
     fields: dict,
     submitted: dt.date,
-    revenue: float | None = None,
+    revenue: Revenue | None = None,
     registered: dt.date | None = None,
 ) -> Verdict:
     """The verdict on one document from its extracted fields ({name: {value, confidence}}; dates as dates).
 
-    `revenue` is the entity's monthly revenue (for the taxonomy's in_line rules: rent, bills, sales against the
-    business), `registered` its registration date in the registry; either may be None (the check is skipped)."""
+    `revenue` is the entity's monthly revenue with its spread (for the taxonomy's in_line rules: rent, bills, sales
+    against the business), `registered` its registration date in the registry; either may be None (the check is
+    skipped)."""
     values = {name: f["value"] for name, f in fields.items()}
     missing = missing_required(voucher_type, values)
     unsure = [m for m in missing if m in fields and fields[m]["confidence"] < LOW_CONFIDENCE]

@@ -16,6 +16,8 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import math
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,6 +32,7 @@ from jobs.documents.taxonomy import field_specs, headline_field, judged_over_its
 from jobs.documents.verify import (
     SUSPICIOUS,
     UNREADABLE,
+    Revenue,
     as_date,
     counterparty_field,
     reuse_key,
@@ -75,28 +78,45 @@ def known(value):
     return None if pd.isna(value) else value
 
 
-def revenue_window(fields: dict, submitted: dt.date, over_period: bool) -> tuple[dt.date, dt.date]:
-    """The days a document's amounts are judged against: with `over_period` (a type reporting the business's
-    flows), the period it reports, when it states one that ended by the submission and began within
-    SALES_HISTORY_DAYS of it; else the REVENUE_DAYS up to the submission."""
+def revenue_window(fields: dict, submitted: dt.date, over_period: bool) -> tuple[dt.date, dt.date, bool]:
+    """(first day, last day, whether the document's own period) of the days a document's amounts are judged
+    against: with `over_period` (a type reporting the business's flows), the period it reports, when it states one
+    that ended by the submission and began within SALES_HISTORY_DAYS of it; else the REVENUE_DAYS up to the
+    submission."""
     start, end = value_of(fields, "period_start"), value_of(fields, "period_end")
     if over_period and isinstance(start, dt.date) and isinstance(end, dt.date) and start <= end <= submitted:
         if (submitted - start).days < SALES_HISTORY_DAYS:
-            return start, end
-    return submitted - dt.timedelta(days=REVENUE_DAYS - 1), submitted
+            return start, end, True
+    return submitted - dt.timedelta(days=REVENUE_DAYS - 1), submitted, False
 
 
-def monthly_revenue(sales: list[tuple[dt.date, float]], first_sale: dt.date | None, start, end) -> float | None:
+def monthly_revenue(
+    sales: list[tuple[dt.date, float]], first_sale: dt.date | None, start, end, own_period: bool = False
+) -> Revenue | None:
     """Sales per 30 days over the days of [start, end] the lakehouse saw the business selling (from its first
     sale); None when it saw none, or fewer than MIN_REVENUE_DAYS of them and not the whole window: a few days' sales
-    are no month's revenue."""
+    are no month's revenue.
+
+    Judged over a document's `own_period`, the revenue is that period's, exactly. Otherwise it is the business's
+    level, known as well as its months agree: its spread is the standard error of the mean of the whole 30-day
+    stretches seen, back from `end` (None with fewer than two: one month says nothing of the next)."""
     if first_sale is None:
         return None
     seen_from = max(first_sale, start)
     seen = (end - seen_from).days + 1
     if seen < min(MIN_REVENUE_DAYS, (end - start).days + 1):
         return None
-    return sum(amount for day, amount in sales if seen_from <= day <= end) * 30 / seen
+    monthly = sum(amount for day, amount in sales if seen_from <= day <= end) * 30 / seen
+    if own_period:
+        return Revenue(monthly)
+    months = [0.0] * (seen // 30)
+    for day, amount in sales:
+        back = (end - day).days // 30
+        if seen_from <= day <= end and back < len(months):
+            months[back] += amount
+    if len(months) < 2 or statistics.fmean(months) <= 0:
+        return None
+    return Revenue(monthly, statistics.stdev(months) / statistics.fmean(months) / math.sqrt(len(months)))
 
 
 @dataclass(frozen=True)
@@ -106,13 +126,13 @@ class Rates:
     reporting: str
     by_day: dict
 
-    def revenue_in(self, revenue: float | None, currency: str | None, day: dt.date) -> float | None:
+    def revenue_in(self, revenue: Revenue | None, currency: str | None, day: dt.date) -> Revenue | None:
         """A revenue in the reporting currency, in `currency` at its rate of `day` (a document without a currency
         is taken to be in the reporting one); None without a rate."""
         if revenue is None or currency in (None, self.reporting):
             return revenue
         rate = self.by_day.get((currency, day))
-        return None if rate is None else revenue / rate
+        return None if rate is None else revenue.scaled(1 / rate)
 
 
 def disagreement(voucher_type: str, reads_as: tuple[str, float] | None) -> list[str]:
@@ -136,9 +156,9 @@ def read_document(doc: dict, key: bytes, rates: Rates) -> dict:
     if reading.problem:
         status, reasons = UNREADABLE, [reading.problem]
     else:
-        window = revenue_window(fields, doc["submitted_date"], judged_over_its_period(vtype))
-        sold = monthly_revenue(sales, doc["first_sale"], *window)
-        revenue = rates.revenue_in(sold, value_of(fields, "currency"), window[1])
+        start, end, own_period = revenue_window(fields, doc["submitted_date"], judged_over_its_period(vtype))
+        sold = monthly_revenue(sales, doc["first_sale"], start, end, own_period)
+        revenue = rates.revenue_in(sold, value_of(fields, "currency"), end)
         verdict = verify_voucher(vtype, fields, doc["submitted_date"], revenue, doc["registered"])
         status, reasons = verdict.status, list(verdict.reasons) + disagreement(vtype, reading.reads_as)
     number, party = value_of(fields, "document_number"), value_of(fields, counterparty_field(vtype))
