@@ -91,6 +91,7 @@ bench: setup fonts
 	$(BIN)/python -m bench.documents ../shared/data
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.freshness
 
 # every transitive pin, with hashes, from setup.cfg's requirements and extras (pins already locked are kept)
 lock:
