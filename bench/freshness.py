@@ -53,22 +53,9 @@ def git(*args: str) -> str:
 
 
 def recorded_commit(page: str) -> str | None:
-    """The commit a page recorded: its Markdown header's, else the first `commit` of its JSON (None when neither)."""
-    md = RESULTS / f"{page}.md"
-    if md.exists() and (m := re.match(r"<!-- recorded \S+ at commit (\S+)", md.read_text(encoding="utf-8"))):
-        return m.group(1)
+    """The commit a page recorded (its JSON's `commit`, as `bench.common.record` writes it), None when it has none."""
     path = RESULTS / f"{page}.json"
-    return first_commit(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
-
-
-def first_commit(value) -> str | None:
-    if isinstance(value, dict):
-        if isinstance(value.get("commit"), str):
-            return value["commit"]
-        value = list(value.values())
-    if isinstance(value, list):
-        return next((c for v in value if (c := first_commit(v))), None)
-    return None
+    return json.loads(path.read_text(encoding="utf-8")).get("commit") if path.exists() else None
 
 
 def changed_since(commit: str, paths: tuple[str, ...]) -> list[str]:

@@ -38,7 +38,8 @@ def project(tmp_path, monkeypatch) -> tuple[Path, Callable]:
     results = tmp_path / "bench" / "results"
     results.mkdir(parents=True)
     first = git("rev-parse", "HEAD")
-    (results / "serving.md").write_text(f"<!-- recorded 2026-01-01T00:00:00+00:00 at commit {first} on x -->\n# s\n")
+    (results / "serving.md").write_text("# s\n")
+    (results / "serving.json").write_text(f'{{"commit": "{first}", "machine": {{"cpu": "x"}}}}\n')
     (results / "undated.md").write_text("# no header\n")
     (results / "undated.json").write_text('{"machine": {"cpu": "x"}}\n')
     git("add", "-A")

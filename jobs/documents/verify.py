@@ -125,13 +125,13 @@ def rule_name(rule: dict) -> str:
     return f"{check}:{target}"
 
 
-def known(revenue: Revenue | None) -> bool:
+def revenue_known(revenue: Revenue | None) -> bool:
     return revenue is not None and revenue.monthly > 0
 
 
 def checkable(rule: dict, values: dict, revenue: Revenue | None, registered: dt.date | None) -> bool:
     """Whether a rule can be evaluated: its fields are known, and so is the entity's value it compares with."""
-    if rule["check"] == "in_line" and not known(revenue):
+    if rule["check"] == "in_line" and not revenue_known(revenue):
         return False
     if rule["check"] == "matches_entity" and registered is None:
         return False
@@ -175,7 +175,7 @@ def beyond_the_business(voucher_type: str, values: dict, revenue: Revenue | None
     of its band), beyond the taxonomy's in_line rules (rent, bills, statements, returns, supply contracts); nothing
     when the revenue is unknown."""
     name, months = BEYOND_THE_BUSINESS.get(voucher_type, (None, None))
-    if name is None or not known(revenue) or values.get(name) is None:
+    if name is None or not revenue_known(revenue) or values.get(name) is None:
         return []
     return [f"behaviour:{name}"] if float(values[name]) > months * revenue.band()[1] else []
 

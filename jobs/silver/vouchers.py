@@ -114,9 +114,10 @@ def monthly_revenue(
         back = (end - day).days // 30
         if seen_from <= day <= end and back < len(months):
             months[back] += amount
-    if len(months) < 2 or statistics.fmean(months) <= 0:
+    mean = statistics.fmean(months) if len(months) >= 2 else 0.0
+    if mean <= 0:
         return None
-    return Revenue(monthly, statistics.stdev(months) / statistics.fmean(months) / math.sqrt(len(months)))
+    return Revenue(monthly, statistics.stdev(months) / mean / math.sqrt(len(months)))
 
 
 @dataclass(frozen=True)
