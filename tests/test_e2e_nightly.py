@@ -1,6 +1,7 @@
-"""The real nightly DAG, run with dag.test() on a simulated world: every step, every table, the serving store. Then
-the same night on a real Spark standalone cluster (a master and a worker on 127.0.0.1, started from the installed
-pyspark) gives the same limits: only the SPARK_MASTER setting differs."""
+"""The real nightly DAG, run with dag.test() on a simulated world: two nights, the second on the world's last day
+landed since the first; every step, every table, the serving store. Then the second night again on a real Spark
+standalone cluster (a master and a worker on 127.0.0.1, started from the installed pyspark), from what the first night
+left: it gives the same limits, only the SPARK_MASTER setting differs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,10 +26,9 @@ import pyspark
 import pytest
 from conftest import SMALL_DATA_SPARK
 
-from jobs import pipeline, registry, tables
+from jobs import pipeline, tables
 from jobs.errors import ModelError
 from jobs.ingest.sources import SOURCES
-from jobs.model import pd_model
 from jobs.night_report import SECTIONS
 from jobs.serve import store
 from jobs.settings import Settings, load_settings
@@ -99,27 +100,39 @@ def personal_data_in(spark, settings, values: set[str]) -> dict[str, int]:
     return found
 
 
-class FirstNight(NamedTuple):
+class Nights(NamedTuple):
     world: dict  # the simulator's summary
     world_dir: Path
     settings: Settings
-    as_of: dt.date
-    night: dt.datetime  # the DAG run's logical date
-    state: str  # the DAG run's
-    limits: pd.DataFrame  # gold.preapproved_limits after it, by entity_id
+    first: dt.date  # the first night's as-of date: the world's last day not yet delivered
+    as_of: dt.date  # the second night's, once that day has landed
+    night: dt.datetime  # the second night's logical date
+    states: list[str]  # the two DAG runs'
+    limits: dict[dt.date, pd.DataFrame]  # gold.preapproved_limits of each night, by entity_id
+    after_first: Path  # a copy of the lakehouse and the serving store as the first night left them
 
 
-def limits_of(root: Path) -> pd.DataFrame:
+def limits_of(root: Path, as_of: dt.date) -> pd.DataFrame:
     from deltalake import DeltaTable
 
     frame = DeltaTable(str(root / "gold" / "preapproved_limits")).to_pandas()
+    frame = frame[pd.to_datetime(frame["as_of_date"]).dt.date == as_of]
     return frame.sort_values("entity_id").reset_index(drop=True)
 
 
+def move_days(landing: Path, day: dt.date, to: Path) -> None:
+    """Every source's folder of `day` (`<source>/dt=<day>`) from `landing` to `to`."""
+    for folder in landing.glob(f"*/dt={day.isoformat()}"):
+        target = to / folder.parent.name / folder.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folder.rename(target)
+
+
 @pytest.fixture(scope="module")
-def first_night(airflow_db, tmp_path_factory):
-    """A simulated world's first night, run by the DAG into a lakehouse of this module (also set in the environment,
-    which the DAG's tasks read); the test that checks it then runs more nights on it."""
+def two_nights(airflow_db, tmp_path_factory):
+    """A simulated world run by the DAG, two nights, into a lakehouse of this module (also set in the environment,
+    which the DAG's tasks read): the first on every day but the last, which lands before the second. A copy of what
+    the first night left is kept for the cluster's second night; the test that checks them runs the second again."""
     root = tmp_path_factory.mktemp("e2e")
     env = {
         "LAKEHOUSE_ROOT": str(root / "lakehouse"),
@@ -130,33 +143,45 @@ def first_night(airflow_db, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        # seed 7: 6 of the 55 loans matured by the last day went bad, enough to train on at a 3% default rate
+        # seed 7: enough of the loans matured by the first night went bad to train on, at a 3% default rate
         spec = WorldSpec(entities=80, days=500, start=dt.date(2025, 1, 1), seed=7, bad_rate=0.01)
         world = simulate(spec, root / "world")
+        landing, held_back = root / "world" / "landing", root / "held_back"
         as_of = dt.date.fromisoformat(world["end"])
+        first = as_of - dt.timedelta(days=1)
         night = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC)
-        state = run_nightly(night, landing=str(root / "world" / "landing")).state
-        limits = limits_of(root / "lakehouse") if state == "success" else pd.DataFrame()
-        yield FirstNight(world, root / "world", load_settings(env), as_of, night, state, limits)
+        move_days(landing, as_of, held_back)
+        states, limits = [run_nightly(night - dt.timedelta(days=1), landing=str(landing)).state], {}
+        after_first = root / "after_first"
+        if states[0] == "success":
+            limits[first] = limits_of(root / "lakehouse", first)
+            shutil.copytree(root / "lakehouse", after_first / "lakehouse")
+            shutil.copy(root / "serving.db", after_first / "serving.db")
+            move_days(held_back, as_of, landing)
+            states.append(run_nightly(night, landing=str(landing)).state)
+            limits[as_of] = limits_of(root / "lakehouse", as_of)
+        yield Nights(world, root / "world", load_settings(env), first, as_of, night, states, limits, after_first)
 
 
-def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
-    world, world_dir, settings, as_of, night, state, delta_rows = first_night
+def test_nightly_dag_computes_gates_and_publishes(spark, two_nights, capsys):
+    world, world_dir, settings, first, as_of, night, states, limits, _ = two_nights
     borrowers = 80 - world["segments"]["brand"]  # brands are counterparties, never scored
-    assert state == "success"
+    assert states == ["success", "success"]
 
-    limits = tables.read(spark, settings, "gold.preapproved_limits")
-    assert {r.as_of_date for r in limits.select("as_of_date").distinct().collect()} == {as_of}
-    assert limits.count() == borrowers
-    # every deliberately broken row is in quarantine, every re-sent one deduplicated, every drifted file rejected
+    served_days = tables.read(spark, settings, "gold.preapproved_limits").groupBy("as_of_date").count().collect()
+    assert {r.as_of_date: r["count"] for r in served_days} == {first: borrowers, as_of: borrowers}
+    # every deliberately broken row is in quarantine, every re-sent one deduplicated, every drifted file rejected,
+    # over the two nights' batches
     truth = json.loads((world_dir / "truth" / "bad_inputs.json").read_text())
     tx = {kind.split(".")[1]: n for kind, n in truth.items() if kind.startswith("transactions.")}
-    batch = tables.read(spark, settings, "silver.ingest_batches").where("source = 'transactions'").first()
+    batches = tables.read(spark, settings, "silver.ingest_batches").where("source = 'transactions'").collect()
+    assert len(batches) == 2
+    total = {field: sum(b[field] for b in batches) for field in ("quarantined", "duplicates", "rejected_files")}
     row_kinds = set(tx) - {"duplicate_txn", "late_file", "added_column", "missing_column"}  # a cut file: one row
-    assert batch.quarantined == sum(tx[kind] for kind in row_kinds)
-    assert batch.duplicates == tx["duplicate_txn"]
-    assert batch.rejected_files == tx["added_column"] + tx["missing_column"]
-    assert batch.bronze_rows + DRIFT_ROWS * batch.rejected_files == world["transactions"]
+    assert total["quarantined"] == sum(tx[kind] for kind in row_kinds)
+    assert total["duplicates"] == tx["duplicate_txn"]
+    assert total["rejected_files"] == tx["added_column"] + tx["missing_column"]
+    assert sum(b.bronze_rows for b in batches) + DRIFT_ROWS * total["rejected_files"] == world["transactions"]
 
     # personal data: in bronze as delivered, and nowhere else
     owners = pd.read_parquet(world_dir / "truth" / "entities.parquet")
@@ -168,26 +193,24 @@ def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
     entities = tables.read(spark, settings, "silver.entities").collect()
     assert len({e.owner_id_token for e in entities}) == 80 and all(len(e.owner_phone_token) == 64 for e in entities)
 
-    # an independent reader (deltalake, the fixture's) sees the same limits the serving store answers with
+    # an independent reader (deltalake, the fixture's) sees the same limits the serving store answers with; the
+    # second night scored with the model the first night trained
     eng = store.engine(settings.serving_url)
-    assert len(delta_rows) == store.current(eng).rows == borrowers
-    first = delta_rows.iloc[0]  # by entity_id
-    served = store.lookup(eng, first["entity_id"])
+    assert len(limits[as_of]) == store.current(eng).rows == borrowers
+    top = limits[as_of].iloc[0]  # by entity_id
+    served = store.lookup(eng, top["entity_id"])
     assert served["as_of_date"] == as_of.isoformat()
-    assert served["pd"] == pytest.approx(first["pd"])
-    assert served["reason_codes"] == list(first["reason_codes"])
-    assert served["model_version"].startswith(f"pd-{as_of.isoformat()}")
+    assert served["pd"] == pytest.approx(top["pd"])
+    assert served["reason_codes"] == list(top["reason_codes"])
+    assert served["model_version"].startswith(f"pd-{first.isoformat()}")
 
-    # the next night (nothing new landed), then that night again: the rerun changes nothing, and the report compares
-    # the two nights
-    as_of, night = as_of + dt.timedelta(days=1), night + dt.timedelta(days=1)
-    assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
+    # the second night again: the rerun changes nothing, and the report compares the two nights
     tables_now = ("bronze.transactions", "silver.transactions", "gold.feat_txn", "gold.preapproved_limits")
     before = {t: tables.read(spark, settings, t).count() for t in tables_now}
     assert run_nightly(night, landing=str(world_dir / "landing")).state == "success"
     assert {t: tables.read(spark, settings, t).count() for t in tables_now} == before
     assert store.current(eng).as_of_date == as_of.isoformat()
-    assert store.lookup(eng, first["entity_id"])["model_version"] == served["model_version"]  # no model trained
+    assert store.lookup(eng, top["entity_id"])["model_version"] == served["model_version"]  # no model trained
     # each producer of the features step, once a night (the rerun replaced its rows), with what it wrote and cost
     from jobs.catalog import producers
 
@@ -211,7 +234,7 @@ def test_nightly_dag_computes_gates_and_publishes(spark, first_night, capsys):
     report = Path(settings.lakehouse_root) / "reports" / f"night-{as_of.isoformat()}.html"
     page = report.read_text()
     assert re.findall(r"<h2>([^<]+)</h2>", page) == list(SECTIONS)
-    assert f"Against {as_of - dt.timedelta(days=1)}" in page
+    assert f"Against {first}" in page
     assert page.count("data:image/png;base64,") == 2
     # the quarantine reasons of every source that quarantined rows tonight, trade's too
     quarantined = tables.read(spark, settings, "silver.ingest_batches").where("quarantined > 0")
@@ -310,21 +333,19 @@ def standalone_cluster(tmp_path_factory):
 
 
 @pytest.mark.cluster
-def test_the_cluster_run_equals_the_local_run(spark, first_night, standalone_cluster, tmp_path):
-    """The first night again, into a new lakehouse on the cluster, scored by the champion the DAG's night trained
-    (registered there too): what the cluster changes is every Spark job of the night, not the booster fitted on the
-    driver."""
-    world, world_dir, settings, as_of, *_, local = first_night
-    assert len(local), "the DAG's first night failed"
+def test_the_cluster_run_equals_the_local_run(two_nights, standalone_cluster, tmp_path):
+    """The second night again, on the cluster, from a copy of what the first night left (the champion it trained
+    among it): what the cluster changes is every Spark job of a night with a new day landed, not the booster."""
+    world, world_dir, _, first, as_of, *_, limits, after_first = two_nights
+    assert as_of in limits, "the DAG's nights failed"
+    local = limits[as_of]
     # every segment has businesses, and every source has files (the simulator's worlds have no FX rates)
     assert set(world["segments"]) == {"brand", *BORROWER_SEGMENTS}
     landing = world_dir / "landing"
     assert {p.name for p in landing.iterdir()} == set(SOURCES) - {"fx_rates"}
     cluster_root = tmp_path / "cluster_lakehouse"
-    champion = registry.champion(spark, settings, pd_model.REGISTRY, as_of)
-    registry.register(
-        spark, dataclasses.replace(settings, lakehouse_root=str(cluster_root)), pd_model.REGISTRY, champion
-    )
+    shutil.copytree(after_first / "lakehouse", cluster_root)
+    shutil.copy(after_first / "serving.db", tmp_path / "cluster_serving.db")
 
     env = {
         **os.environ,  # the first night's settings, the PII key too
@@ -349,9 +370,9 @@ def test_the_cluster_run_equals_the_local_run(spark, first_night, standalone_clu
     apps = master_state(standalone_cluster["ui_port"])
     assert [a["name"] for a in apps["completedapps"] + apps["activeapps"]] == ["helicopter"]
 
-    cluster = limits_of(cluster_root)
+    cluster = limits_of(cluster_root, as_of)
     assert len(local) == len(cluster) == 80 - world["segments"]["brand"]  # every borrower, brands are never scored
-    assert set(cluster["model_version"]) == {champion.model_version}
+    assert set(cluster["model_version"]) == set(limits[first]["model_version"])  # the first night's champion
     exact = [
         "entity_id",
         "as_of_date",
