@@ -90,6 +90,7 @@ bench: setup fonts
 	$(BIN)/python -m bench.vouchers
 	$(BIN)/python -m bench.documents ../shared/data
 	TEST_POSTGRES_URL=$$(.ci/postgres-up) $(BIN)/python -m bench.serving
+	$(BIN)/python -m bench.apply
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.freshness
 

@@ -22,6 +22,7 @@ INGEST = ("jobs/ingest", "jobs/adapt", *CONTRACTS)
 DOCUMENTS = ("jobs/documents", "jobs/silver/vouchers.py")
 NIGHT = ("jobs", "dags", "schemas", "expectations", "simulator")  # everything a whole night runs, on a simulated world
 MEASURED_CODE = {  # page (bench/results/<page>.md) -> the code it measured, beside its own benchmark or study
+    "apply": (*NIGHT, "bench/apply.py"),
     "demo": (*NIGHT, "bench/demo.py"),
     "documents": (*DOCUMENTS, "evaluation/document_sets.py", "evaluation/reader_training.py", "bench/documents.py"),
     "farm": (*INGEST, "jobs/features", "jobs/silver/parcel_observations.py", "simulator/farms.py", "bench/farm.py"),

@@ -12,6 +12,7 @@ Tables live at `$LAKEHOUSE_ROOT/<layer>/<name>`, and `helicopter sql` knows them
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from graphlib import TopologicalSorter
@@ -65,6 +66,11 @@ class Contract:
     def path(self, settings: Settings) -> str:
         return settings.table_path(self.layer, self.name)
 
+    def arrow_schema(self):
+        import pyarrow as pa
+
+        return pa.schema([pa.field(c.name, arrow_type(c.type), c.nullable) for c in self.columns])
+
     def struct_type(self):
         from pyspark.sql.types import StructField, StructType
 
@@ -77,6 +83,26 @@ def spark_type(ddl: str):
     from pyspark.sql.types import DataType
 
     return DataType.fromDDL(ddl)
+
+
+def arrow_type(ddl: str):
+    """The Arrow type of a contract's type string, without Spark (for writers that run without it, such as an
+    application's decision): the primitive types, decimals and arrays of them; timestamps in UTC."""
+    import pyarrow as pa
+
+    primitive = {
+        "string": pa.string(), "double": pa.float64(), "long": pa.int64(), "bigint": pa.int64(), "int": pa.int32(),
+        "integer": pa.int32(), "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", "UTC"),
+        "binary": pa.binary(),
+    }  # fmt: skip
+    ddl = ddl.strip().lower()
+    if ddl in primitive:
+        return primitive[ddl]
+    if decimal := re.fullmatch(r"decimal\((\d+),\s*(\d+)\)", ddl):
+        return pa.decimal128(int(decimal[1]), int(decimal[2]))
+    if ddl.startswith("array<") and ddl.endswith(">"):
+        return pa.list_(arrow_type(ddl[len("array<") : -1]))
+    raise ContractError(f"no Arrow type for the contract type {ddl!r}")
 
 
 def contract_file(folder: Path, fqn: str, suffix: str) -> Path:

@@ -190,6 +190,26 @@ def cmd_lookup(a) -> int:
     return 0
 
 
+def cmd_apply(a) -> int:
+    from jobs.serve.application import Document, apply
+
+    documents = [Document(Path(path), declared_type) for declared_type, path in a.document]
+    decided = apply(load_settings(), a.entity_id, documents)
+    if a.json:
+        print(json.dumps(decided))
+        return 0
+    print(
+        f"{decided['entity_id']}: {decided['decision']}, limit {decided['limit_amount']:,.2f} {decided['currency']}, "
+        f"PD {decided['pd']:.2%}, decided on demand at {decided['decided_at']} (the night of "
+        f"{decided['previous_as_of_date']}: {decided['previous_limit_amount']:,.2f})\n"
+        f"  reasons: {', '.join(decided['reason_codes']) or '-'}"
+    )
+    for d in decided["documents"]:
+        why = f": {'; '.join(d['reasons'])}" if d["reasons"] else ""
+        print(f"  {d['file']} ({d['declared_type']}): {d['status']}{why}")
+    return 0
+
+
 def cmd_serve(a) -> int:
     import uvicorn
 
@@ -274,6 +294,14 @@ def parser() -> argparse.ArgumentParser:
 
     s = command("lookup", cmd_lookup, "the published limit of one entity")
     s.add_argument("entity_id")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
+    s = command("apply", cmd_apply, "hand over documents for one entity and get its new limit at once")
+    s.add_argument("entity_id")
+    s.add_argument(
+        "--document", nargs=2, action="append", required=True, metavar=("TYPE", "FILE"),
+        help="a document (PDF, JPEG or PNG) and its type in the voucher taxonomy; repeat for several",
+    )  # fmt: skip
     s.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = command("serve", cmd_serve, "serve lookups over HTTP (FastAPI; API keys from SERVING_API_KEYS)")

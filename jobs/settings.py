@@ -36,6 +36,7 @@ class Settings:
     pd_training_backend: str = "auto"
     pd_spark_training_rows: int = 1_000_000
     landing_max_file_bytes: int = 2_048_000_000  # a larger landing file is quarantined whole, unread
+    application_max_file_bytes: int = 20_000_000  # a larger document handed over with an application is refused
     reporting_currency: str = "CNY"  # every amount is converted to it at ingest (silver.fx_rates)
     fx_max_age_days: int = 7  # the oldest rate, in days before an amount's date, that may convert it
     max_quarantined_share: float = 0.5  # a source's batch quarantining more of its rows fails the ingest
@@ -110,6 +111,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pd_training_backend=_choice(env, "PD_TRAINING_BACKEND", "auto", ("local", "spark", "auto")),
         pd_spark_training_rows=int(env.get("PD_SPARK_TRAINING_ROWS", "1000000")),
         landing_max_file_bytes=_megabytes(env, "LANDING_MAX_FILE_MB", "2048"),
+        application_max_file_bytes=_megabytes(env, "APPLICATION_MAX_FILE_MB", "20"),
         reporting_currency=_currency(env, "REPORTING_CURRENCY", "CNY"),
         fx_max_age_days=_number(env, "FX_MAX_AGE_DAYS", "7", 0, 366, int),
         max_quarantined_share=_number(env, "INGEST_MAX_QUARANTINED_SHARE", "0.5", 0, 1),

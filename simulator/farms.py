@@ -33,7 +33,7 @@ import rasterio.features
 import rasterio.warp
 import shapely
 
-from jobs.adapt.landing import write_geotiff
+from jobs.landing_writers import write_geotiff
 from simulator.population import habit_driver
 
 CRS = "EPSG:32652"  # WGS 84 / UTM zone 52N

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.adapt.landing import landing_path
+from jobs.landing_writers import landing_path
 from simulator import farms, loans, payments, population, trade, vouchers
 
 SOURCES = ("entities", "transactions", "trade", "parcels", "tiles", "vouchers", "outcomes")

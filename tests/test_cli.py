@@ -121,6 +121,15 @@ def test_lookup_of_an_unknown_id_exits_1_with_one_line_naming_it(env, published)
     assert done.stdout == ""
 
 
+def test_apply_refuses_an_id_outside_the_contract_and_a_business_no_night_knows_with_one_line(env, tmp_path):
+    statement = tmp_path / "statement.pdf"
+    statement.write_bytes(b"%PDF-1.4")
+    done = helicopter(env, "apply", "../E1", "--document", "bank_statement", str(statement))
+    assert done.returncode == 1 and "'../E1' is not an entity id" in one_line(done.stderr)
+    done = helicopter(env, "apply", "E1", "--document", "bank_statement", str(statement))
+    assert done.returncode == 1 and "E1 has no limit yet" in one_line(done.stderr) and done.stdout == ""
+
+
 def test_lookup_before_any_publish_exits_1_with_one_line(env):
     done = helicopter(env, "lookup", "E1")
     assert done.returncode == 1

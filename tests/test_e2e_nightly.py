@@ -110,6 +110,7 @@ class Nights(NamedTuple):
     states: list[str]  # the two DAG runs'
     limits: dict[dt.date, pd.DataFrame]  # gold.preapproved_limits of each night, by entity_id
     after_first: Path  # a copy of the lakehouse and the serving store as the first night left them
+    application: dict  # a business's application between the nights, decided on demand (`application.apply`)
 
 
 def limits_of(root: Path, as_of: dt.date) -> pd.DataFrame:
@@ -118,6 +119,35 @@ def limits_of(root: Path, as_of: dt.date) -> pd.DataFrame:
     frame = DeltaTable(str(root / "gold" / "preapproved_limits")).to_pandas()
     frame = frame[pd.to_datetime(frame["as_of_date"]).dt.date == as_of]
     return frame.sort_values("entity_id").reset_index(drop=True)
+
+
+def sidecars(folder: Path) -> list[dict]:
+    """The voucher sidecars in a landing folder that parse (the simulator breaks some on purpose)."""
+    found = []
+    for path in folder.glob("*.json"):
+        try:
+            found.append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    return [s for s in found if isinstance(s, dict)]
+
+
+def apply_between_nights(settings: Settings, landing: Path, day: dt.date, copies: Path) -> dict:
+    """A borrower hands over, on `day`, a copy of a statement it handed over before (verified, read from its text
+    layer, judged over its own period): one whose business lands nothing else that day."""
+    from jobs.features.feat_voucher import REVENUE_PER_MONTH
+    from jobs.serve.application import Document, Lake, apply
+
+    busy = {sidecar.get("entity_id") for sidecar in sidecars(landing / "vouchers" / f"dt={day}")}
+    lake = Lake(settings)
+    stored = lake.rows("silver.vouchers", "status", ["verified"])
+    fit = stored[stored["voucher_type"].isin(list(REVENUE_PER_MONTH)) & ~stored["image"]]
+    chosen = fit[~fit["entity_id"].isin(busy)].sort_values("voucher_id").iloc[0]
+    documents = lake.rows("silver.voucher_documents", "voucher_id", [chosen["voucher_id"]])
+    copies.mkdir(parents=True, exist_ok=True)
+    statement = Path(shutil.copy(documents["pdf_path"].iloc[0], copies / "statement.pdf"))
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    return apply(settings, chosen["entity_id"], [Document(statement, chosen["voucher_type"])], now=noon)
 
 
 def move_days(landing: Path, day: dt.date, to: Path) -> None:
@@ -139,6 +169,7 @@ def two_nights(airflow_db, tmp_path_factory):
         **SMALL_DATA_SPARK,
         "SERVING_URL": f"sqlite:///{root}/serving.db",
         "PII_TOKEN_KEY": "e2e-test-key",  # the cluster's night below tokenises with the same key
+        "LANDING_DIR": str(root / "world" / "landing"),  # where an application lands its documents
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
@@ -152,19 +183,21 @@ def two_nights(airflow_db, tmp_path_factory):
         night = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC)
         move_days(landing, as_of, held_back)
         states, limits = [run_nightly(night - dt.timedelta(days=1), landing=str(landing)).state], {}
-        after_first = root / "after_first"
+        after_first, application = root / "after_first", {}
         if states[0] == "success":
             limits[first] = limits_of(root / "lakehouse", first)
             shutil.copytree(root / "lakehouse", after_first / "lakehouse")
             shutil.copy(root / "serving.db", after_first / "serving.db")
             move_days(held_back, as_of, landing)
+            application = apply_between_nights(load_settings(env), landing, as_of, root / "handed_over")
             states.append(run_nightly(night, landing=str(landing)).state)
             limits[as_of] = limits_of(root / "lakehouse", as_of)
-        yield Nights(world, root / "world", load_settings(env), first, as_of, night, states, limits, after_first)
+        settings = load_settings(env)
+        yield Nights(world, root / "world", settings, first, as_of, night, states, limits, after_first, application)
 
 
 def test_nightly_dag_computes_gates_and_publishes(spark, two_nights, capsys):
-    world, world_dir, settings, first, as_of, night, states, limits, _ = two_nights
+    world, world_dir, settings, first, as_of, night, states, limits, *_ = two_nights
     borrowers = 80 - world["segments"]["brand"]  # brands are counterparties, never scored
     assert states == ["success", "success"]
 
@@ -249,6 +282,38 @@ def test_nightly_dag_computes_gates_and_publishes(spark, two_nights, capsys):
     lake = Path(settings.lakehouse_root)
     written = {f"{d.parent.name}.{d.name}" for d in lake.glob("*/*") if (d / "_delta_log").is_dir()}
     assert written and written <= {c.fqn for c in all_contracts()}
+
+
+def test_an_application_between_the_nights_is_what_the_night_after_computes(spark, two_nights):
+    """Decided on demand, a business's voucher features are those the next night computes from the same documents
+    (its own copy of a statement, landed once), and the night's feature vector decided in process is the night's
+    limit: one definition of both, run by Spark at night and in process for one business."""
+    from jobs.serve.application import Lake, decide_row
+
+    _, _, settings, first, as_of, _, states, limits, _, application = two_nights
+    assert states == ["success", "success"]
+    entity = application["entity_id"]
+    (handed,) = application["documents"]
+    assert handed["status"] == "verified" and handed["voucher_id"].startswith(f"APP-{entity}-")
+    assert application["previous_as_of_date"] == first.isoformat()
+    assert application["as_of_date"] == as_of.isoformat()
+
+    vouchers = tables.read(spark, settings, "silver.vouchers").where(f"voucher_id = '{handed['voucher_id']}'")
+    assert [(r.status, r.submitted_date) for r in vouchers.collect()] == [("verified", as_of)]  # read once
+    night = tables.read(spark, settings, "gold.feat_voucher").where(f"entity_id = '{entity}'")
+    (features,) = night.where(f"as_of_date = DATE'{as_of}'").collect()
+    assert {c: features[c] for c in application["voucher_features"]} == application["voucher_features"]
+    before = night.where(f"as_of_date = DATE'{first}'").first()
+    assert features["documents"] == before["documents"] + 1
+
+    vector = tables.read(spark, settings, "gold.feature_vector").where(f"entity_id = '{entity}'")
+    (row,) = vector.where(f"as_of_date = DATE'{as_of}'").toPandas().itertuples(index=False)
+    tonight = limits[as_of].set_index("entity_id").loc[entity]
+    overdue = "ACTIVE_OVERDUE" in tonight["reason_codes"]
+    decided = decide_row(Lake(settings), pd.Series({**row._asdict(), "overdue": overdue}), tonight["model_version"])
+    assert decided["pd"] == pytest.approx(tonight["pd"], rel=1e-12)
+    assert (decided["decision"], decided["limit_amount"]) == (tonight["decision"], float(tonight["limit_amount"]))
+    assert list(decided["reason_codes"]) == list(tonight["reason_codes"])
 
 
 def free_port() -> int:
@@ -336,7 +401,7 @@ def standalone_cluster(tmp_path_factory):
 def test_the_cluster_run_equals_the_local_run(two_nights, standalone_cluster, tmp_path):
     """The second night again, on the cluster, from a copy of what the first night left (the champion it trained
     among it): what the cluster changes is every Spark job of a night with a new day landed, not the booster."""
-    world, world_dir, _, first, as_of, *_, limits, after_first = two_nights
+    world, world_dir, _, first, as_of, *_, limits, after_first, _ = two_nights
     assert as_of in limits, "the DAG's nights failed"
     local = limits[as_of]
     # every segment has businesses, and every source has files (the simulator's worlds have no FX rates)

@@ -16,7 +16,7 @@ import pytest
 from jobs import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = {"ingest", "features", "train", "score"}
+STEPS = {"ingest", "features", "train", "score", "apply"}
 
 
 @pytest.mark.parametrize("c", catalog.all_contracts(), ids=lambda c: c.fqn)
@@ -28,8 +28,8 @@ def test_every_table_has_one_producer_that_can_write_it(c):
         assert c.fqn in ("bronze.file_ledger", "silver.ingest_batches", "silver.feature_runs"), c.fqn
     elif c.step == "ingest":  # a landing source's tables, written by the one ingest flow from its `SOURCE`
         assert c.fqn in (module.SOURCE.silver, module.SOURCE.bronze, module.SOURCE.quarantine) or c.layer == "silver"
-    else:
-        assert callable(getattr(module, "run", None) or getattr(module, "train", None)), c.module
+    else:  # a step's table, or an application's (`apply`)
+        assert callable(getattr(module, "run", None) or getattr(module, "train", None) or getattr(module, c.step)), c
     known = {x.fqn for x in catalog.all_contracts()} | {
         f"landing.{p.stem}" for p in (ROOT / "schemas/landing").glob("*")
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from pyspark.errors import AnalysisException
@@ -107,6 +108,34 @@ def test_tables_are_created_at_their_path_and_registered(spark, settings):
     location = spark.sql("DESCRIBE DETAIL gold.preapproved_limits").first().location
     assert location.endswith("/gold/preapproved_limits")
     assert spark.sql("SELECT count(*) AS n FROM gold.preapproved_limits").first().n == 0
+
+
+def test_a_table_spark_created_takes_rows_written_without_spark_and_the_arrow_schema_is_sparks(spark, settings):
+    """gold.decisions is appended by an application without Spark (delta-rs, `Contract.arrow_schema`), to a table
+    Spark may have created first; Spark reads it back."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    for c in all_contracts():
+        if not any(col.type.startswith("array<struct") for col in c.columns):
+            assert c.arrow_schema() == to_arrow_schema(c.struct_type(), timezone="UTC"), c.fqn
+    c = contract("gold.decisions")
+    assert tables.read(spark, settings, "gold.decisions").isEmpty()  # created by Spark, from the contract
+    row = {col.name: None for col in c.columns} | {"decision_id": "d1", "entity_id": "E1", "pd": 0.1}
+    row |= {"decided_at": dt.datetime(2026, 3, 2, 4, tzinfo=dt.UTC), "as_of_date": dt.date(2026, 3, 2)}
+    row |= {"previous_as_of_date": dt.date(2026, 3, 1), "reason_codes": ["X"]}
+    row |= dict.fromkeys(("documents", "input_versions", "voucher_features", "model_version", "policy_version"), "-")
+    row |= {"decision": "approved", "currency": "CNY", "limit_amount": Decimal("1200.00")}
+    row |= {"previous_limit_amount": Decimal("1000.00")}
+    write_deltalake(c.path(settings), pa.Table.from_pylist([row], schema=c.arrow_schema()), mode="append")
+    (back,) = tables.read(spark, settings, "gold.decisions").collect()
+    assert (back.decision_id, back.decided_at, back.limit_amount, back.reason_codes) == (
+        "d1",
+        dt.datetime(2026, 3, 2, 4),
+        Decimal("1200.00"),
+        ["X"],
+    )
 
 
 def test_a_table_written_under_an_older_contract_gains_the_new_columns(spark, settings):

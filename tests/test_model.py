@@ -138,7 +138,7 @@ POLICY = Policy(
     min_limit=1_000,
     max_limit=300_000,
     round_to=100,
-    hard_rules={"min_days_registered": 90, "decline_active_overdue": True},
+    hard_rules={"min_days_registered": 90, "decline_active_overdue": True, "new_business_max_limit": 5_000},
 )
 
 
@@ -217,22 +217,17 @@ def test_a_challenger_replaces_the_champion_only_by_the_margin(tmp_path):
     assert pd_model.challenge(strong, "strong", auc, valid, 0.005)[0]  # the same model trained again stays champion
 
 
-def policy_input(spark, rows):
-    columns = "gmv_90d, declared_monthly_revenue, out_volume_90d, core_brand_share".split(", ")
-    defaults = {"days_registered": 400.0, "overdue": False, "drivers": [], **dict.fromkeys(columns)}
-    schema = (
-        "entity_id string, segment string, pd double, days_registered double, overdue boolean, "
-        "drivers array<string>, " + ", ".join(f"{c} double" for c in columns)
-    )
-    full = [{**defaults, **row} for row in rows]
-    return spark.createDataFrame([tuple(r[f] for f in schema_names(schema)) for r in full], schema)
+def policy_input(rows) -> pd.DataFrame:
+    columns = ["gmv_90d", "declared_monthly_revenue", "out_volume_90d", "core_brand_share"]
+    defaults = {"days_registered": 400.0, "overdue": False, "drivers": [], **dict.fromkeys(columns, np.nan)}
+    return pd.DataFrame([{**defaults, **row} for row in rows])
 
 
-def schema_names(ddl):
-    return [part.split()[0] for part in ddl.split(", ")]
+def decided(rows) -> dict:
+    return {r.entity_id: r for r in apply_policy(policy_input(rows), POLICY).itertuples()}
 
 
-def test_policy_sizes_by_segment_and_pd_band(spark):
+def test_policy_sizes_by_segment_and_pd_band():
     rows = [
         {"entity_id": "A", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 30_000.0},  # 2 x 10,000
         {"entity_id": "B", "segment": "offline_merchant", "pd": 0.05, "gmv_90d": 30_000.0, "drivers": ["X"]},
@@ -244,7 +239,7 @@ def test_policy_sizes_by_segment_and_pd_band(spark):
          "core_brand_share": 0.5, "gmv_90d": 1e9},  # sales are not a distributor's capacity
         {"entity_id": "F", "segment": "farmer", "pd": 0.01, "declared_monthly_revenue": 10_550.0},  # 10,500
     ]  # fmt: skip
-    got = {r.entity_id: r for r in apply_policy(policy_input(spark, rows), POLICY).collect()}
+    got = decided(rows)
     assert {e: float(r.limit_amount) for e, r in got.items()} == {
         "A": 20_000.0, "B": 10_000.0, "V": 9_000.0, "D": 30_000.0, "F": 10_500.0,
     }  # fmt: skip
@@ -253,28 +248,32 @@ def test_policy_sizes_by_segment_and_pd_band(spark):
     assert {(r.currency, r.policy_version) for r in got.values()} == {("CNY", "policy-test")}
 
 
-def test_policy_declines_caps_and_says_why(spark):
+def test_policy_declines_caps_and_says_why():
     rows = [
         {"entity_id": "HIGH", "segment": "offline_merchant", "pd": 0.30, "gmv_90d": 30_000.0,
          "drivers": ["HIGH_REFUND_RATE_90D"]},
         {"entity_id": "NONE", "segment": "offline_merchant", "pd": 0.01},
         {"entity_id": "SMALL", "segment": "offline_merchant", "pd": 0.05, "gmv_90d": 1_500.0},  # 500 a month
         {"entity_id": "NEW", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 30_000.0, "days_registered": 30.0},
+        # as new, with verified documents declaring its revenue: a first limit, capped (2 x 10,000 offered)
+        {"entity_id": "NEWDOC", "segment": "offline_merchant", "pd": 0.01, "days_registered": 30.0,
+         "declared_monthly_revenue": 20_000.0},
         {"entity_id": "LATE", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 30_000.0, "overdue": True},
         {"entity_id": "BIG", "segment": "offline_merchant", "pd": 0.01, "gmv_90d": 9e7, "drivers": ["Y"]},
     ]  # fmt: skip
-    got = {r.entity_id: r for r in apply_policy(policy_input(spark, rows), POLICY).collect()}
+    got = decided(rows)
     assert {e: r.reason_codes for e, r in got.items()} == {
         "HIGH": ["PD_ABOVE_CUTOFF", "HIGH_REFUND_RATE_90D"],
         "NONE": ["NO_CAPACITY"],
         "SMALL": ["BELOW_MIN_LIMIT"],
         "NEW": ["TOO_NEW"],
+        "NEWDOC": ["CAPPED_AS_NEW_BUSINESS"],
         "LATE": ["ACTIVE_OVERDUE"],
         "BIG": ["CAPPED_AT_MAX_LIMIT", "Y"],
     }
     assert {e for e, r in got.items() if r.decision == "declined"} == {"HIGH", "NONE", "SMALL", "NEW", "LATE"}
-    assert {float(r.limit_amount) for e, r in got.items() if e != "BIG"} == {0.0}
-    assert float(got["BIG"].limit_amount) == POLICY.max_limit
+    assert {float(r.limit_amount) for e, r in got.items() if e not in ("BIG", "NEWDOC")} == {0.0}
+    assert float(got["BIG"].limit_amount) == POLICY.max_limit and float(got["NEWDOC"].limit_amount) == 5_000
 
 
 def test_the_shipped_policy_sizes_every_borrowing_segment():

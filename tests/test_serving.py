@@ -86,10 +86,24 @@ def test_lookup_after_publish_returns_every_field_with_reason_codes_as_a_list(en
     rows = night(NIGHT_A)
     publish(eng, rows)
     found = store.lookup(eng, "E3")
-    expected = dict(rows[2], reason_codes=["PD_ABOVE_CUTOFF", "THIN_FILE"])
-    assert set(found) == set(store.FIELDS)
+    expected = dict(rows[2], reason_codes=["PD_ABOVE_CUTOFF", "THIN_FILE"], decided_at=None)
+    assert set(found) == set(store.SERVED)
     assert found == expected
     assert store.lookup(eng, "E1")["reason_codes"] == []
+
+
+def test_an_on_demand_decision_replaces_one_row_until_the_next_night(eng):
+    publish(eng, night(NIGHT_A))
+    decided = {**night(NIGHT_B)[0], "reason_codes": ["CAPPED_AT_MAX_LIMIT"], "decided_at": "2026-03-02T10:00:00+08:00"}
+    store.decided_on_demand(eng, decided)
+    assert store.lookup(eng, "E1") == decided
+    assert store.lookup(eng, "E2")["decided_at"] is None and store.current(eng).as_of_date == NIGHT_A
+    store.decided_on_demand(eng, {**decided, "entity_id": "E9"})  # a business the night had not scored yet
+    assert store.lookup(eng, "E9")["entity_id"] == "E9"
+    publish(eng, night(NIGHT_B))  # the next night's rows, decided by the night
+    assert store.lookup(eng, "E1") == {**night(NIGHT_B)[0], "reason_codes": [], "decided_at": None}
+    with pytest.raises(UnknownEntity):
+        store.lookup(eng, "E9")
 
 
 def test_current_reports_as_of_date_rows_and_model(eng):
@@ -108,7 +122,7 @@ def test_second_publish_keeps_the_first_as_previous_and_rollback_swaps_back_and_
 
     back = store.rollback(eng)
     assert back.as_of_date == NIGHT_A == store.current(eng).as_of_date
-    assert store.lookup(eng, "E2") == dict(night(NIGHT_A)[1], reason_codes=[])
+    assert store.lookup(eng, "E2") == dict(night(NIGHT_A)[1], reason_codes=[], decided_at=None)
 
     again = store.rollback(eng)
     assert again.as_of_date == NIGHT_B
@@ -212,7 +226,7 @@ def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng)
 
 @pytest.fixture
 def client(tmp_path, url) -> TestClient:
-    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url, "SERVING_API_KEYS": "k1,k2"})
+    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url, "SERVING_API_KEYS": "k1,k2,k3@E3"})
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -230,7 +244,20 @@ def test_api_returns_the_limit_of_a_known_id_with_either_key(client, eng):
     for key in ("k1", "k2"):
         response = client.get("/v1/limits/E3", headers={API_KEY_HEADER: key})
         assert response.status_code == 200
-        assert response.json() == dict(rows[2], reason_codes=["PD_ABOVE_CUTOFF", "THIN_FILE"])
+        assert response.json() == dict(rows[2], reason_codes=["PD_ABOVE_CUTOFF", "THIN_FILE"], decided_at=None)
+
+
+def test_a_business_key_speaks_for_its_business_alone(client, eng):
+    publish(eng, night(NIGHT_A))
+    assert client.get("/v1/limits/E3", headers={API_KEY_HEADER: "k3"}).status_code == 200
+    assert client.get("/v1/limits/E1", headers={API_KEY_HEADER: "k3"}).status_code == 403
+    form = {"entity_id": "E1", "declared_type": ["utility_bill"]}
+    files = [("document", ("bill.pdf", b"%PDF-1.4", "application/pdf"))]
+    for key in ("k3", "k1"):  # another business's key; a system's key, which applies for no business
+        response = client.post("/v1/applications", data=form, files=files, headers={API_KEY_HEADER: key})
+        assert response.status_code == 403 and response.json()["detail"] == "this key may not act for E1"
+    response = client.post("/v1/applications", data=form, files=files, headers={API_KEY_HEADER: "k9"})
+    assert response.status_code == 401
 
 
 def test_api_answers_404_for_an_unknown_id(client, eng):

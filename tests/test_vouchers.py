@@ -326,6 +326,44 @@ def test_every_printed_field_of_a_text_document_is_read(world):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+def test_voucher_features_by_hand():
+    """`features_of`, the one definition the night and an application both run, on one business's vouchers."""
+    from jobs.features.feat_voucher import features_of
+
+    d = dt.date.fromisoformat
+    licence = json.dumps({"registered_date": {"value": "2024-06-30", "confidence": 1.0}})
+    vouchers = [  # (id, type, status, amount, submitted, arrived, fields)
+        ("V1", "shop_lease", VERIFIED, 3000.0, "2026-05-01", "2026-05-01", "{}"),
+        ("V2", "shop_lease", VERIFIED, 5000.0, "2026-06-01", "2026-06-01", "{}"),  # two leases of a kind: their mean
+        ("V3", "land_lease", VERIFIED, 12000.0, "2026-03-01", "2026-03-01", "{}"),  # a year's rent: 1,000 a month
+        ("V4", "payroll", SUSPICIOUS, 9999.0, "2026-06-02", "2026-06-02", "{}"),  # declares nothing
+        ("V5", "tax_return", VERIFIED, 30000.0, "2026-04-15", "2026-04-15", "{}"),  # a quarter: 10,000 a month
+        ("V6", "bank_statement", VERIFIED, 20000.0, "2025-05-01", "2025-05-01", "{}"),  # older than a year
+        ("V7", "business_licence", VERIFIED, None, "2026-01-10", "2026-01-10", licence),
+        ("V8", "business_licence", UNREADABLE, None, "2026-06-20", "2026-06-20", "{}"),
+        ("V9", "utility_bill", VERIFIED, 80.0, "2026-06-29", "2026-07-02", "{}"),  # arrived after June
+        ("V10", "utility_bill", VERIFIED, 90.0, "2026-07-01", "2026-07-01", "{}"),  # submitted after June
+    ]
+    rows = pd.DataFrame(
+        [
+            (v, "E1", t, status, amount, d(sub), d(arr), fields, as_of)
+            for v, t, status, amount, sub, arr, fields in vouchers
+            for as_of in (d("2026-06-30"), d("2026-07-05"))
+        ],
+        columns=["voucher_id", "entity_id", "voucher_type", "status", "amount", "submitted_date", "arrived_date",
+                 "fields", "as_of_date"],
+    )  # fmt: skip
+    june, july = (r._asdict() for r in features_of(rows).itertuples(index=False))
+    assert june["as_of_date"] == d("2026-06-30") and july["as_of_date"] == d("2026-07-05")
+    assert (june["documents"], june["suspicious_documents"], june["unreadable_documents"]) == (8, 1, 1)
+    assert (june["verified_shop_lease"], june["verified_land_lease"], june["verified_utility_bill"]) == (2, 1, 0)
+    assert june["declared_monthly_rent"] == 4000 + 1000
+    assert june["declared_monthly_revenue"] == 10000 and june["declared_monthly_payroll"] is None
+    assert june["consistency_score"] == pytest.approx(6 / 7)
+    assert june["licence_age_days"] == 730 and june["days_since_last_document"] == 10
+    assert (july["documents"], july["verified_utility_bill"], july["days_since_last_document"]) == (10, 2, 4)
+
+
 # Spark: silver.vouchers and gold.feat_voucher on a tiny world
 
 

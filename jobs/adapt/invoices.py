@@ -22,7 +22,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.adapt.landing import landing_path, voucher_sidecar
+from jobs.landing_writers import landing_path, voucher_sidecar
 
 DEMO_DOCUMENTS = frozenset({"AzureInterior", "SammyMaystoneLinesTest"})
 SOURCE = "invoice2data"
@@ -120,7 +120,8 @@ def adapt_invoices(data_dir: pathlib.Path, out: pathlib.Path) -> dict[str, int]:
         target = landing_path(out, "vouchers", day, f"{voucher_id}.pdf")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pdf, target)
-        sidecar = voucher_sidecar(voucher_id, f"INV-{name}", VOUCHER_TYPE, f"{day.isoformat()}T12:00:00+08:00", False)
+        submitted_at = f"{day.isoformat()}T12:00:00+08:00"
+        sidecar = voucher_sidecar(voucher_id, f"INV-{name}", VOUCHER_TYPE, submitted_at, False, target.name, None)
         target.with_suffix(".json").write_text(sidecar, encoding="utf-8")
         rows.append(label_row(name, fields, day, str(target.relative_to(pathlib.Path(out)))))
         counts["invoices"] += 1

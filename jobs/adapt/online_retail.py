@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pyarrow.parquet as pq
 
-from jobs.adapt.landing import write_csv
+from jobs.landing_writers import write_csv
 
 LEDGER = pathlib.Path("online_retail") / "online_retail.parquet"
 WHOLESALER = "UK-WHOLESALER"

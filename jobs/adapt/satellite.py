@@ -28,7 +28,7 @@ import rasterio.warp
 import shapely
 from pyogrio.raw import read as read_vector
 
-from jobs.adapt.landing import landing_path, write_geotiff
+from jobs.landing_writers import landing_path, write_geotiff
 
 SLOVENIA = "sentinel2_ndvi_slovenia"
 PARANA = "landsat8_parana"

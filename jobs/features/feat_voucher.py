@@ -10,11 +10,14 @@ declares no amount).
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import tables
+from jobs.catalog import contract
 from jobs.documents.taxonomy import load_taxonomy
 from jobs.documents.verify import SUSPICIOUS, UNREADABLE, VERIFIED
 from jobs.ingest.currency import daily_rates, with_fx_rate
@@ -24,67 +27,64 @@ from jobs.snapshots import of_dates, pair, write
 DECLARED_DAYS = 365
 RENT_PER_MONTH = {"shop_lease": 1.0, "land_lease": 1 / 12}  # headline amount -> per month
 REVENUE_PER_MONTH = {"platform_settlement": 1.0, "bank_statement": 1.0, "tax_return": 1 / 3}
+FEATURE_COLUMNS = [c.name for c in contract("gold.feat_voucher").columns if c.name != "computed_at"]
 
 
-def seen_by(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """Pair each snapshot with the vouchers it may see; `age` = days from submission to it."""
-    seen = (F.col("submitted_date") <= F.col("as_of_date")) & (F.col("arrived_date") <= F.col("as_of_date"))
-    return pair(vouchers, snapshots, seen).withColumn("age", F.datediff("as_of_date", "submitted_date"))
+def registered_date(fields: str | None) -> dt.date | None:
+    """The registration date a document's fields (silver.vouchers.fields, JSON) state, if any."""
+    value = (json.loads(fields).get("registered_date") or {}).get("value") if fields else None
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
-def per_month(scale: dict[str, float]):
-    """The headline amount per month of a verified recent document of one of `scale`'s types, else null."""
-    factor = F.coalesce(*[F.when(F.col("voucher_type") == t, F.lit(f)) for t, f in scale.items()])
-    recent = (F.col("status") == VERIFIED) & (F.col("age") < DECLARED_DAYS)
-    return F.when(recent, F.col("amount") * factor)
+def mean(values: pd.Series) -> float | None:
+    """The mean of the known values, None without one (as SQL's avg)."""
+    known = values.dropna()
+    return float(known.sum() / len(known)) if len(known) else None
 
 
-def counts(seen: DataFrame) -> DataFrame:
-    """Per (entity_id, as_of_date): verified documents per type, documents per status, days since the last one."""
-    verified = F.col("status") == VERIFIED
-    per_type = [
-        F.count(F.when(verified & (F.col("voucher_type") == t), 1)).cast("double").alias(f"verified_{t}")
-        for t in load_taxonomy()["types"]
-    ]
-    return seen.groupBy("entity_id", "as_of_date").agg(
-        *per_type,
-        F.count("*").cast("double").alias("documents"),
-        F.count(F.when(verified, 1)).cast("double").alias("_verified"),
-        F.count(F.when(F.col("status") == SUSPICIOUS, 1)).cast("double").alias("suspicious_documents"),
-        F.count(F.when(F.col("status") == UNREADABLE, 1)).cast("double").alias("unreadable_documents"),
-        F.min("age").cast("double").alias("days_since_last_document"),
-        F.max_by(
-            F.when(verified & (F.col("voucher_type") == "business_licence"), F.col("registered_date")),
-            F.when(verified & (F.col("voucher_type") == "business_licence"), F.col("submitted_date")),
-        ).alias("_registered_date"),
-    )
+def declared(docs: pd.DataFrame, recent: pd.Series, scale: dict[str, float]) -> pd.Series:
+    """The headline amount per month of each recent verified document of one of `scale`'s types, else NaN."""
+    kind = docs["voucher_type"]
+    return (docs["amount"].astype("float64") * kind.map(scale)).where(recent & kind.isin(list(scale)))
 
 
-def declared_amounts(seen: DataFrame) -> DataFrame:
-    """Per (entity_id, as_of_date): rent (mean per lease kind, added over kinds), payroll and revenue per month."""
-    rent_kinds = (
-        seen.withColumn("rent", per_month(RENT_PER_MONTH))
-        .groupBy("entity_id", "as_of_date", "voucher_type")
-        .agg(F.avg("rent").alias("rent"))
-        .groupBy("entity_id", "as_of_date")
-        .agg(F.sum("rent").alias("declared_monthly_rent"))
-    )
-    others = seen.groupBy("entity_id", "as_of_date").agg(
-        F.avg(per_month({"payroll": 1.0})).alias("declared_monthly_payroll"),
-        F.avg(per_month(REVENUE_PER_MONTH)).alias("declared_monthly_revenue"),
-    )
-    return rent_kinds.join(others, ["entity_id", "as_of_date"])
-
-
-def derived(features: DataFrame) -> DataFrame:
-    readable = F.col("_verified") + F.col("suspicious_documents")
-    return features.withColumns(
-        {
-            "consistency_score": F.when(readable > 0, F.col("_verified") / readable),
-            "licence_age_days": F.datediff("as_of_date", "_registered_date").cast("double"),
-            "computed_at": F.current_timestamp(),
-        }
-    ).drop("_verified", "_registered_date")
+def features_of(rows: pd.DataFrame) -> pd.DataFrame:
+    """One business's vouchers, each paired with an `as_of_date`, -> its gold.feat_voucher rows (without
+    computed_at): what each snapshot may see, those submitted by it that had arrived by it. The vouchers are
+    silver.vouchers rows with `amount` in the reporting currency (`in_reporting`). Pandas, so that the night
+    (`applyInPandas`) and one business on demand compute the same."""
+    seen = rows[(rows["submitted_date"] <= rows["as_of_date"]) & (rows["arrived_date"] <= rows["as_of_date"])]
+    types = load_taxonomy()["types"]
+    out = []
+    for (entity_id, as_of), docs in seen.groupby(["entity_id", "as_of_date"], sort=True):
+        age = docs["as_of_date"].map(dt.date.toordinal) - docs["submitted_date"].map(dt.date.toordinal)
+        verified, suspicious = docs["status"] == VERIFIED, docs["status"] == SUSPICIOUS
+        recent = verified & (age < DECLARED_DAYS)
+        rents = [r for t, f in RENT_PER_MONTH.items() if (r := mean(declared(docs, recent, {t: f}))) is not None]
+        licences = docs[verified & (docs["voucher_type"] == "business_licence")]
+        latest = licences.sort_values(["submitted_date", "voucher_id"]).tail(1)
+        registered = registered_date(latest["fields"].iloc[0]) if len(latest) else None
+        readable = verified.sum() + suspicious.sum()
+        out.append(
+            {
+                "entity_id": entity_id,
+                "as_of_date": as_of,
+                **{f"verified_{t}": float((verified & (docs["voucher_type"] == t)).sum()) for t in types},
+                "documents": float(len(docs)),
+                "suspicious_documents": float(suspicious.sum()),
+                "unreadable_documents": float((docs["status"] == UNREADABLE).sum()),
+                "days_since_last_document": float(age.min()),
+                "declared_monthly_rent": sum(rents) if rents else None,  # per lease kind, added over kinds
+                "declared_monthly_payroll": mean(declared(docs, recent, {"payroll": 1.0})),
+                "declared_monthly_revenue": mean(declared(docs, recent, REVENUE_PER_MONTH)),
+                "consistency_score": float(verified.sum() / readable) if readable else None,
+                "licence_age_days": float((as_of - registered).days) if registered else None,
+            }
+        )
+    return pd.DataFrame(out, columns=FEATURE_COLUMNS)
 
 
 def in_reporting(vouchers: DataFrame, rates: DataFrame, reporting: str) -> DataFrame:
@@ -98,10 +98,17 @@ def in_reporting(vouchers: DataFrame, rates: DataFrame, reporting: str) -> DataF
 
 
 def voucher_features(vouchers: DataFrame, snapshots: DataFrame) -> DataFrame:
-    """silver.vouchers rows x snapshots (`jobs.snapshots`) -> gold.feat_voucher rows."""
-    registered = F.get_json_object("fields", "$.registered_date.value").cast("date")
-    seen = seen_by(vouchers.withColumn("registered_date", registered), snapshots)
-    return counts(seen).join(declared_amounts(seen), ["entity_id", "as_of_date"]).transform(derived)
+    """silver.vouchers rows (`amount` in the reporting currency) x snapshots (`jobs.snapshots`) -> gold.feat_voucher
+    rows: `features_of` on each business's vouchers."""
+    columns = ["voucher_id", "entity_id", "voucher_type", "status", "submitted_date", "arrived_date", "fields"]
+    paired = pair(vouchers.select(*columns, F.col("amount").cast("double")), snapshots, F.lit(True))
+    schema = contract("gold.feat_voucher").struct_type()
+    computed = type(schema)([f for f in schema.fields if f.name != "computed_at"])
+    return (
+        paired.groupBy("entity_id")
+        .applyInPandas(features_of, computed)
+        .withColumn("computed_at", F.current_timestamp())
+    )
 
 
 def snapshots(spark, settings: Settings, wanted: DataFrame) -> int:

@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
 
 from jobs.errors import ContractError
 from jobs.quality import suite_json
 
 POLICY_FILE = Path(__file__).with_name("limit_policy.yaml")
 COUNTERPARTY_SEGMENT = "brand"  # core firms of supply chains: in the trade graph, never scored
+CAPS = {"CAPPED_AT_MAX_LIMIT", "CAPPED_AS_NEW_BUSINESS"}  # reasons told with an approved limit
 
 
 def registry_segments() -> set[str]:
@@ -34,7 +35,7 @@ def registry_segments() -> set[str]:
 class Policy:
     version: str
     currency: str
-    capacity: dict[str, dict[str, str]]  # segment -> {source name: Spark SQL expression of a monthly amount}
+    capacity: dict[str, dict[str, str]]  # segment -> {source name: expression of a monthly amount (DataFrame.eval)}
     pd_bands: list[dict]  # [{max_pd, months}], ascending max_pd
     min_limit: float
     max_limit: float
@@ -62,48 +63,55 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     return policy
 
 
-def monthly_capacity(policy: Policy) -> Column:
+def monthly_capacity(frame: pd.DataFrame, policy: Policy) -> pd.Series:
     """The largest of the business's segment's capacity sources (a source it lacks counts as 0)."""
-    capacity = F  # F.when starts the chain of cases, Column.when adds to it
+    capacity = pd.Series(0.0, index=frame.index)
     for segment, sources in policy.capacity.items():
-        amounts = [F.coalesce(F.expr(expr).cast("double"), F.lit(0.0)) for expr in sources.values()]
-        capacity = capacity.when(F.col("segment") == segment, F.greatest(F.lit(0.0), *amounts))
-    return capacity.otherwise(F.lit(0.0))
+        rows = frame["segment"] == segment
+        if rows.any():
+            amounts = [frame[rows].eval(expr).astype("float64").fillna(0.0) for expr in sources.values()]
+            capacity[rows] = np.maximum.reduce([np.zeros(rows.sum()), *amounts])
+    return capacity
 
 
-def months_offered(policy: Policy) -> Column:
+def months_offered(pd_: pd.Series, policy: Policy) -> pd.Series:
     """Months of capacity offered: those of the first band whose max_pd the PD does not exceed."""
-    months = F  # as in monthly_capacity
-    for band in policy.pd_bands:
-        months = months.when(F.col("pd") <= band["max_pd"], F.lit(float(band["months"])))
-    return months.otherwise(F.lit(0.0))
+    months = pd.Series(0.0, index=pd_.index)
+    for band in reversed(policy.pd_bands):  # the first band that holds is the last assigned
+        months[pd_ <= band["max_pd"]] = float(band["months"])
+    return months
 
 
-def apply_policy(scored: DataFrame, policy: Policy | None = None) -> DataFrame:
+def apply_policy(scored: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
     """(entity_id, segment, pd, drivers, days_registered, overdue, the capacity sources' columns) -> monthly_capacity,
-    limit_amount, decision, reason_codes, currency, policy_version."""
+    limit_amount, decision, reason_codes, currency, policy_version. Pandas, so that the night (`mapInPandas`) and one
+    business on demand run the same rules."""
     policy = policy or load_policy()
     rules = policy.hard_rules
-    offer = F.col("monthly_capacity") * months_offered(policy)
-    rounded = F.floor(F.least(F.lit(float(policy.max_limit)), offer) / policy.round_to) * policy.round_to
-    eligible = (F.col("pd") <= policy.pd_cutoff) & (F.col("monthly_capacity") > 0)
-    policy_reasons = F.array_compact(
-        F.array(
-            F.when(F.col("pd") > policy.pd_cutoff, F.lit("PD_ABOVE_CUTOFF")),
-            F.when(F.lit(rules["decline_active_overdue"]) & F.col("overdue"), F.lit("ACTIVE_OVERDUE")),
-            F.when(F.col("days_registered") < rules["min_days_registered"], F.lit("TOO_NEW")),
-            F.when(F.col("monthly_capacity") <= 0, F.lit("NO_CAPACITY")),
-            F.when(eligible & (rounded < policy.min_limit), F.lit("BELOW_MIN_LIMIT")),
-            F.when(eligible & (offer > policy.max_limit), F.lit("CAPPED_AT_MAX_LIMIT")),
-        )
-    )
-    declined = F.array_remove(policy_reasons, "CAPPED_AT_MAX_LIMIT")
-    approved = F.size(declined) == 0
-    return (
-        scored.withColumn("monthly_capacity", monthly_capacity(policy))
-        .withColumn("reason_codes", F.concat(policy_reasons, F.col("drivers")))
-        .withColumn("decision", F.when(approved, "approved").otherwise("declined"))
-        .withColumn("limit_amount", F.when(approved, rounded).otherwise(0).cast("decimal(18,2)"))
-        .withColumn("currency", F.lit(policy.currency))
-        .withColumn("policy_version", F.lit(policy.version))
+    capacity = monthly_capacity(scored, policy)
+    offer = capacity * months_offered(scored["pd"], policy)
+    young = scored["days_registered"] < rules["min_days_registered"]
+    # a young business whose verified documents declare its revenue gets a first limit, capped lower
+    proven = young & (scored["declared_monthly_revenue"].astype("float64") > 0) & ("new_business_max_limit" in rules)
+    cap = pd.Series(float(policy.max_limit), index=scored.index).where(~proven, rules.get("new_business_max_limit"))
+    rounded = np.floor(np.minimum(cap, offer) / policy.round_to) * policy.round_to
+    eligible = (scored["pd"] <= policy.pd_cutoff) & (capacity > 0)
+    checks = [  # (reason, where it holds), in the order the reasons are told
+        ("PD_ABOVE_CUTOFF", scored["pd"] > policy.pd_cutoff),
+        ("ACTIVE_OVERDUE", scored["overdue"].astype(bool) & bool(rules["decline_active_overdue"])),
+        ("TOO_NEW", young & ~proven),
+        ("NO_CAPACITY", capacity <= 0),
+        ("BELOW_MIN_LIMIT", eligible & (rounded < policy.min_limit)),
+        ("CAPPED_AT_MAX_LIMIT", eligible & ~proven & (offer > cap)),
+        ("CAPPED_AS_NEW_BUSINESS", eligible & proven & (offer > cap)),
+    ]
+    reasons = [[code for code, holds in checks if holds.iloc[i]] for i in range(len(scored))]
+    approved = pd.Series([set(r) <= CAPS for r in reasons], index=scored.index, dtype=bool)
+    return scored.assign(
+        monthly_capacity=capacity,
+        reason_codes=[r + list(d) for r, d in zip(reasons, scored["drivers"], strict=True)],
+        decision=np.where(approved, "approved", "declined"),
+        limit_amount=rounded.where(approved, 0.0),
+        currency=policy.currency,
+        policy_version=policy.version,
     )

@@ -13,7 +13,7 @@ from jobs import tables
 from jobs.errors import ContractError, ModelError
 from jobs.ingest.outcomes import delinquent_entities
 from jobs.model import pd_model
-from jobs.model.limit_policy import apply_policy, load_policy
+from jobs.model.limit_policy import Policy, apply_policy, load_policy
 from jobs.quality import validate
 from jobs.registry import RegisteredModel
 from jobs.settings import Settings
@@ -31,20 +31,36 @@ def scoring_frame(vectors: DataFrame, loan_events: DataFrame, as_of: dt.date) ->
     )
 
 
-def score(frame: DataFrame, model: RegisteredModel, spec: pd_model.FeatureSpec) -> DataFrame:
-    """Add `pd` and `drivers` (reason codes of the features that raised PD most) with the registered booster."""
-    booster_json = bytearray(Path(model.artifact_path).read_bytes())
-    fn = pd_model.predict_with_drivers(booster_json, spec, pd_model.rounds(model))
-    scored = StructType(
-        [*frame.schema.fields, StructField("pd", DoubleType()), StructField("drivers", ArrayType(StringType()))]
-    )
-    return frame.mapInPandas(fn, scored)
+def decide(booster_json: bytearray, spec: pd_model.FeatureSpec, rounds: int, policy: Policy):
+    """A pandas-batch function: each business's PD and drivers (`pd_model.predict_with_drivers`), then the limit
+    policy. The night runs it with mapInPandas; one business on demand calls it on its own row."""
+    predict = pd_model.predict_with_drivers(booster_json, spec, rounds)
+
+    def run(batches):
+        for scored in predict(batches):
+            yield apply_policy(scored, policy)
+
+    return run
+
+
+DECIDED = [  # the columns `decide` adds
+    StructField("pd", DoubleType()),
+    StructField("drivers", ArrayType(StringType())),
+    StructField("monthly_capacity", DoubleType()),
+    StructField("reason_codes", ArrayType(StringType())),
+    StructField("decision", StringType()),
+    StructField("limit_amount", DoubleType()),
+    StructField("currency", StringType()),
+    StructField("policy_version", StringType()),
+]
 
 
 def limits(frame: DataFrame, model: RegisteredModel, spec: pd_model.FeatureSpec, as_of: dt.date) -> DataFrame:
+    booster_json = bytearray(Path(model.artifact_path).read_bytes())
+    fn = decide(booster_json, spec, pd_model.rounds(model), load_policy())
     return (
-        score(frame, model, spec)
-        .transform(apply_policy)
+        frame.mapInPandas(fn, StructType([*frame.schema.fields, *DECIDED]))
+        .withColumn("limit_amount", F.col("limit_amount").cast("decimal(18,2)"))
         .withColumn("as_of_date", F.lit(as_of))
         .withColumn("model_version", F.lit(model.model_version))
         .withColumn("scored_at", F.current_timestamp())

@@ -29,7 +29,9 @@ FIELDS = (
     "reason_codes",
     "model_version",
     "policy_version",
-)
+)  # what a night publishes from gold.preapproved_limits
+DECIDED_AT = "decided_at"  # when an application decided the row on demand; null for the night's rows
+SERVED = (*FIELDS, DECIDED_AT)
 
 
 MISSING_TABLE = (sa.exc.OperationalError, sa.exc.ProgrammingError)  # SQLite, PostgreSQL
@@ -89,6 +91,7 @@ def _limits_table(name: str, metadata: sa.MetaData) -> sa.Table:
         sa.Column("reason_codes", sa.Text, nullable=False),  # JSON array
         sa.Column("model_version", sa.String(64), nullable=False),
         sa.Column("policy_version", sa.String(64), nullable=False),
+        sa.Column(DECIDED_AT, sa.String(32), nullable=True),
     )
 
 
@@ -121,7 +124,7 @@ def publish(eng: sa.Engine, rows: list[dict], source_rows: int, source_checksum:
         with eng.begin() as conn:
             _bulk_load(conn, staging, rows)
         with eng.connect() as conn:
-            loaded = [dict(r._mapping) for r in conn.execute(sa.select(staging))]
+            loaded = [dict(r._mapping) for r in conn.execute(sa.select(*[staging.c[f] for f in FIELDS]))]
         if len(loaded) != source_rows or checksum(loaded) != source_checksum:
             raise ServingError(
                 f"verification failed: loaded {len(loaded)} rows, checksum {checksum(loaded)[:12]}; "
@@ -147,7 +150,7 @@ def publish(eng: sa.Engine, rows: list[dict], source_rows: int, source_checksum:
 
 def _bulk_load(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """COPY on PostgreSQL, one executemany of tuples on SQLite: the fast path of each driver."""
-    columns = [c.name for c in table.columns]
+    columns = [c.name for c in table.columns if c.name != DECIDED_AT]  # a night's rows are decided by the night
     tuples = [tuple(r[c] for c in columns) for r in rows]
     cursor = conn.connection.dbapi_connection.cursor()
     if conn.dialect.name == "postgresql":
@@ -189,8 +192,23 @@ def current(eng: sa.Engine) -> Published:
     return Published(**data)
 
 
+def decided_on_demand(eng: sa.Engine, row: dict) -> None:
+    """Replace one business's served limit with an application's decision (`row`: the FIELDS, reason_codes as a
+    list, and DECIDED_AT), in one transaction: a lookup sees the old row or the new one. The next night's publish
+    replaces it with the night's."""
+    table = _limits_table(CURRENT, sa.MetaData())
+    values = {f: row[f] for f in SERVED if f != "entity_id"} | {"reason_codes": json.dumps(list(row["reason_codes"]))}
+    try:
+        with eng.begin() as conn:
+            updated = conn.execute(table.update().where(table.c.entity_id == row["entity_id"]).values(**values))
+            if updated.rowcount == 0:
+                conn.execute(table.insert().values(entity_id=row["entity_id"], **values))
+    except MISSING_TABLE:
+        raise ServingError(NOT_PUBLISHED) from None
+
+
 def _limit(row) -> dict:
-    found = dict(zip(FIELDS, row, strict=True))
+    found = dict(zip(SERVED, row, strict=True))
     found["reason_codes"] = json.loads(found["reason_codes"])
     found["limit_amount"] = float(found["limit_amount"])  # NUMERIC arrives as Decimal from PostgreSQL's driver
     return found
@@ -198,7 +216,7 @@ def _limit(row) -> dict:
 
 def _lookup_sql(dialect: str) -> str:
     mark = "%s" if dialect == "postgresql" else "?"
-    return f"SELECT {', '.join(FIELDS)} FROM {CURRENT} WHERE entity_id = {mark}"
+    return f"SELECT {', '.join(SERVED)} FROM {CURRENT} WHERE entity_id = {mark}"
 
 
 NOT_PUBLISHED = "no limits have been published yet: run `helicopter publish --as-of DATE`"

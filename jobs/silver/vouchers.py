@@ -47,6 +47,7 @@ MIN_REVENUE_DAYS = 30  # fewer days of a window seen (and not the whole of a sho
 SURELY = 0.9  # a document whose content reads as another type with this probability is flagged
 SALES_HISTORY_DAYS = 366  # the sales a document can be judged against: these days before its submission
 TABLE = "silver.vouchers"
+REUSED = "reused: same document as {} of another entity"
 log = logging.getLogger(__name__)
 
 
@@ -247,6 +248,12 @@ def read_on_executors(docs: DataFrame, key: bytes, rates: Rates) -> DataFrame:
     return docs.repartition(parts).mapInPandas(read_partition, out).withColumn("extracted_at", F.current_timestamp())
 
 
+def flag_reason(status: str, reasons: list[str], first_copy: str) -> dict:
+    """The status and reasons of a document another entity handed over first (`first_copy`): suspicious, the reason
+    first, earlier reasons kept only if it was suspicious already (what `flag_reuse` does to each such row)."""
+    return {"status": SUSPICIOUS, "reasons": [REUSED.format(first_copy), *(reasons if status == SUSPICIOUS else [])]}
+
+
 def flag_reuse(batch: DataFrame, stored: DataFrame) -> DataFrame:
     """The batch with documents another entity handed over first (in the batch or before) made suspicious: the
     reason first, earlier reasons kept only if the document was suspicious already."""
@@ -263,7 +270,8 @@ def flag_reuse(batch: DataFrame, stored: DataFrame) -> DataFrame:
         .select("voucher_id", "first_copy")
     )
     reused = F.col("first_copy").isNotNull()
-    reason = F.array(F.concat(F.lit("reused: same document as "), F.col("first_copy"), F.lit(" of another entity")))
+    before, after = REUSED.split("{}")
+    reason = F.array(F.concat(F.lit(before), F.col("first_copy"), F.lit(after)))
     kept = F.when(F.col("status") == SUSPICIOUS, F.col("reasons")).otherwise(F.array().cast("array<string>"))
     return (
         batch.join(copies, "voucher_id", "left")

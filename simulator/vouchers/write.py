@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from jobs.adapt.landing import voucher_sidecar
+from jobs.landing_writers import voucher_sidecar
 from simulator.population import sigmoid
 from simulator.vouchers.drawers import DRAWERS, Doc, uniform
 from simulator.vouchers.names import Holder, holders
@@ -199,7 +199,10 @@ def write_vouchers(
         submitted_at = (
             f"{submitted.isoformat()}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}+08:00"
         )
-        sidecar = voucher_sidecar(p.voucher_id, h.entity_id, vtype, submitted_at, image)
+        ocr_file = f"{p.voucher_id}.ocr.json" if image else None
+        sidecar = voucher_sidecar(
+            p.voucher_id, h.entity_id, vtype, submitted_at, image, f"{p.voucher_id}.pdf", ocr_file
+        )
         if bad == "bad_sidecar":
             sidecar = break_sidecar(sidecar, rng)
         if bad is not None:

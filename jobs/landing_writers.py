@@ -61,14 +61,24 @@ def write_geotiff(
             dst.update_tags(**tags)
 
 
-def voucher_sidecar(voucher_id: str, entity_id: str, voucher_type: str, submitted_at: str, image: bool) -> str:
+def voucher_sidecar(
+    voucher_id: str,
+    entity_id: str,
+    voucher_type: str,
+    submitted_at: str,
+    image: bool,
+    file_name: str,
+    ocr_file: str | None,
+) -> str:
+    """A voucher's metadata sidecar (`<voucher_id>.json`) for its document `file_name` and, when one came, the
+    upstream OCR's reading `ocr_file`."""
     meta = {
         "voucher_id": voucher_id,
         "entity_id": entity_id,
         "declared_type": voucher_type,
         "submitted_at": submitted_at,
-        "file_name": f"{voucher_id}.pdf",
+        "file_name": file_name,
         "image": image,
-        "ocr_file": f"{voucher_id}.ocr.json" if image else None,
+        "ocr_file": ocr_file,
     }
     return json.dumps(meta, indent=2) + "\n"
