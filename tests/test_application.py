@@ -53,6 +53,8 @@ def test_a_document_lands_once_as_the_night_reads_it(app_settings, files):
     assert again == row and row["voucher_id"].startswith("APP-E1-") and len(row["voucher_id"]) == len("APP-E1-") + 16
     assert row["submitted_date"] == row["arrived_date"] == dt.date(2026, 3, 2)
     assert landed_files(app_settings) == sorted([f"{row['voucher_id']}.pdf", f"{row['voucher_id']}.json"])
+    next_day = land(app_settings, "E1", Document(files / "lease.pdf", "shop_lease"), NOON + dt.timedelta(days=1))
+    assert next_day == row and len(landed_files(app_settings)) == 2  # sent again another day: the same voucher
     other = land(app_settings, "E2", Document(files / "lease.pdf", "shop_lease"), NOON)
     assert other["voucher_id"] != row["voucher_id"]  # the same file from another business is another voucher
 

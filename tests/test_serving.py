@@ -226,7 +226,9 @@ def test_lookups_during_publish_and_rollbacks_never_see_a_mix_or_a_gap(url, eng)
 
 @pytest.fixture
 def client(tmp_path, url) -> TestClient:
-    settings = load_settings({"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url, "SERVING_API_KEYS": "k1,k2,k3@E3"})
+    settings = load_settings(
+        {"LAKEHOUSE_ROOT": str(tmp_path), "SERVING_URL": url, "SERVING_API_KEYS": ",".join(["k1", "k2", "k3@E3"])}
+    )
     with TestClient(create_app(settings)) as c:
         yield c
 

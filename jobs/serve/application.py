@@ -87,9 +87,9 @@ def voucher_id(entity_id: str, content: bytes) -> str:
 
 
 def land(settings: Settings, entity_id: str, doc: Document, submitted_at: dt.datetime) -> dict:
-    """Put one document and its sidecar in the landing zone (each file written whole, then renamed into place);
-    returns the voucher_documents row the night will make of it. A file that is no readable PDF or photo, or too
-    large, is refused with the reason and lands nowhere."""
+    """Put one document and its sidecar in the landing zone (each file written whole, then renamed into place), once
+    however often it is sent; returns the voucher_documents row the night will make of it. A file that is no
+    readable PDF or photo, or too large, is refused with the reason and lands nowhere."""
     suffix = doc.path.suffix.lower()
     if doc.declared_type not in load_taxonomy()["types"]:
         raise FileProblem(f"{doc.path.name}: {doc.declared_type!r} is not a type of the voucher taxonomy")
@@ -100,7 +100,10 @@ def land(settings: Settings, entity_id: str, doc: Document, submitted_at: dt.dat
     _, has_text = read_pdf_facts(doc.path) if suffix == ".pdf" else read_photo_facts(doc.path)
     content = doc.path.read_bytes()
     vid, day = voucher_id(entity_id, content), submitted_at.date()
-    folder = Path(settings.landing_dir) / "vouchers" / f"dt={day.isoformat()}"
+    vouchers = Path(settings.landing_dir) / "vouchers"
+    if landed := sorted(vouchers.glob(f"dt=*/{vid}.json")):  # sent before, on this day or another: that voucher
+        return document_row(landed[0])
+    folder = vouchers / f"dt={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{vid}{suffix}"
     submitted = submitted_at.isoformat(timespec="seconds")
