@@ -45,10 +45,10 @@ def photo_of(pdf: Path, out: Path) -> Path:
 
 def applicants(settings, kind: str, wanted: int, out: Path) -> list[tuple[str, list[tuple[str, Path]]]]:
     """Businesses with three documents of `kind` handed over before, and copies of those documents (their own)."""
-    from jobs.serve.application import Lake
+    from deltalake import DeltaTable
 
-    docs = Lake(settings).rows("silver.voucher_documents", "image", [kind == PHOTO])
-    docs = docs[docs["ocr_path"].notna()] if kind == PHOTO else docs
+    docs = DeltaTable(settings.table_path("silver", "voucher_documents")).to_pandas()
+    docs = docs[docs["image"] & docs["ocr_path"].notna()] if kind == PHOTO else docs[~docs["image"]]
     chosen = []
     for entity, mine in docs.sort_values("voucher_id").groupby("entity_id"):
         if len(mine) < 3 or len(chosen) == wanted:
