@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import statistics
 import tempfile
@@ -34,12 +33,11 @@ def latency(seconds: list[float]) -> dict:
 
 
 def photo_of(pdf: Path, out: Path) -> Path:
-    """The photo a scanned PDF of the simulator holds, as the JPEG file an owner's phone would send."""
-    import pypdf
-    from PIL import Image
+    """The simulator's photographed document (a PDF page without a text layer) as the JPEG file a phone would send:
+    the page rendered as the product's OCR renders a scan."""
+    from jobs.documents.ocr import pdf_page_images
 
-    image = pypdf.PdfReader(pdf).pages[0].images[0]
-    Image.open(io.BytesIO(image.data)).convert("RGB").save(out, "JPEG", quality=90)
+    pdf_page_images(pdf, [0])[0].convert("RGB").save(out, "JPEG", quality=90)
     return out
 
 

@@ -18,7 +18,7 @@ from bench.common import RESULTS
 ROOT = RESULTS.parents[1]
 SHARED = ("jobs/tables.py", "jobs/quality.py", "jobs/spark_session.py", "jobs/settings.py", "jobs/snapshots.py")
 CONTRACTS = ("schemas", "expectations", *SHARED)
-INGEST = ("jobs/ingest", "jobs/adapt", *CONTRACTS)
+INGEST = ("jobs/ingest", "jobs/adapt", "jobs/landing_writers.py", *CONTRACTS)
 DOCUMENTS = ("jobs/documents", "jobs/silver/vouchers.py")
 NIGHT = ("jobs", "dags", "schemas", "expectations", "simulator")  # everything a whole night runs, on a simulated world
 MEASURED_CODE = {  # page (bench/results/<page>.md) -> the code it measured, beside its own benchmark or study
@@ -35,7 +35,7 @@ MEASURED_CODE = {  # page (bench/results/<page>.md) -> the code it measured, bes
     "ocr_engines": ("jobs/documents/ocr.py", "evaluation/ocr_engines.py"),
     "scaling": (*NIGHT, "bench/__main__.py"),
     "serving": ("jobs/serve", "bench/serving.py"),
-    "simulate": ("simulator", "bench/simulate.py"),
+    "simulate": ("simulator", "jobs/landing_writers.py", "bench/simulate.py"),
     "small": (*NIGHT, "bench/__main__.py"),
     "tampering": (*INGEST, *DOCUMENTS, "simulator", "evaluation/tampering.py"),
     "training": ("jobs/model", "bench/training.py"),
