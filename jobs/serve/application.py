@@ -196,7 +196,10 @@ def decide_row(lake: Lake, vector: pd.Series, model_version: str) -> pd.Series:
     model = RegisteredModel.from_row(lake.rows(pd_model.REGISTRY, "model_version", [model_version]).iloc[0].to_dict())
     booster = bytearray(Path(model.artifact_path).read_bytes())
     decided = decide(booster, pd_model.model_spec(model), pd_model.rounds(model), load_policy())
-    return next(decided(iter([pd.DataFrame([vector])]))).iloc[0]
+    frame = pd.DataFrame([vector])  # one row of mixed values: each column typed as the night's batches have it
+    numbers = [c.name for c in contract(pd_model.FEATURE_TABLE).columns if c.type in ("double", "int", "long")]
+    frame[numbers] = frame[numbers].astype("float64")
+    return next(decided(iter([frame]))).iloc[0]
 
 
 def contribution(doc: Document, landed: dict | str, by_id: dict) -> dict:
