@@ -74,10 +74,10 @@ class Lake:
                 self.versions[fqn] = self.tables[fqn].version()
             except TableNotFoundError:
                 self.tables[fqn] = None
-        table = self.tables[fqn]
-        if table is None:
+        table, values = self.tables[fqn], list(values)
+        if table is None or not values:
             return pd.DataFrame(columns=contract(fqn).column_names)
-        return table.to_pyarrow_dataset().to_table(filter=pc.field(column).isin(list(values))).to_pandas()
+        return table.to_pyarrow_dataset().to_table(filter=pc.field(column).isin(values)).to_pandas()
 
 
 def voucher_id(entity_id: str, content: bytes) -> str:
